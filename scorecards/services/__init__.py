@@ -1,0 +1,1 @@
+"""Writes that follow a business rule, split by topic (STYLE.md §1)."""
