@@ -1,6 +1,51 @@
+import importlib
+import os
+import shutil
+
 import pytest
+from django.apps import apps
+from django.conf import settings
+from django.db import connection
 
 from tests.accounts.factories import AccountFactory, UserFactory
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def service_missing(message: str) -> None:
+    """In CI a missing service fails the test (it must never pass by skipping); on a
+    developer's machine without services it skips with the reason."""
+    if IN_CI:
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hasher(settings) -> None:
+    """PBKDF2 is slow by design; tests need no protection from brute force."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def postgres(db) -> None:
+    """For tests whose behaviour depends on PostgreSQL itself."""
+    if connection.vendor != "postgresql":
+        service_missing("needs PostgreSQL: set DATABASE_URL=postgres://…")
+
+
+@pytest.fixture
+def redis_url() -> str:
+    if not settings.REDIS_URL:
+        service_missing("needs Redis: set REDIS_URL=redis://…")
+    return settings.REDIS_URL
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    path = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")
+    if not path:
+        service_missing("needs Debian's chromium (apt-get install chromium)")
+    return path
 
 
 @pytest.fixture
@@ -11,3 +56,23 @@ def csm(db):
 @pytest.fixture
 def account(db, csm):
     return AccountFactory(owner=csm)
+
+
+# The data that migrations create; a transactional test's flush wipes it, so such tests
+# restore it through this fixture.
+MIGRATION_DATA = [
+    ("accounts.migrations.0002_roles", "create_roles"),
+    ("scorecards.migrations.0002_default_scorecard", "create_default_scorecard"),
+    ("risk.migrations.0002_default_risk_rules", "create_rules"),
+]
+
+
+@pytest.fixture
+def migrated_data(transactional_db) -> None:
+    """A transactional database holding what the data migrations create."""
+    from django.contrib.auth.models import Group
+
+    if Group.objects.exists():
+        return
+    for module_name, function_name in MIGRATION_DATA:
+        getattr(importlib.import_module(module_name), function_name)(apps, None)

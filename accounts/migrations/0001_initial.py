@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,123 +14,276 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Account',
+            name="Account",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('external_id', models.CharField(help_text='The CRM id; unique.', max_length=100)),
-                ('name', models.CharField(max_length=200)),
-                ('segment', models.CharField(blank=True, max_length=50)),
-                ('tier', models.CharField(blank=True, max_length=50)),
-                ('region', models.CharField(blank=True, max_length=50)),
-                ('industry', models.CharField(blank=True, max_length=100)),
-                ('lifecycle', models.CharField(choices=[('onboarding', 'Onboarding'), ('adopting', 'Adopting'), ('mature', 'Mature'), ('renewing', 'Renewing')], default='onboarding', max_length=20)),
-                ('arr', models.DecimalField(decimal_places=2, default=0, max_digits=14, verbose_name='ARR')),
-                ('renewal_date', models.DateField(blank=True, null=True)),
-                ('status', models.CharField(choices=[('active', 'Active'), ('churned', 'Churned')], default='active', max_length=10)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('owner', models.ForeignKey(blank=True, help_text='The CSM who owns the account.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='owned_accounts', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("external_id", models.CharField(help_text="The CRM id; unique.", max_length=100)),
+                ("name", models.CharField(max_length=200)),
+                ("segment", models.CharField(blank=True, max_length=50)),
+                ("tier", models.CharField(blank=True, max_length=50)),
+                ("region", models.CharField(blank=True, max_length=50)),
+                ("industry", models.CharField(blank=True, max_length=100)),
+                (
+                    "lifecycle",
+                    models.CharField(
+                        choices=[
+                            ("onboarding", "Onboarding"),
+                            ("adopting", "Adopting"),
+                            ("mature", "Mature"),
+                            ("renewing", "Renewing"),
+                        ],
+                        default="onboarding",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "arr",
+                    models.DecimalField(
+                        decimal_places=2, default=0, max_digits=14, verbose_name="ARR"
+                    ),
+                ),
+                ("renewal_date", models.DateField(blank=True, null=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("active", "Active"), ("churned", "Churned")],
+                        default="active",
+                        max_length=10,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="The CSM who owns the account.",
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="owned_accounts",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Contact',
+            name="Contact",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('external_id', models.CharField(blank=True, help_text='The CRM id; unique when given.', max_length=100)),
-                ('name', models.CharField(max_length=200)),
-                ('email', models.EmailField(blank=True, max_length=254)),
-                ('title', models.CharField(blank=True, max_length=200)),
-                ('role', models.CharField(choices=[('executive_sponsor', 'Executive sponsor'), ('decision_maker', 'Decision maker'), ('champion', 'Champion'), ('admin', 'Admin'), ('user', 'User')], default='user', max_length=20)),
-                ('is_active', models.BooleanField(default=True, help_text='Unticked when the person left the company.')),
-                ('left_on', models.DateField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='contacts', to='accounts.account')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "external_id",
+                    models.CharField(
+                        blank=True, help_text="The CRM id; unique when given.", max_length=100
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                ("email", models.EmailField(blank=True, max_length=254)),
+                ("title", models.CharField(blank=True, max_length=200)),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("executive_sponsor", "Executive sponsor"),
+                            ("decision_maker", "Decision maker"),
+                            ("champion", "Champion"),
+                            ("admin", "Admin"),
+                            ("user", "User"),
+                        ],
+                        default="user",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "is_active",
+                    models.BooleanField(
+                        default=True, help_text="Unticked when the person left the company."
+                    ),
+                ),
+                ("left_on", models.DateField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="contacts",
+                        to="accounts.account",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['account', 'name'],
+                "ordering": ["account", "name"],
             },
         ),
         migrations.CreateModel(
-            name='RenewalOutcome',
+            name="RenewalOutcome",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('renewal_date', models.DateField()),
-                ('outcome', models.CharField(choices=[('renewed', 'Renewed'), ('expanded', 'Expanded'), ('downgraded', 'Downgraded'), ('churned', 'Churned')], max_length=12)),
-                ('arr_before', models.DecimalField(decimal_places=2, max_digits=14)),
-                ('arr_after', models.DecimalField(decimal_places=2, max_digits=14)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='renewal_outcomes', to='accounts.account')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("renewal_date", models.DateField()),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("renewed", "Renewed"),
+                            ("expanded", "Expanded"),
+                            ("downgraded", "Downgraded"),
+                            ("churned", "Churned"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("arr_before", models.DecimalField(decimal_places=2, max_digits=14)),
+                ("arr_after", models.DecimalField(decimal_places=2, max_digits=14)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="renewal_outcomes",
+                        to="accounts.account",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-renewal_date'],
+                "ordering": ["-renewal_date"],
             },
         ),
         migrations.CreateModel(
-            name='Touchpoint',
+            name="Touchpoint",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('meeting', 'Meeting'), ('call', 'Call'), ('email', 'Email')], default='meeting', max_length=10)),
-                ('occurred_on', models.DateField()),
-                ('summary', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='touchpoints', to='accounts.account')),
-                ('contacts', models.ManyToManyField(blank=True, related_name='touchpoints', to='accounts.contact')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='touchpoints_created', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("meeting", "Meeting"), ("call", "Call"), ("email", "Email")],
+                        default="meeting",
+                        max_length=10,
+                    ),
+                ),
+                ("occurred_on", models.DateField()),
+                ("summary", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="touchpoints",
+                        to="accounts.account",
+                    ),
+                ),
+                (
+                    "contacts",
+                    models.ManyToManyField(
+                        blank=True, related_name="touchpoints", to="accounts.contact"
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="touchpoints_created",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-occurred_on', '-id'],
+                "ordering": ["-occurred_on", "-id"],
             },
         ),
         migrations.AddIndex(
-            model_name='account',
-            index=models.Index(fields=['owner', 'status', 'name'], name='account_owner_status_name'),
+            model_name="account",
+            index=models.Index(
+                fields=["owner", "status", "name"], name="account_owner_status_name"
+            ),
         ),
         migrations.AddIndex(
-            model_name='account',
-            index=models.Index(fields=['status', 'renewal_date'], name='account_status_renewal'),
+            model_name="account",
+            index=models.Index(fields=["status", "renewal_date"], name="account_status_renewal"),
         ),
         migrations.AddIndex(
-            model_name='account',
-            index=models.Index(fields=['segment', 'status'], name='account_segment_status'),
+            model_name="account",
+            index=models.Index(fields=["segment", "status"], name="account_segment_status"),
         ),
         migrations.AddIndex(
-            model_name='account',
-            index=models.Index(fields=['region', 'status'], name='account_region_status'),
+            model_name="account",
+            index=models.Index(fields=["region", "status"], name="account_region_status"),
         ),
         migrations.AddConstraint(
-            model_name='account',
-            constraint=models.UniqueConstraint(fields=('external_id',), name='accounts_account_external_id_unique'),
+            model_name="account",
+            constraint=models.UniqueConstraint(
+                fields=("external_id",), name="accounts_account_external_id_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='account',
-            constraint=models.CheckConstraint(condition=models.Q(('arr__gte', 0)), name='accounts_account_arr_not_negative'),
+            model_name="account",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("arr__gte", 0)), name="accounts_account_arr_not_negative"
+            ),
         ),
         migrations.AddIndex(
-            model_name='contact',
-            index=models.Index(fields=['account', 'role'], name='contact_account_role'),
+            model_name="contact",
+            index=models.Index(fields=["account", "role"], name="contact_account_role"),
         ),
         migrations.AddConstraint(
-            model_name='contact',
-            constraint=models.UniqueConstraint(condition=models.Q(('external_id', ''), _negated=True), fields=('external_id',), name='accounts_contact_external_id_unique'),
+            model_name="contact",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("external_id", ""), _negated=True),
+                fields=("external_id",),
+                name="accounts_contact_external_id_unique",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='contact',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('is_active', True), ('left_on__isnull', True)), models.Q(('is_active', False), ('left_on__isnull', False)), _connector='OR'), name='accounts_contact_left_on_iff_inactive'),
+            model_name="contact",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("is_active", True), ("left_on__isnull", True)),
+                    models.Q(("is_active", False), ("left_on__isnull", False)),
+                    _connector="OR",
+                ),
+                name="accounts_contact_left_on_iff_inactive",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='renewaloutcome',
-            constraint=models.UniqueConstraint(fields=('account', 'renewal_date'), name='accounts_renewaloutcome_one_per_account_and_date'),
+            model_name="renewaloutcome",
+            constraint=models.UniqueConstraint(
+                fields=("account", "renewal_date"),
+                name="accounts_renewaloutcome_one_per_account_and_date",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='renewaloutcome',
-            constraint=models.CheckConstraint(condition=models.Q(('arr_before__gte', 0), ('arr_after__gte', 0)), name='accounts_renewaloutcome_arr_not_negative'),
+            model_name="renewaloutcome",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("arr_before__gte", 0), ("arr_after__gte", 0)),
+                name="accounts_renewaloutcome_arr_not_negative",
+            ),
         ),
         migrations.AddIndex(
-            model_name='touchpoint',
-            index=models.Index(fields=['account', 'occurred_on'], name='touchpoint_account_on'),
+            model_name="touchpoint",
+            index=models.Index(fields=["account", "occurred_on"], name="touchpoint_account_on"),
         ),
     ]

@@ -25,20 +25,32 @@ VIEW_EVERYTHING = [
 
 SCORECARD_DESIGN = [
     f"scorecards.{verb}_{model}"
-    for model in ("scorecard", "band", "measure", "measuregroup", "scorecardmeasure",
-                  "exceptionrule")
+    for model in (
+        "scorecard",
+        "band",
+        "measure",
+        "measuregroup",
+        "scorecardmeasure",
+        "exceptionrule",
+    )
     for verb in ("add", "change", "delete")
 ]
 
 SCHEDULES = [
     f"django_celery_beat.{verb}_{model}"
-    for model in ("periodictask", "crontabschedule", "intervalschedule", "clockedschedule",
-                  "solarschedule")
+    for model in (
+        "periodictask",
+        "crontabschedule",
+        "intervalschedule",
+        "clockedschedule",
+        "solarschedule",
+    )
     for verb in ("add", "change", "delete", "view")
 ]
 
 ROLE_PERMISSIONS = {
-    "CSM": VIEW_EVERYTHING + [
+    "CSM": VIEW_EVERYTHING
+    + [
         "accounts.add_contact",
         "accounts.change_contact",
         "accounts.add_touchpoint",
@@ -47,12 +59,16 @@ ROLE_PERMISSIONS = {
         "risk.change_risk",
     ],
     "CS Leader": VIEW_EVERYTHING + ["accounts.change_account", "risk.change_risk"],
-    "CS Ops": VIEW_EVERYTHING + SCORECARD_DESIGN + SCHEDULES + [
+    "CS Ops": VIEW_EVERYTHING
+    + SCORECARD_DESIGN
+    + SCHEDULES
+    + [
         "risk.change_riskrule",
         "risk.change_risk",
         "scorecards.add_scorerun",
     ],
-    "Integration": VIEW_EVERYTHING + [
+    "Integration": VIEW_EVERYTHING
+    + [
         "accounts.add_account",
         "accounts.change_account",
         "accounts.add_contact",

@@ -6,77 +6,250 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
+        ("accounts", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Risk',
+            name="Risk",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('risk_type', models.CharField(choices=[('low_sentiment', 'Low sentiment'), ('score_drop', 'Score drop'), ('turned_red', 'Turned red'), ('sponsor_left', 'Sponsor left'), ('no_sponsor', 'No sponsor'), ('sponsor_disengaged', 'Sponsor disengaged'), ('renewal_at_risk', 'Renewal at risk'), ('single_threaded', 'Single-threaded'), ('sentiment_divergence', 'Sentiment divergence')], max_length=30)),
-                ('severity', models.CharField(choices=[('low', 'Low'), ('medium', 'Medium'), ('high', 'High'), ('critical', 'Critical')], max_length=10)),
-                ('status', models.CharField(choices=[('open', 'Open'), ('acknowledged', 'Acknowledged'), ('mitigating', 'Mitigating'), ('resolved', 'Resolved'), ('wont_fix', "Closed as won't fix")], default='open', max_length=15)),
-                ('raised_by', models.CharField(help_text='The rule, exception or person that raised it.', max_length=100)),
-                ('evidence', models.JSONField(blank=True, default=dict)),
-                ('notes', models.TextField(blank=True)),
-                ('opened_at', models.DateTimeField()),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('condition_cleared_at', models.DateTimeField(blank=True, null=True)),
-                ('resolved_at', models.DateTimeField(blank=True, null=True)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='risks', to='accounts.account')),
-                ('owner', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='risks_owned', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "risk_type",
+                    models.CharField(
+                        choices=[
+                            ("low_sentiment", "Low sentiment"),
+                            ("score_drop", "Score drop"),
+                            ("turned_red", "Turned red"),
+                            ("sponsor_left", "Sponsor left"),
+                            ("no_sponsor", "No sponsor"),
+                            ("sponsor_disengaged", "Sponsor disengaged"),
+                            ("renewal_at_risk", "Renewal at risk"),
+                            ("single_threaded", "Single-threaded"),
+                            ("sentiment_divergence", "Sentiment divergence"),
+                        ],
+                        max_length=30,
+                    ),
+                ),
+                (
+                    "severity",
+                    models.CharField(
+                        choices=[
+                            ("low", "Low"),
+                            ("medium", "Medium"),
+                            ("high", "High"),
+                            ("critical", "Critical"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("open", "Open"),
+                            ("acknowledged", "Acknowledged"),
+                            ("mitigating", "Mitigating"),
+                            ("resolved", "Resolved"),
+                            ("wont_fix", "Closed as won't fix"),
+                        ],
+                        default="open",
+                        max_length=15,
+                    ),
+                ),
+                (
+                    "raised_by",
+                    models.CharField(
+                        help_text="The rule, exception or person that raised it.", max_length=100
+                    ),
+                ),
+                ("evidence", models.JSONField(blank=True, default=dict)),
+                ("notes", models.TextField(blank=True)),
+                ("opened_at", models.DateTimeField()),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("condition_cleared_at", models.DateTimeField(blank=True, null=True)),
+                ("resolved_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="risks",
+                        to="accounts.account",
+                    ),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="risks_owned",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-opened_at'],
+                "ordering": ["-opened_at"],
             },
         ),
         migrations.CreateModel(
-            name='RiskEvent',
+            name="RiskEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('from_status', models.CharField(blank=True, choices=[('open', 'Open'), ('acknowledged', 'Acknowledged'), ('mitigating', 'Mitigating'), ('resolved', 'Resolved'), ('wont_fix', "Closed as won't fix")], max_length=15)),
-                ('to_status', models.CharField(choices=[('open', 'Open'), ('acknowledged', 'Acknowledged'), ('mitigating', 'Mitigating'), ('resolved', 'Resolved'), ('wont_fix', "Closed as won't fix")], max_length=15)),
-                ('note', models.TextField(blank=True)),
-                ('at', models.DateTimeField(auto_now_add=True)),
-                ('by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='risk_events', to=settings.AUTH_USER_MODEL)),
-                ('risk', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='risk.risk')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "from_status",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("open", "Open"),
+                            ("acknowledged", "Acknowledged"),
+                            ("mitigating", "Mitigating"),
+                            ("resolved", "Resolved"),
+                            ("wont_fix", "Closed as won't fix"),
+                        ],
+                        max_length=15,
+                    ),
+                ),
+                (
+                    "to_status",
+                    models.CharField(
+                        choices=[
+                            ("open", "Open"),
+                            ("acknowledged", "Acknowledged"),
+                            ("mitigating", "Mitigating"),
+                            ("resolved", "Resolved"),
+                            ("wont_fix", "Closed as won't fix"),
+                        ],
+                        max_length=15,
+                    ),
+                ),
+                ("note", models.TextField(blank=True)),
+                ("at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="risk_events",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "risk",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="risk.risk",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['risk', 'at', 'id'],
+                "ordering": ["risk", "at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='RiskRule',
+            name="RiskRule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('risk_type', models.CharField(choices=[('low_sentiment', 'Low sentiment'), ('score_drop', 'Score drop'), ('turned_red', 'Turned red'), ('sponsor_left', 'Sponsor left'), ('no_sponsor', 'No sponsor'), ('sponsor_disengaged', 'Sponsor disengaged'), ('renewal_at_risk', 'Renewal at risk'), ('single_threaded', 'Single-threaded'), ('sentiment_divergence', 'Sentiment divergence')], max_length=30)),
-                ('is_enabled', models.BooleanField(default=True)),
-                ('threshold', models.DecimalField(blank=True, decimal_places=2, help_text='The score or points the rule compares with, where it has one.', max_digits=8, null=True)),
-                ('window_days', models.PositiveIntegerField(blank=True, help_text='The look-back or look-ahead in days, where used.', null=True)),
-                ('severity', models.CharField(choices=[('low', 'Low'), ('medium', 'Medium'), ('high', 'High'), ('critical', 'Critical')], max_length=10)),
-                ('auto_resolve', models.BooleanField(default=False, help_text='Resolve the risk by itself when its condition clears.')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "risk_type",
+                    models.CharField(
+                        choices=[
+                            ("low_sentiment", "Low sentiment"),
+                            ("score_drop", "Score drop"),
+                            ("turned_red", "Turned red"),
+                            ("sponsor_left", "Sponsor left"),
+                            ("no_sponsor", "No sponsor"),
+                            ("sponsor_disengaged", "Sponsor disengaged"),
+                            ("renewal_at_risk", "Renewal at risk"),
+                            ("single_threaded", "Single-threaded"),
+                            ("sentiment_divergence", "Sentiment divergence"),
+                        ],
+                        max_length=30,
+                    ),
+                ),
+                ("is_enabled", models.BooleanField(default=True)),
+                (
+                    "threshold",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=2,
+                        help_text="The score or points the rule compares with, where it has one.",
+                        max_digits=8,
+                        null=True,
+                    ),
+                ),
+                (
+                    "window_days",
+                    models.PositiveIntegerField(
+                        blank=True,
+                        help_text="The look-back or look-ahead in days, where used.",
+                        null=True,
+                    ),
+                ),
+                (
+                    "severity",
+                    models.CharField(
+                        choices=[
+                            ("low", "Low"),
+                            ("medium", "Medium"),
+                            ("high", "High"),
+                            ("critical", "Critical"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "auto_resolve",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Resolve the risk by itself when its condition clears.",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['risk_type'],
-                'constraints': [models.UniqueConstraint(fields=('risk_type',), name='risk_riskrule_one_per_type')],
+                "ordering": ["risk_type"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("risk_type",), name="risk_riskrule_one_per_type"
+                    )
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='risk',
-            index=models.Index(fields=['status', 'severity'], name='risk_status_severity'),
+            model_name="risk",
+            index=models.Index(fields=["status", "severity"], name="risk_status_severity"),
         ),
         migrations.AddIndex(
-            model_name='risk',
-            index=models.Index(fields=['account', 'status'], name='risk_account_status'),
+            model_name="risk",
+            index=models.Index(fields=["account", "status"], name="risk_account_status"),
         ),
         migrations.AddConstraint(
-            model_name='risk',
-            constraint=models.UniqueConstraint(condition=models.Q(('status__in', ('open', 'acknowledged', 'mitigating'))), fields=('account', 'risk_type'), name='risk_risk_one_open_per_type'),
+            model_name="risk",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status__in", ("open", "acknowledged", "mitigating"))),
+                fields=("account", "risk_type"),
+                name="risk_risk_one_open_per_type",
+            ),
         ),
     ]

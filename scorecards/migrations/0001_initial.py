@@ -7,259 +7,706 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
+        ("accounts", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Measure',
+            name="Measure",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.SlugField(help_text='Unique across the product.')),
-                ('name', models.CharField(max_length=100)),
-                ('description', models.TextField(blank=True)),
-                ('kind', models.CharField(choices=[('manual', 'Manual'), ('automated', 'Automated')], max_length=10)),
-                ('mapping_type', models.CharField(choices=[('direct', 'Direct (already 0–100)'), ('linear', 'Linear between lo and hi'), ('steps', 'Steps')], max_length=10)),
-                ('lo', models.FloatField(blank=True, help_text='Linear: raw value scored 0.', null=True)),
-                ('hi', models.FloatField(blank=True, help_text='Linear: raw value scored 100.', null=True)),
-                ('higher_is_better', models.BooleanField(default=True)),
-                ('steps', models.JSONField(blank=True, help_text='Steps: [[threshold, score], …] in ascending threshold order.', null=True)),
-                ('max_age_days', models.PositiveIntegerField(blank=True, help_text='Older values are stale and count as missing.', null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("key", models.SlugField(help_text="Unique across the product.")),
+                ("name", models.CharField(max_length=100)),
+                ("description", models.TextField(blank=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("manual", "Manual"), ("automated", "Automated")], max_length=10
+                    ),
+                ),
+                (
+                    "mapping_type",
+                    models.CharField(
+                        choices=[
+                            ("direct", "Direct (already 0–100)"),
+                            ("linear", "Linear between lo and hi"),
+                            ("steps", "Steps"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "lo",
+                    models.FloatField(
+                        blank=True, help_text="Linear: raw value scored 0.", null=True
+                    ),
+                ),
+                (
+                    "hi",
+                    models.FloatField(
+                        blank=True, help_text="Linear: raw value scored 100.", null=True
+                    ),
+                ),
+                ("higher_is_better", models.BooleanField(default=True)),
+                (
+                    "steps",
+                    models.JSONField(
+                        blank=True,
+                        help_text="Steps: [[threshold, score], …] in ascending threshold order.",
+                        null=True,
+                    ),
+                ),
+                (
+                    "max_age_days",
+                    models.PositiveIntegerField(
+                        blank=True,
+                        help_text="Older values are stale and count as missing.",
+                        null=True,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['key'],
-                'constraints': [models.UniqueConstraint(fields=('key',), name='scorecards_measure_key_unique'), models.CheckConstraint(condition=models.Q(models.Q(('mapping_type', 'linear'), _negated=True), models.Q(('lo__isnull', False), ('hi__isnull', False)), _connector='OR'), name='scorecards_measure_linear_has_lo_hi'), models.CheckConstraint(condition=models.Q(models.Q(('mapping_type', 'steps'), _negated=True), ('steps__isnull', False), _connector='OR'), name='scorecards_measure_steps_has_steps')],
+                "ordering": ["key"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("key",), name="scorecards_measure_key_unique"),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("mapping_type", "linear"), _negated=True),
+                            models.Q(("lo__isnull", False), ("hi__isnull", False)),
+                            _connector="OR",
+                        ),
+                        name="scorecards_measure_linear_has_lo_hi",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("mapping_type", "steps"), _negated=True),
+                            ("steps__isnull", False),
+                            _connector="OR",
+                        ),
+                        name="scorecards_measure_steps_has_steps",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Scorecard',
+            name="Scorecard",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100)),
-                ('description', models.TextField(blank=True)),
-                ('is_default', models.BooleanField(default=False)),
-                ('min_coverage', models.DecimalField(decimal_places=3, default=0, help_text='Below this share of the total weight present, an account is not scored.', max_digits=4, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(1)])),
-                ('priority', models.PositiveIntegerField(default=100, help_text='Assignment order: the lowest number that matches wins.')),
-                ('segments', models.JSONField(blank=True, default=list)),
-                ('tiers', models.JSONField(blank=True, default=list)),
-                ('lifecycles', models.JSONField(blank=True, default=list)),
-                ('version', models.PositiveIntegerField(default=1, editable=False)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100)),
+                ("description", models.TextField(blank=True)),
+                ("is_default", models.BooleanField(default=False)),
+                (
+                    "min_coverage",
+                    models.DecimalField(
+                        decimal_places=3,
+                        default=0,
+                        help_text="Below this share of the total weight present, an account is not scored.",
+                        max_digits=4,
+                        validators=[
+                            django.core.validators.MinValueValidator(0),
+                            django.core.validators.MaxValueValidator(1),
+                        ],
+                    ),
+                ),
+                (
+                    "priority",
+                    models.PositiveIntegerField(
+                        default=100,
+                        help_text="Assignment order: the lowest number that matches wins.",
+                    ),
+                ),
+                ("segments", models.JSONField(blank=True, default=list)),
+                ("tiers", models.JSONField(blank=True, default=list)),
+                ("lifecycles", models.JSONField(blank=True, default=list)),
+                ("version", models.PositiveIntegerField(default=1, editable=False)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['priority', 'name'],
-                'constraints': [models.UniqueConstraint(fields=('name',), name='scorecards_scorecard_name_unique'), models.UniqueConstraint(condition=models.Q(('is_default', True)), fields=('is_default',), name='scorecards_scorecard_one_default'), models.CheckConstraint(condition=models.Q(('min_coverage__gte', 0), ('min_coverage__lte', 1)), name='scorecards_scorecard_min_coverage_0_1')],
+                "ordering": ["priority", "name"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("name",), name="scorecards_scorecard_name_unique"
+                    ),
+                    models.UniqueConstraint(
+                        condition=models.Q(("is_default", True)),
+                        fields=("is_default",),
+                        name="scorecards_scorecard_one_default",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("min_coverage__gte", 0), ("min_coverage__lte", 1)),
+                        name="scorecards_scorecard_min_coverage_0_1",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='MeasureGroup',
+            name="MeasureGroup",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100)),
-                ('weight', models.DecimalField(decimal_places=2, max_digits=8, validators=[django.core.validators.MinValueValidator(0.01, message='Weights must be positive.')])),
-                ('position', models.PositiveIntegerField(default=0)),
-                ('scorecard', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='groups', to='scorecards.scorecard')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100)),
+                (
+                    "weight",
+                    models.DecimalField(
+                        decimal_places=2,
+                        max_digits=8,
+                        validators=[
+                            django.core.validators.MinValueValidator(
+                                0.01, message="Weights must be positive."
+                            )
+                        ],
+                    ),
+                ),
+                ("position", models.PositiveIntegerField(default=0)),
+                (
+                    "scorecard",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="groups",
+                        to="scorecards.scorecard",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['scorecard', 'position', 'id'],
+                "ordering": ["scorecard", "position", "id"],
             },
         ),
         migrations.CreateModel(
-            name='ExceptionRule',
+            name="ExceptionRule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('op', models.CharField(choices=[('<', '<'), ('<=', '<='), ('>', '>'), ('>=', '>='), ('==', '==')], max_length=2)),
-                ('value', models.DecimalField(decimal_places=2, max_digits=5, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(100)])),
-                ('action', models.CharField(choices=[('flag', 'Flag (score unchanged)'), ('cap_band', 'Cap the band'), ('override', 'Override the score')], max_length=10)),
-                ('band', models.CharField(blank=True, help_text='cap_band: the best band.', max_length=30)),
-                ('score', models.DecimalField(blank=True, decimal_places=2, help_text='override: the overall score to set.', max_digits=5, null=True, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(100)])),
-                ('reason', models.CharField(max_length=200)),
-                ('measure', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='exception_rules', to='scorecards.measure')),
-                ('scorecard', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='exceptions', to='scorecards.scorecard')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "op",
+                    models.CharField(
+                        choices=[("<", "<"), ("<=", "<="), (">", ">"), (">=", ">="), ("==", "==")],
+                        max_length=2,
+                    ),
+                ),
+                (
+                    "value",
+                    models.DecimalField(
+                        decimal_places=2,
+                        max_digits=5,
+                        validators=[
+                            django.core.validators.MinValueValidator(0),
+                            django.core.validators.MaxValueValidator(100),
+                        ],
+                    ),
+                ),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[
+                            ("flag", "Flag (score unchanged)"),
+                            ("cap_band", "Cap the band"),
+                            ("override", "Override the score"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "band",
+                    models.CharField(
+                        blank=True, help_text="cap_band: the best band.", max_length=30
+                    ),
+                ),
+                (
+                    "score",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=2,
+                        help_text="override: the overall score to set.",
+                        max_digits=5,
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(0),
+                            django.core.validators.MaxValueValidator(100),
+                        ],
+                    ),
+                ),
+                ("reason", models.CharField(max_length=200)),
+                (
+                    "measure",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="exception_rules",
+                        to="scorecards.measure",
+                    ),
+                ),
+                (
+                    "scorecard",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="exceptions",
+                        to="scorecards.scorecard",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['scorecard', 'id'],
+                "ordering": ["scorecard", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Band',
+            name="Band",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('label', models.CharField(max_length=30)),
-                ('min_score', models.DecimalField(decimal_places=2, max_digits=5, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(100)])),
-                ('color', models.CharField(default='#7f8c8d', help_text='Hex, e.g. #27ae60', max_length=7)),
-                ('scorecard', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='bands', to='scorecards.scorecard')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("label", models.CharField(max_length=30)),
+                (
+                    "min_score",
+                    models.DecimalField(
+                        decimal_places=2,
+                        max_digits=5,
+                        validators=[
+                            django.core.validators.MinValueValidator(0),
+                            django.core.validators.MaxValueValidator(100),
+                        ],
+                    ),
+                ),
+                (
+                    "color",
+                    models.CharField(
+                        default="#7f8c8d", help_text="Hex, e.g. #27ae60", max_length=7
+                    ),
+                ),
+                (
+                    "scorecard",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="bands",
+                        to="scorecards.scorecard",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['scorecard', 'min_score'],
+                "ordering": ["scorecard", "min_score"],
             },
         ),
         migrations.CreateModel(
-            name='ScorecardMeasure',
+            name="ScorecardMeasure",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('weight', models.DecimalField(decimal_places=2, max_digits=8, validators=[django.core.validators.MinValueValidator(0.01, message='Weights must be positive.')])),
-                ('position', models.PositiveIntegerField(default=0)),
-                ('group', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='members', to='scorecards.measuregroup')),
-                ('measure', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='memberships', to='scorecards.measure')),
-                ('scorecard', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='scorecard_measures', to='scorecards.scorecard')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "weight",
+                    models.DecimalField(
+                        decimal_places=2,
+                        max_digits=8,
+                        validators=[
+                            django.core.validators.MinValueValidator(
+                                0.01, message="Weights must be positive."
+                            )
+                        ],
+                    ),
+                ),
+                ("position", models.PositiveIntegerField(default=0)),
+                (
+                    "group",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="members",
+                        to="scorecards.measuregroup",
+                    ),
+                ),
+                (
+                    "measure",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="memberships",
+                        to="scorecards.measure",
+                    ),
+                ),
+                (
+                    "scorecard",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="scorecard_measures",
+                        to="scorecards.scorecard",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['scorecard', 'group__position', 'position', 'id'],
+                "ordering": ["scorecard", "group__position", "position", "id"],
             },
         ),
         migrations.CreateModel(
-            name='ScorecardVersion',
+            name="ScorecardVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField()),
-                ('definition', models.JSONField()),
-                ('note', models.CharField(blank=True, max_length=300)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='scorecard_versions', to=settings.AUTH_USER_MODEL)),
-                ('scorecard', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='versions', to='scorecards.scorecard')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.PositiveIntegerField()),
+                ("definition", models.JSONField()),
+                ("note", models.CharField(blank=True, max_length=300)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="scorecard_versions",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "scorecard",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="versions",
+                        to="scorecards.scorecard",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['scorecard', '-number'],
+                "ordering": ["scorecard", "-number"],
             },
         ),
         migrations.CreateModel(
-            name='ScoreRun',
+            name="ScoreRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('as_of', models.DateField()),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('running', 'Running'), ('finished', 'Finished'), ('failed', 'Failed')], default='pending', max_length=10)),
-                ('is_full', models.BooleanField(default=True, help_text='Every active account, rather than a chosen few.')),
-                ('accounts_total', models.PositiveIntegerField(default=0)),
-                ('accounts_scored', models.PositiveIntegerField(default=0)),
-                ('accounts_not_scored', models.PositiveIntegerField(default=0)),
-                ('accounts_failed', models.PositiveIntegerField(default=0)),
-                ('exceptions_fired', models.PositiveIntegerField(default=0)),
-                ('chunks_total', models.PositiveIntegerField(default=0)),
-                ('chunks_done', models.PositiveIntegerField(default=0)),
-                ('errors', models.JSONField(blank=True, default=list)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('duration_seconds', models.FloatField(blank=True, null=True)),
-                ('requested_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='score_runs', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("as_of", models.DateField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("running", "Running"),
+                            ("finished", "Finished"),
+                            ("failed", "Failed"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "is_full",
+                    models.BooleanField(
+                        default=True, help_text="Every active account, rather than a chosen few."
+                    ),
+                ),
+                ("accounts_total", models.PositiveIntegerField(default=0)),
+                ("accounts_scored", models.PositiveIntegerField(default=0)),
+                ("accounts_not_scored", models.PositiveIntegerField(default=0)),
+                ("accounts_failed", models.PositiveIntegerField(default=0)),
+                ("exceptions_fired", models.PositiveIntegerField(default=0)),
+                ("chunks_total", models.PositiveIntegerField(default=0)),
+                ("chunks_done", models.PositiveIntegerField(default=0)),
+                ("errors", models.JSONField(blank=True, default=list)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("duration_seconds", models.FloatField(blank=True, null=True)),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="score_runs",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='ScoreSnapshot',
+            name="ScoreSnapshot",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('as_of', models.DateField()),
-                ('scorecard_version', models.PositiveIntegerField()),
-                ('overall', models.DecimalField(blank=True, decimal_places=2, max_digits=5, null=True)),
-                ('computed', models.DecimalField(blank=True, decimal_places=2, help_text='The weighted score before exceptions; contributions add up to it.', max_digits=5, null=True)),
-                ('band', models.CharField(max_length=30)),
-                ('coverage', models.DecimalField(decimal_places=4, max_digits=5)),
-                ('trend_7', models.DecimalField(blank=True, decimal_places=2, max_digits=6, null=True)),
-                ('trend_30', models.DecimalField(blank=True, decimal_places=2, max_digits=6, null=True)),
-                ('trend_90', models.DecimalField(blank=True, decimal_places=2, max_digits=6, null=True)),
-                ('groups', models.JSONField(default=list)),
-                ('measures', models.JSONField(default=list)),
-                ('exceptions', models.JSONField(blank=True, default=list)),
-                ('missing_measures', models.JSONField(blank=True, default=list)),
-                ('biggest_lever', models.JSONField(blank=True, null=True)),
-                ('error', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='snapshots', to='accounts.account')),
-                ('run', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='snapshots', to='scorecards.scorerun')),
-                ('scorecard', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='snapshots', to='scorecards.scorecard')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("as_of", models.DateField()),
+                ("scorecard_version", models.PositiveIntegerField()),
+                (
+                    "overall",
+                    models.DecimalField(blank=True, decimal_places=2, max_digits=5, null=True),
+                ),
+                (
+                    "computed",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=2,
+                        help_text="The weighted score before exceptions; contributions add up to it.",
+                        max_digits=5,
+                        null=True,
+                    ),
+                ),
+                ("band", models.CharField(max_length=30)),
+                ("coverage", models.DecimalField(decimal_places=4, max_digits=5)),
+                (
+                    "trend_7",
+                    models.DecimalField(blank=True, decimal_places=2, max_digits=6, null=True),
+                ),
+                (
+                    "trend_30",
+                    models.DecimalField(blank=True, decimal_places=2, max_digits=6, null=True),
+                ),
+                (
+                    "trend_90",
+                    models.DecimalField(blank=True, decimal_places=2, max_digits=6, null=True),
+                ),
+                ("groups", models.JSONField(default=list)),
+                ("measures", models.JSONField(default=list)),
+                ("exceptions", models.JSONField(blank=True, default=list)),
+                ("missing_measures", models.JSONField(blank=True, default=list)),
+                ("biggest_lever", models.JSONField(blank=True, null=True)),
+                ("error", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="snapshots",
+                        to="accounts.account",
+                    ),
+                ),
+                (
+                    "run",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="snapshots",
+                        to="scorecards.scorerun",
+                    ),
+                ),
+                (
+                    "scorecard",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="snapshots",
+                        to="scorecards.scorecard",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['account', '-as_of'],
+                "ordering": ["account", "-as_of"],
             },
         ),
         migrations.CreateModel(
-            name='MeasureValue',
+            name="MeasureValue",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('raw_value', models.FloatField()),
-                ('score', models.DecimalField(decimal_places=2, max_digits=5, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(100)])),
-                ('as_of', models.DateField()),
-                ('source', models.CharField(choices=[('api', 'API'), ('manual', 'Manual'), ('import', 'Import'), ('computed', 'Computed')], max_length=10)),
-                ('comment', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='measure_values', to='accounts.account')),
-                ('entered_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='measure_values_entered', to=settings.AUTH_USER_MODEL)),
-                ('measure', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='values', to='scorecards.measure')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("raw_value", models.FloatField()),
+                (
+                    "score",
+                    models.DecimalField(
+                        decimal_places=2,
+                        max_digits=5,
+                        validators=[
+                            django.core.validators.MinValueValidator(0),
+                            django.core.validators.MaxValueValidator(100),
+                        ],
+                    ),
+                ),
+                ("as_of", models.DateField()),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("api", "API"),
+                            ("manual", "Manual"),
+                            ("import", "Import"),
+                            ("computed", "Computed"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("comment", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="measure_values",
+                        to="accounts.account",
+                    ),
+                ),
+                (
+                    "entered_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="measure_values_entered",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "measure",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="values",
+                        to="scorecards.measure",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-as_of', '-id'],
-                'indexes': [models.Index(fields=['as_of'], name='measurevalue_as_of'), models.Index(fields=['measure', 'as_of'], name='measurevalue_measure_as_of')],
-                'constraints': [models.UniqueConstraint(fields=('account', 'measure', 'as_of', 'source'), name='scorecards_measurevalue_idempotency_key'), models.CheckConstraint(condition=models.Q(('score__gte', 0), ('score__lte', 100)), name='scorecards_measurevalue_score_0_100')],
+                "ordering": ["-as_of", "-id"],
+                "indexes": [
+                    models.Index(fields=["as_of"], name="measurevalue_as_of"),
+                    models.Index(fields=["measure", "as_of"], name="measurevalue_measure_as_of"),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("account", "measure", "as_of", "source"),
+                        name="scorecards_measurevalue_idempotency_key",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("score__gte", 0), ("score__lte", 100)),
+                        name="scorecards_measurevalue_score_0_100",
+                    ),
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='measuregroup',
-            constraint=models.UniqueConstraint(fields=('scorecard', 'name'), name='scorecards_measuregroup_name_unique'),
+            model_name="measuregroup",
+            constraint=models.UniqueConstraint(
+                fields=("scorecard", "name"), name="scorecards_measuregroup_name_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='measuregroup',
-            constraint=models.CheckConstraint(condition=models.Q(('weight__gt', 0)), name='scorecards_measuregroup_weight_positive'),
+            model_name="measuregroup",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("weight__gt", 0)),
+                name="scorecards_measuregroup_weight_positive",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='exceptionrule',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('action', 'cap_band'), _negated=True), models.Q(('band', ''), _negated=True), _connector='OR'), name='scorecards_exceptionrule_cap_band_names_band'),
+            model_name="exceptionrule",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("action", "cap_band"), _negated=True),
+                    models.Q(("band", ""), _negated=True),
+                    _connector="OR",
+                ),
+                name="scorecards_exceptionrule_cap_band_names_band",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='exceptionrule',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('action', 'override'), _negated=True), models.Q(('score__isnull', False), ('score__gte', 0), ('score__lte', 100)), _connector='OR'), name='scorecards_exceptionrule_override_has_score'),
+            model_name="exceptionrule",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("action", "override"), _negated=True),
+                    models.Q(("score__isnull", False), ("score__gte", 0), ("score__lte", 100)),
+                    _connector="OR",
+                ),
+                name="scorecards_exceptionrule_override_has_score",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='band',
-            constraint=models.UniqueConstraint(fields=('scorecard', 'label'), name='scorecards_band_label_unique'),
+            model_name="band",
+            constraint=models.UniqueConstraint(
+                fields=("scorecard", "label"), name="scorecards_band_label_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='band',
-            constraint=models.UniqueConstraint(fields=('scorecard', 'min_score'), name='scorecards_band_min_unique'),
+            model_name="band",
+            constraint=models.UniqueConstraint(
+                fields=("scorecard", "min_score"), name="scorecards_band_min_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='band',
-            constraint=models.CheckConstraint(condition=models.Q(('min_score__gte', 0), ('min_score__lte', 100)), name='scorecards_band_min_score_0_100'),
+            model_name="band",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("min_score__gte", 0), ("min_score__lte", 100)),
+                name="scorecards_band_min_score_0_100",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='scorecardmeasure',
-            constraint=models.UniqueConstraint(fields=('scorecard', 'measure'), name='scorecards_scorecardmeasure_measure_once'),
+            model_name="scorecardmeasure",
+            constraint=models.UniqueConstraint(
+                fields=("scorecard", "measure"), name="scorecards_scorecardmeasure_measure_once"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='scorecardmeasure',
-            constraint=models.CheckConstraint(condition=models.Q(('weight__gt', 0)), name='scorecards_scorecardmeasure_weight_positive'),
+            model_name="scorecardmeasure",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("weight__gt", 0)),
+                name="scorecards_scorecardmeasure_weight_positive",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='scorecardversion',
-            constraint=models.UniqueConstraint(fields=('scorecard', 'number'), name='scorecards_scorecardversion_number_unique'),
+            model_name="scorecardversion",
+            constraint=models.UniqueConstraint(
+                fields=("scorecard", "number"), name="scorecards_scorecardversion_number_unique"
+            ),
         ),
         migrations.AddIndex(
-            model_name='scorerun',
-            index=models.Index(fields=['status', 'as_of'], name='scorerun_status_as_of'),
+            model_name="scorerun",
+            index=models.Index(fields=["status", "as_of"], name="scorerun_status_as_of"),
         ),
         migrations.AddIndex(
-            model_name='scoresnapshot',
-            index=models.Index(fields=['as_of', 'overall'], name='snapshot_as_of_overall'),
+            model_name="scoresnapshot",
+            index=models.Index(fields=["as_of", "overall"], name="snapshot_as_of_overall"),
         ),
         migrations.AddIndex(
-            model_name='scoresnapshot',
-            index=models.Index(fields=['as_of', 'band'], name='snapshot_as_of_band'),
+            model_name="scoresnapshot",
+            index=models.Index(fields=["as_of", "band"], name="snapshot_as_of_band"),
         ),
         migrations.AddConstraint(
-            model_name='scoresnapshot',
-            constraint=models.UniqueConstraint(fields=('account', 'as_of'), name='scorecards_scoresnapshot_one_per_account_and_day'),
+            model_name="scoresnapshot",
+            constraint=models.UniqueConstraint(
+                fields=("account", "as_of"), name="scorecards_scoresnapshot_one_per_account_and_day"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='scoresnapshot',
-            constraint=models.CheckConstraint(condition=models.Q(('coverage__gte', 0), ('coverage__lte', 1)), name='scorecards_scoresnapshot_coverage_0_1'),
+            model_name="scoresnapshot",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("coverage__gte", 0), ("coverage__lte", 1)),
+                name="scorecards_scoresnapshot_coverage_0_1",
+            ),
         ),
     ]
