@@ -383,3 +383,76 @@ class ScoreSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_id} on {self.as_of}: {self.overall} ({self.band})"
+
+
+class ScoreRunChunk(models.Model):
+    """A slice of a run's accounts (an id range) that one task scores.
+
+    Chunks make a run resumable: a worker that dies mid-chunk leaves it unfinished, and the
+    chunk is scored again (idempotently) when its message is redelivered or the run resumed.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+
+    run = models.ForeignKey(ScoreRun, on_delete=models.CASCADE, related_name="chunks")
+    first_account_id = models.BigIntegerField()
+    last_account_id = models.BigIntegerField()
+    account_ids = models.JSONField(
+        null=True, blank=True, help_text=_("The accounts of a partial run; null = all in range.")
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    accounts_scored = models.PositiveIntegerField(default=0)
+    accounts_not_scored = models.PositiveIntegerField(default=0)
+    accounts_failed = models.PositiveIntegerField(default=0)
+    exceptions_fired = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run", "first_account_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "first_account_id"], name="%(app_label)s_%(class)s_range_once"
+            ),
+            models.CheckConstraint(
+                condition=Q(first_account_id__lte=models.F("last_account_id")),
+                name="%(app_label)s_%(class)s_range_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Run {self.run_id} accounts {self.first_account_id}–{self.last_account_id}"
+
+
+class CurrentScore(models.Model):
+    """The snapshot that pages and the API show for an account.
+
+    A run's snapshots become current only when the run has finished, so nobody sees a
+    half-written day; until then the previous snapshot stays current.
+    """
+
+    account = models.OneToOneField(
+        "accounts.Account",
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="current_score",
+    )
+    snapshot = models.OneToOneField(
+        ScoreSnapshot, on_delete=models.CASCADE, related_name="current_for"
+    )
+    as_of = models.DateField()
+    overall = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    band = models.CharField(max_length=30)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["overall"], name="currentscore_overall"),
+            models.Index(fields=["band"], name="currentscore_band"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id}: {self.overall} ({self.band})"

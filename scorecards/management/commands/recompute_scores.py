@@ -1,0 +1,79 @@
+"""manage.py recompute_scores [--date D] [--account EXTERNAL_ID] [--days N] [--resume RUN_ID]"""
+
+import time
+from datetime import date
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+from tqdm import tqdm
+
+from accounts.models import Account
+from scorecards.models import ScoreRun
+from scorecards.services import scoring
+
+
+class Command(BaseCommand):
+    help = "Score every active account (or one) for a date, or for the N days ending on it."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--date", type=date.fromisoformat, help="YYYY-MM-DD; default today")
+        parser.add_argument("--account", help="Score only this account (its external_id).")
+        parser.add_argument(
+            "--days", type=int, default=1, help="Backfill the N days ending on --date."
+        )
+        parser.add_argument("--resume", type=int, metavar="RUN_ID", help="Finish a stopped run.")
+        parser.add_argument("--no-progress", action="store_true", help="No progress bar.")
+
+    def handle(self, *args, **options):
+        if options["days"] < 1:
+            raise CommandError("--days must be 1 or more.")
+        account_ids = None
+        if options["account"]:
+            account = Account.objects.filter(external_id=options["account"]).first()
+            if account is None:
+                raise CommandError(f"No account with external_id {options['account']!r}.")
+            account_ids = [account.pk]
+        started = time.monotonic()
+        if options["resume"]:
+            run = ScoreRun.objects.filter(pk=options["resume"]).first()
+            if run is None:
+                raise CommandError(f"No run {options['resume']}.")
+            runs = [run]
+        else:
+            as_of = options["date"] or timezone.localdate()
+            runs = [
+                scoring.score_run_create(as_of=day, account_ids=account_ids)
+                for day in scoring.score_dates(as_of=as_of, days=options["days"])
+            ]
+        total = sum(run.accounts_total for run in runs)
+        with tqdm(
+            total=total,
+            unit="account",
+            disable=options["no_progress"],
+            file=self.stderr,
+        ) as bar:
+            for run in runs:
+                bar.set_description(str(run.as_of))
+                scoring.score_run_execute_inline(
+                    run=run, progress=lambda summary, chunk: bar.update(_chunk_size(summary))
+                )
+        finished = [ScoreRun.objects.get(pk=run.pk) for run in runs]
+        seconds = time.monotonic() - started
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Scored {len(finished)} day(s) in {seconds:.1f} s: "
+                f"{sum(r.accounts_scored for r in finished)} accounts scored, "
+                f"{sum(r.accounts_not_scored for r in finished)} not scored, "
+                f"{sum(r.accounts_failed for r in finished)} failed, "
+                f"{sum(r.exceptions_fired for r in finished)} exceptions fired."
+            )
+        )
+        for run in finished:
+            for error in run.errors[:10]:
+                self.stderr.write(f"  account {error['account_id']}: {error['error']}")
+
+
+def _chunk_size(summary: scoring.ChunkSummary | None) -> int:
+    if summary is None:
+        return 0
+    return summary.accounts_scored + summary.accounts_not_scored + summary.accounts_failed

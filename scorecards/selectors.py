@@ -1,0 +1,283 @@
+"""Reads for scoring: the frames the pure engine takes, loaded in a few set-based queries."""
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import pandas as pd
+from django.db import connection
+
+from accounts.models import Account
+from scorecards import engine
+from scorecards.models import (
+    Band,
+    CurrentScore,
+    ExceptionRule,
+    MeasureGroup,
+    Scorecard,
+    ScorecardMeasure,
+    ScoreRun,
+    ScoreSnapshot,
+)
+
+TREND_WINDOWS = (7, 30, 90)
+
+
+@dataclass(frozen=True)
+class ScorecardFrames:
+    """Every scorecard's definition as the engine's input frames (see engine.score_accounts)."""
+
+    scorecards: pd.DataFrame
+    groups: pd.DataFrame
+    measures: pd.DataFrame
+    bands: pd.DataFrame
+    exception_rules: pd.DataFrame
+    assignment_rules: pd.DataFrame
+    versions: dict[int, int]
+
+
+def scorecard_frames() -> ScorecardFrames:
+    """All scorecards, with their groups, measures, bands, exception rules and assignment
+    rules, in six queries. Small: a portfolio has a handful of scorecards."""
+    cards = list(Scorecard.objects.all())
+    scorecards = pd.DataFrame(
+        [{engine.SCORECARD_ID: c.pk, engine.MIN_COVERAGE: float(c.min_coverage)} for c in cards],
+        columns=[engine.SCORECARD_ID, engine.MIN_COVERAGE],
+    )
+    assignment_rules = pd.DataFrame(
+        [
+            {
+                engine.SCORECARD_ID: c.pk,
+                engine.PRIORITY: c.priority,
+                engine.SEGMENTS: list(c.segments),
+                engine.TIERS: list(c.tiers),
+                engine.LIFECYCLES: list(c.lifecycles),
+                engine.IS_DEFAULT: c.is_default,
+            }
+            for c in cards
+        ],
+        columns=[
+            engine.SCORECARD_ID,
+            engine.PRIORITY,
+            engine.SEGMENTS,
+            engine.TIERS,
+            engine.LIFECYCLES,
+            engine.IS_DEFAULT,
+        ],
+    )
+    groups = pd.DataFrame(
+        [
+            {
+                engine.SCORECARD_ID: g.scorecard_id,
+                engine.GROUP_ID: g.pk,
+                engine.GROUP_NAME: g.name,
+                engine.WEIGHT: float(g.weight),
+                engine.POSITION: g.position,
+            }
+            for g in MeasureGroup.objects.all()
+        ],
+        columns=[
+            engine.SCORECARD_ID,
+            engine.GROUP_ID,
+            engine.GROUP_NAME,
+            engine.WEIGHT,
+            engine.POSITION,
+        ],
+    )
+    measures = pd.DataFrame(
+        [
+            {
+                engine.SCORECARD_ID: m.scorecard_id,
+                engine.GROUP_ID: m.group_id,
+                engine.MEASURE_ID: m.measure_id,
+                engine.MEASURE_KEY: m.measure.key,
+                engine.WEIGHT: float(m.weight),
+                engine.MAPPING_TYPE: m.measure.mapping_type,
+                engine.LO: m.measure.lo,
+                engine.HI: m.measure.hi,
+                engine.HIGHER_IS_BETTER: m.measure.higher_is_better,
+                engine.STEPS: m.measure.steps,
+                engine.MAX_AGE_DAYS: (
+                    float(m.measure.max_age_days) if m.measure.max_age_days is not None else None
+                ),
+            }
+            for m in ScorecardMeasure.objects.select_related("measure", "group").order_by(
+                "scorecard_id", "group__position", "group_id", "position", "id"
+            )
+        ],
+        columns=[
+            engine.SCORECARD_ID,
+            engine.GROUP_ID,
+            engine.MEASURE_ID,
+            engine.MEASURE_KEY,
+            engine.WEIGHT,
+            engine.MAPPING_TYPE,
+            engine.LO,
+            engine.HI,
+            engine.HIGHER_IS_BETTER,
+            engine.STEPS,
+            engine.MAX_AGE_DAYS,
+        ],
+    ).astype({engine.LO: float, engine.HI: float, engine.MAX_AGE_DAYS: float})
+    bands = pd.DataFrame(
+        [
+            {
+                engine.SCORECARD_ID: b.scorecard_id,
+                engine.LABEL: b.label,
+                engine.MIN: float(b.min_score),
+            }
+            for b in Band.objects.all()
+        ],
+        columns=[engine.SCORECARD_ID, engine.LABEL, engine.MIN],
+    )
+    exception_rules = pd.DataFrame(
+        [
+            {
+                engine.SCORECARD_ID: r.scorecard_id,
+                engine.RULE_ID: r.pk,
+                engine.MEASURE_ID: r.measure_id,
+                engine.OP: r.op,
+                engine.VALUE: float(r.value),
+                engine.ACTION: r.action,
+                engine.BAND: r.band or None,
+                engine.SCORE: float(r.score) if r.score is not None else float("nan"),
+                engine.REASON: r.reason,
+            }
+            for r in ExceptionRule.objects.all()
+        ],
+        columns=[
+            engine.SCORECARD_ID,
+            engine.RULE_ID,
+            engine.MEASURE_ID,
+            engine.OP,
+            engine.VALUE,
+            engine.ACTION,
+            engine.BAND,
+            engine.SCORE,
+            engine.REASON,
+        ],
+    )
+    return ScorecardFrames(
+        scorecards=scorecards,
+        groups=groups,
+        measures=measures,
+        bands=bands,
+        exception_rules=exception_rules,
+        assignment_rules=assignment_rules,
+        versions={c.pk: c.version for c in cards},
+    )
+
+
+def active_account_ids(*, account_ids: list[int] | None = None) -> list[int]:
+    """Ids of the active accounts a run scores, ascending (all of them, or the given ones)."""
+    accounts = Account.objects.filter(status=Account.Status.ACTIVE)
+    if account_ids is not None:
+        accounts = accounts.filter(pk__in=account_ids)
+    return list(accounts.order_by("pk").values_list("pk", flat=True))
+
+
+def accounts_frame(*, first_id: int, last_id: int) -> pd.DataFrame:
+    """Active accounts with ids in [first_id, last_id]: account_id, segment, tier, lifecycle."""
+    rows = (
+        Account.objects.filter(status=Account.Status.ACTIVE, pk__gte=first_id, pk__lte=last_id)
+        .order_by("pk")
+        .values_list("pk", "segment", "tier", "lifecycle")
+    )
+    return pd.DataFrame(
+        list(rows),
+        columns=[engine.ACCOUNT_ID, engine.SEGMENT, engine.TIER, engine.LIFECYCLE],
+    )
+
+
+def latest_values_frame(*, first_id: int, last_id: int, as_of: date) -> pd.DataFrame:
+    """The latest value on or before `as_of` of every measure of the accounts with ids in
+    [first_id, last_id] (rule 2): account_id, measure_id, raw_value, as_of, value_id.
+
+    On PostgreSQL, DISTINCT ON keeps only the latest row per (account, measure) inside the
+    database and COPY streams the result; elsewhere the whole history up to `as_of` is read and
+    the engine picks the latest. On equal dates the later-written value (higher id) wins.
+    """
+    columns = [
+        engine.ACCOUNT_ID,
+        engine.MEASURE_ID,
+        engine.RAW_VALUE,
+        engine.AS_OF,
+        engine.VALUE_ID,
+    ]
+    if connection.vendor == "postgresql":
+        sql = (
+            "SELECT DISTINCT ON (account_id, measure_id) account_id, measure_id, raw_value, "
+            "as_of, id FROM scorecards_measurevalue "
+            "WHERE account_id BETWEEN %s AND %s AND as_of <= %s "
+            "ORDER BY account_id, measure_id, as_of DESC, id DESC"
+        )
+        frame = _copy_frame(sql, [first_id, last_id, as_of], columns)
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT account_id, measure_id, raw_value, as_of, id "
+                "FROM scorecards_measurevalue "
+                "WHERE account_id BETWEEN %s AND %s AND as_of <= %s",
+                [first_id, last_id, as_of],
+            )
+            frame = pd.DataFrame(cursor.fetchall(), columns=columns)
+    frame[engine.AS_OF] = pd.to_datetime(frame[engine.AS_OF])
+    return frame.astype(
+        {
+            engine.ACCOUNT_ID: "int64",
+            engine.MEASURE_ID: "int64",
+            engine.RAW_VALUE: float,
+            engine.VALUE_ID: "int64",
+        }
+    )
+
+
+def earlier_scores_frame(
+    *, first_id: int, last_id: int, as_of: date, windows: tuple[int, ...] = TREND_WINDOWS
+) -> pd.DataFrame:
+    """For each trend window N, each account's latest snapshot on or before as_of − N
+    (rule 9): account_id, as_of, overall. Only these rows matter to the trend, so only they
+    are read."""
+    frames = []
+    for days in windows:
+        rows = (
+            ScoreSnapshot.objects.filter(
+                account_id__gte=first_id,
+                account_id__lte=last_id,
+                as_of__lte=as_of - timedelta(days=days),
+            )
+            .order_by("account_id", "-as_of")
+            .values_list("account_id", "as_of", "overall")
+        )
+        if connection.vendor == "postgresql":
+            rows = rows.distinct("account_id")
+        frames.append(
+            pd.DataFrame(list(rows), columns=[engine.ACCOUNT_ID, engine.AS_OF, engine.OVERALL])
+        )
+    history = pd.concat(frames, ignore_index=True)
+    history[engine.AS_OF] = pd.to_datetime(history[engine.AS_OF])
+    history[engine.OVERALL] = history[engine.OVERALL].astype(float)
+    return history.drop_duplicates().astype({engine.ACCOUNT_ID: "int64"})
+
+
+def _copy_frame(sql: str, params: list, columns: list[str]) -> pd.DataFrame:
+    """Stream a PostgreSQL query through COPY into a DataFrame: far faster than fetching rows
+    one Python tuple at a time."""
+    buffer = io.StringIO()
+    with connection.cursor() as cursor:
+        query = cursor.mogrify(sql, params).decode()
+        cursor.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT csv)", buffer)
+    buffer.seek(0)
+    return pd.read_csv(buffer, names=columns, header=None, quoting=csv.QUOTE_MINIMAL)
+
+
+def current_score_for(*, account: Account) -> ScoreSnapshot | None:
+    """The snapshot pages and the API show for an account: the latest of a finished run."""
+    current = CurrentScore.objects.select_related("snapshot").filter(account=account).first()
+    return current.snapshot if current else None
+
+
+def score_run_latest() -> ScoreRun | None:
+    """The most recent full run, whatever its status."""
+    return ScoreRun.objects.filter(is_full=True).order_by("-created_at").first()

@@ -1,0 +1,494 @@
+"""Recompute: score accounts with the pure engine and write the snapshots in bulk.
+
+A run is split into chunks of accounts (id ranges) so that more workers finish sooner. Each
+chunk is scored and written in one transaction and can be scored again with the same result,
+which makes redelivered or resumed chunks safe. A run's snapshots become the current scores
+only when the whole run has finished.
+"""
+
+import csv
+import io
+import json
+import logging
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection, transaction
+from django.db.models import F, Sum
+from django.utils import timezone
+
+from accounts.models import Account
+from scorecards import engine, selectors
+from scorecards.models import ScoreRun, ScoreRunChunk, ScoreSnapshot
+
+logger = logging.getLogger(__name__)
+
+# Accounts per chunk: big enough that per-chunk overhead (a handful of queries) is noise,
+# small enough that a chunk's frames stay well under 100 MB.
+CHUNK_SIZE = getattr(settings, "SCORE_CHUNK_SIZE", 10_000)
+MAX_ERRORS_KEPT = 100
+
+SNAPSHOT_COLUMNS = [
+    "account_id",
+    "as_of",
+    "scorecard_id",
+    "scorecard_version",
+    "run_id",
+    "overall",
+    "computed",
+    "band",
+    "coverage",
+    "trend_7",
+    "trend_30",
+    "trend_90",
+    "groups",
+    "measures",
+    "exceptions",
+    "missing_measures",
+    "biggest_lever",
+    "error",
+    "created_at",
+]
+
+
+@dataclass(frozen=True)
+class ChunkSummary:
+    accounts_scored: int
+    accounts_not_scored: int
+    accounts_failed: int
+    exceptions_fired: int
+
+
+# --- Runs ----------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def score_run_create(
+    *,
+    as_of: date,
+    account_ids: list[int] | None = None,
+    user: AbstractBaseUser | None = None,
+    chunk_size: int = CHUNK_SIZE,
+) -> ScoreRun:
+    """Create a pending run for `as_of` over every active account (or the given ones), with
+    its chunks. Nothing is scored yet: see score_run_execute / score_run_start."""
+    ids = selectors.active_account_ids(account_ids=account_ids)
+    is_full = account_ids is None
+    run = ScoreRun.objects.create(
+        as_of=as_of, is_full=is_full, accounts_total=len(ids), requested_by=user
+    )
+    chunks = [
+        ScoreRunChunk(
+            run=run,
+            first_account_id=part[0],
+            last_account_id=part[-1],
+            account_ids=None if is_full else part,
+        )
+        for part in (ids[i : i + chunk_size] for i in range(0, len(ids), chunk_size))
+    ]
+    ScoreRunChunk.objects.bulk_create(chunks)
+    run.chunks_total = len(chunks)
+    run.save(update_fields=["chunks_total"])
+    return run
+
+
+def score_run_start(
+    *, as_of: date, account_ids: list[int] | None = None, user: AbstractBaseUser | None = None
+) -> ScoreRun:
+    """Create a run and hand it to the workers once the transaction commits."""
+    from scorecards import tasks
+
+    run = score_run_create(as_of=as_of, account_ids=account_ids, user=user)
+    transaction.on_commit(lambda: tasks.score_run_execute.delay(run.pk))
+    return run
+
+
+def score_run_claim(*, run: ScoreRun) -> bool:
+    """Move a pending run to running. False when another worker got there first."""
+    claimed = ScoreRun.objects.filter(pk=run.pk, status=ScoreRun.Status.PENDING).update(
+        status=ScoreRun.Status.RUNNING, started_at=timezone.now()
+    )
+    return claimed == 1
+
+
+def score_run_unfinished_chunk_ids(*, run: ScoreRun) -> list[int]:
+    return list(
+        run.chunks.exclude(status=ScoreRunChunk.Status.DONE)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def score_run_execute_inline(*, run: ScoreRun, progress=None) -> ScoreRun:
+    """Score a run's chunks one after the other in this process, then finish it.
+    `progress(chunk_summary, accounts_in_chunk)` is called after each chunk."""
+    if run.status == ScoreRun.Status.PENDING:
+        score_run_claim(run=run)
+    for chunk in run.chunks.exclude(status=ScoreRunChunk.Status.DONE).order_by("pk"):
+        summary = score_chunk_compute(chunk=chunk)
+        if progress is not None:
+            progress(summary, chunk)
+    return score_run_finish(run=run)
+
+
+def score_run_finish(*, run: ScoreRun) -> ScoreRun:
+    """Total the chunks, publish the run's snapshots as the current scores and mark the run
+    finished. Safe to call twice; does nothing while a chunk is unfinished."""
+    run.refresh_from_db()
+    if run.status != ScoreRun.Status.RUNNING:
+        return run
+    if run.chunks.exclude(status=ScoreRunChunk.Status.DONE).exists():
+        return run
+    with transaction.atomic():
+        # Conditional update: of two finishing steps (a resumed run), one publishes.
+        if not ScoreRun.objects.filter(pk=run.pk, status=ScoreRun.Status.RUNNING).update(
+            status=ScoreRun.Status.FINISHED
+        ):
+            run.refresh_from_db()
+            return run
+        totals = run.chunks.aggregate(
+            scored=Sum("accounts_scored"),
+            not_scored=Sum("accounts_not_scored"),
+            failed=Sum("accounts_failed"),
+            fired=Sum("exceptions_fired"),
+        )
+        errors = [
+            error
+            for chunk_errors in run.chunks.values_list("errors", flat=True)
+            for error in chunk_errors
+        ][:MAX_ERRORS_KEPT]
+        current_scores_publish(run=run)
+        finished_at = timezone.now()
+        ScoreRun.objects.filter(pk=run.pk).update(
+            accounts_scored=totals["scored"] or 0,
+            accounts_not_scored=totals["not_scored"] or 0,
+            accounts_failed=totals["failed"] or 0,
+            exceptions_fired=totals["fired"] or 0,
+            chunks_done=run.chunks_total,
+            errors=errors,
+            finished_at=finished_at,
+            duration_seconds=(finished_at - (run.started_at or run.created_at)).total_seconds(),
+        )
+    run.refresh_from_db()
+    return run
+
+
+def score_run_fail(*, run: ScoreRun, error: str) -> None:
+    """Record that a run could not finish; its snapshots never become current."""
+    ScoreRun.objects.filter(pk=run.pk).exclude(status=ScoreRun.Status.FINISHED).update(
+        status=ScoreRun.Status.FAILED,
+        finished_at=timezone.now(),
+        errors=[{"account_id": None, "error": error[:2000]}],
+    )
+
+
+def account_rescore(
+    *, account: Account, as_of: date, user: AbstractBaseUser | None = None
+) -> ScoreRun:
+    """Score one account now, in this process, and make the result its current score: used
+    when a new sentiment or measure value arrives for it."""
+    run = score_run_create(as_of=as_of, account_ids=[account.pk], user=user)
+    return score_run_execute_inline(run=run)
+
+
+def current_scores_publish(*, run: ScoreRun) -> None:
+    """Point each account of the run at its new snapshot, unless the account already shows
+    a later date (a backfill of old days must not replace today's score)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO scorecards_currentscore (account_id, snapshot_id, as_of, overall, band) "
+            "SELECT account_id, id, as_of, overall, band FROM scorecards_scoresnapshot "
+            "WHERE run_id = %s "
+            "ON CONFLICT (account_id) DO UPDATE SET snapshot_id = excluded.snapshot_id, "
+            "as_of = excluded.as_of, overall = excluded.overall, band = excluded.band "
+            "WHERE scorecards_currentscore.as_of <= excluded.as_of",
+            [run.pk],
+        )
+
+
+# --- Chunks --------------------------------------------------------------------------------------
+
+
+def score_chunk_compute(*, chunk: ScoreRunChunk) -> ChunkSummary | None:
+    """Score one chunk's accounts and write their snapshots, replacing any of the same date.
+
+    Idempotent: scoring a chunk again writes the same snapshots. Returns None when the chunk
+    was already done (a redelivered message)."""
+    claimed = (
+        ScoreRunChunk.objects.filter(pk=chunk.pk)
+        .exclude(status=ScoreRunChunk.Status.DONE)
+        .update(status=ScoreRunChunk.Status.RUNNING, attempts=F("attempts") + 1)
+    )
+    if not claimed:
+        return None
+    run = chunk.run
+    snapshots, summary, errors = snapshot_rows_compute(
+        as_of=run.as_of,
+        first_id=chunk.first_account_id,
+        last_id=chunk.last_account_id,
+        account_ids=chunk.account_ids,
+        run_id=run.pk,
+    )
+    with transaction.atomic():
+        snapshots_write(snapshots)
+        ScoreRunChunk.objects.filter(pk=chunk.pk).update(
+            status=ScoreRunChunk.Status.DONE,
+            accounts_scored=summary.accounts_scored,
+            accounts_not_scored=summary.accounts_not_scored,
+            accounts_failed=summary.accounts_failed,
+            exceptions_fired=summary.exceptions_fired,
+            errors=errors[:MAX_ERRORS_KEPT],
+            finished_at=timezone.now(),
+        )
+        ScoreRun.objects.filter(pk=run.pk).update(chunks_done=F("chunks_done") + 1)
+    return summary
+
+
+def snapshot_rows_compute(
+    *,
+    as_of: date,
+    first_id: int,
+    last_id: int,
+    account_ids: list[int] | None = None,
+    run_id: int | None = None,
+) -> tuple[pd.DataFrame, ChunkSummary, list[dict]]:
+    """Load what the engine needs for the accounts in [first_id, last_id] (or just
+    `account_ids`), score them and return the snapshot rows to write (SNAPSHOT_COLUMNS), a
+    summary and the per-account errors. Reads only; writes nothing."""
+    frames = selectors.scorecard_frames()
+    accounts = selectors.accounts_frame(first_id=first_id, last_id=last_id)
+    if account_ids is not None:
+        accounts = accounts[accounts[engine.ACCOUNT_ID].isin(account_ids)]
+    assignments = engine.assign_scorecards(accounts, frames.assignment_rules)
+    errors = [
+        {"account_id": int(account_id), "error": "No scorecard applies and there is no default."}
+        for account_id in sorted(
+            set(accounts[engine.ACCOUNT_ID]) - set(assignments[engine.ACCOUNT_ID])
+        )
+    ]
+    values = selectors.latest_values_frame(first_id=first_id, last_id=last_id, as_of=as_of)
+    result = engine.score_accounts(
+        values=values,
+        measures=frames.measures,
+        groups=frames.groups,
+        scorecards=frames.scorecards,
+        bands=frames.bands,
+        exception_rules=frames.exception_rules,
+        assignments=assignments,
+        as_of=as_of,
+    )
+    history = selectors.earlier_scores_frame(first_id=first_id, last_id=last_id, as_of=as_of)
+    trend = engine.trends(
+        result.accounts[[engine.ACCOUNT_ID, engine.OVERALL]], history, as_of=as_of
+    )
+    scored_accounts = result.accounts
+    has_error = scored_accounts[engine.ERROR].notna()
+    errors += [
+        {"account_id": int(row.account_id), "error": row.error}
+        for row in scored_accounts[has_error].itertuples()
+    ]
+    exceptions_fired = int(scored_accounts[engine.EXCEPTIONS].map(len).sum())
+    summary = ChunkSummary(
+        accounts_scored=int(scored_accounts[engine.IS_SCORED].sum()),
+        accounts_not_scored=int((~scored_accounts[engine.IS_SCORED] & ~has_error).sum()),
+        accounts_failed=len(errors),
+        exceptions_fired=exceptions_fired,
+    )
+    rows = _snapshot_rows(
+        result=result,
+        trend=trend,
+        versions=frames.versions,
+        as_of=as_of,
+        run_id=run_id,
+        valid=~has_error,
+    )
+    return rows, summary, errors
+
+
+def _snapshot_rows(
+    *,
+    result: engine.ScoringResult,
+    trend: pd.DataFrame,
+    versions: dict[int, int],
+    as_of: date,
+    run_id: int | None,
+    valid: pd.Series,
+) -> pd.DataFrame:
+    """One row per validly scored account in the snapshot table's shape, with the group and
+    measure breakdowns as JSON text."""
+    accounts = result.accounts[valid.to_numpy()].reset_index(drop=True)
+    account_ids = accounts[engine.ACCOUNT_ID].to_numpy()
+    accounts = accounts.merge(trend, on=engine.ACCOUNT_ID, how="left")
+    groups_json = _json_lists(result.groups, account_ids, _group_records)
+    measures_json = _json_lists(result.measures, account_ids, _measure_records)
+    now = timezone.now()
+    return pd.DataFrame(
+        {
+            "account_id": account_ids,
+            "as_of": as_of,
+            "scorecard_id": accounts[engine.SCORECARD_ID].to_numpy(),
+            "scorecard_version": accounts[engine.SCORECARD_ID].map(versions).to_numpy(),
+            "run_id": run_id,
+            "overall": accounts[engine.OVERALL].to_numpy(),
+            "computed": accounts[engine.COMPUTED].to_numpy(),
+            "band": accounts[engine.BAND].to_numpy(),
+            "coverage": accounts[engine.COVERAGE].fillna(0).to_numpy(),
+            "trend_7": accounts["trend_7"].to_numpy(),
+            "trend_30": accounts["trend_30"].to_numpy(),
+            "trend_90": accounts["trend_90"].to_numpy(),
+            "groups": groups_json,
+            "measures": measures_json,
+            "exceptions": [json.dumps(items) for items in accounts[engine.EXCEPTIONS]],
+            "missing_measures": [
+                json.dumps(list(keys)) for keys in accounts[engine.MISSING_MEASURES]
+            ],
+            "biggest_lever": [
+                json.dumps({"measure": key, "gain": float(gain)}) if isinstance(key, str) else None
+                for key, gain in zip(
+                    accounts[engine.BIGGEST_LEVER_KEY],
+                    accounts[engine.BIGGEST_LEVER_GAIN],
+                    strict=True,
+                )
+            ],
+            "error": "",
+            "created_at": now,
+        },
+        columns=SNAPSHOT_COLUMNS,
+    )
+
+
+def _records(columns: dict[str, pd.Series]) -> list[dict]:
+    """Rows as JSON-ready dicts: Python numbers, NaN as None."""
+    frame = pd.DataFrame(columns).astype(object)
+    return frame.where(frame.notna(), None).to_dict("records")
+
+
+def _group_records(groups: pd.DataFrame) -> list[dict]:
+    return _records(
+        {
+            "group_id": groups[engine.GROUP_ID],
+            "name": groups[engine.GROUP_NAME],
+            "weight": groups[engine.WEIGHT],
+            "score": groups[engine.SCORE],
+            "effective_weight": groups[engine.EFFECTIVE_WEIGHT].round(6),
+        }
+    )
+
+
+def _measure_records(measures: pd.DataFrame) -> list[dict]:
+    return _records(
+        {
+            "key": measures[engine.MEASURE_KEY],
+            "group_id": measures[engine.GROUP_ID],
+            "raw_value": measures[engine.RAW_VALUE],
+            "score": measures[engine.SCORE],
+            "as_of": measures[engine.VALUE_AS_OF].dt.strftime("%Y-%m-%d"),
+            "stale": measures[engine.IS_STALE],
+            "weight": measures[engine.WEIGHT],
+            "effective_weight": measures[engine.EFFECTIVE_WEIGHT],
+            "contribution": measures[engine.CONTRIBUTION],
+        }
+    )
+
+
+def _json_lists(rows: pd.DataFrame, account_ids: np.ndarray, to_records) -> list[str]:
+    """JSON text of each account's rows, in account_ids order ("[]" for an account with none).
+    `rows` is sorted by account_id (the engine's order), so one split does the grouping."""
+    rows = rows[rows[engine.ACCOUNT_ID].isin(account_ids)]
+    records = to_records(rows)
+    row_accounts = rows[engine.ACCOUNT_ID].to_numpy()
+    starts = np.searchsorted(row_accounts, account_ids, side="left")
+    ends = np.searchsorted(row_accounts, account_ids, side="right")
+    return [json.dumps(records[start:end]) for start, end in zip(starts, ends, strict=True)]
+
+
+# --- Writing -------------------------------------------------------------------------------------
+
+
+def snapshots_write(snapshots: pd.DataFrame) -> None:
+    """Insert the snapshot rows, replacing any of the same account and date (one per account
+    and day). PostgreSQL: COPY into a temporary table, then one multi-row upsert. Elsewhere:
+    delete and bulk_create."""
+    if snapshots.empty:
+        return
+    if connection.vendor == "postgresql":
+        _snapshots_copy_upsert(snapshots)
+    else:
+        _snapshots_replace(snapshots)
+
+
+def _snapshots_copy_upsert(snapshots: pd.DataFrame) -> None:
+    buffer = io.StringIO()
+    snapshots.to_csv(buffer, index=False, header=False, quoting=csv.QUOTE_MINIMAL, na_rep="")
+    buffer.seek(0)
+    columns = ", ".join(SNAPSHOT_COLUMNS)
+    updates = ", ".join(
+        f"{c} = excluded.{c}" for c in SNAPSHOT_COLUMNS if c not in ("account_id", "as_of")
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS tmp_score_snapshots AS "
+            f"SELECT {columns} FROM scorecards_scoresnapshot WITH NO DATA"
+        )
+        cursor.execute("TRUNCATE tmp_score_snapshots")
+        cursor.copy_expert(
+            f"COPY tmp_score_snapshots ({columns}) FROM STDIN "
+            "WITH (FORMAT csv, FORCE_NOT_NULL (band, error))",
+            buffer,
+        )
+        cursor.execute(
+            f"INSERT INTO scorecards_scoresnapshot ({columns}) "
+            f"SELECT {columns} FROM tmp_score_snapshots "
+            f"ON CONFLICT (account_id, as_of) DO UPDATE SET {updates}"
+        )
+
+
+def _snapshots_replace(snapshots: pd.DataFrame) -> None:
+    as_of = snapshots["as_of"].iloc[0]
+    account_ids = snapshots["account_id"].astype(int).tolist()
+    for start in range(0, len(account_ids), 500):
+        ScoreSnapshot.objects.filter(
+            as_of=as_of, account_id__in=account_ids[start : start + 500]
+        ).delete()
+    ScoreSnapshot.objects.bulk_create(
+        [
+            ScoreSnapshot(
+                account_id=int(row.account_id),
+                as_of=row.as_of,
+                scorecard_id=int(row.scorecard_id),
+                scorecard_version=int(row.scorecard_version),
+                run_id=row.run_id,
+                overall=_decimal_or_none(row.overall),
+                computed=_decimal_or_none(row.computed),
+                band=row.band,
+                coverage=round(float(row.coverage), 4),
+                trend_7=_decimal_or_none(row.trend_7),
+                trend_30=_decimal_or_none(row.trend_30),
+                trend_90=_decimal_or_none(row.trend_90),
+                groups=json.loads(row.groups),
+                measures=json.loads(row.measures),
+                exceptions=json.loads(row.exceptions),
+                missing_measures=json.loads(row.missing_measures),
+                biggest_lever=json.loads(row.biggest_lever) if row.biggest_lever else None,
+                error=row.error,
+            )
+            for row in snapshots.itertuples(index=False)
+        ],
+        batch_size=1000,
+    )
+
+
+def _decimal_or_none(value) -> str | None:
+    if value is None or value != value:
+        return None
+    return f"{float(value):.2f}"
+
+
+def score_dates(*, as_of: date, days: int) -> list[date]:
+    """The dates of a backfill of `days` days ending on `as_of`, oldest first so that each
+    day's trend can read the days before it."""
+    return [as_of - timedelta(days=offset) for offset in range(days - 1, -1, -1)]

@@ -1,0 +1,74 @@
+"""Celery entry points for scoring. Each takes ids and calls a service (STYLE.md §5)."""
+
+from celery import chord, shared_task
+from django.db import OperationalError
+
+from scorecards.models import ScoreRun, ScoreRunChunk
+from scorecards.services import scoring
+
+
+@shared_task
+def score_run_execute(run_id: int) -> None:
+    """Fan a run out: one task per chunk, then the finishing step once all are done."""
+    run = ScoreRun.objects.get(pk=run_id)
+    if not scoring.score_run_claim(run=run):
+        return  # another worker got there first
+    _enqueue_chunks(run)
+
+
+@shared_task
+def score_run_resume(run_id: int) -> None:
+    """Enqueue again whatever a run has not finished (after a worker was lost)."""
+    run = ScoreRun.objects.get(pk=run_id)
+    if run.status == ScoreRun.Status.PENDING:
+        scoring.score_run_claim(run=run)
+    if run.status in (ScoreRun.Status.RUNNING, ScoreRun.Status.PENDING, ScoreRun.Status.FAILED):
+        ScoreRun.objects.filter(pk=run_id, status=ScoreRun.Status.FAILED).update(
+            status=ScoreRun.Status.RUNNING
+        )
+        _enqueue_chunks(run)
+
+
+def _enqueue_chunks(run: ScoreRun) -> None:
+    chunk_ids = scoring.score_run_unfinished_chunk_ids(run=run)
+    finish = score_run_finish.si(run.pk)
+    if not chunk_ids:
+        finish.delay()
+        return
+    chord((score_chunk.si(chunk_id) for chunk_id in chunk_ids), finish).apply_async(
+        link_error=score_run_failed.si(run.pk)
+    )
+
+
+# acks_late: a worker killed mid-chunk leaves the message unacknowledged, so the chunk is
+# delivered again; scoring a chunk twice writes the same snapshots.
+@shared_task(
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=5,
+)
+def score_chunk(chunk_id: int) -> None:
+    chunk = ScoreRunChunk.objects.select_related("run").get(pk=chunk_id)
+    scoring.score_chunk_compute(chunk=chunk)
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def score_run_finish(run_id: int) -> None:
+    scoring.score_run_finish(run=ScoreRun.objects.get(pk=run_id))
+
+
+@shared_task
+def score_run_failed(run_id: int) -> None:
+    scoring.score_run_fail(
+        run=ScoreRun.objects.get(pk=run_id), error="A chunk failed after its retries."
+    )
+
+
+@shared_task
+def nightly_recompute() -> None:
+    """The beat entry: score every active account for today."""
+    from django.utils import timezone
+
+    scoring.score_run_start(as_of=timezone.localdate())
