@@ -26,6 +26,17 @@ def fast_password_hasher(settings) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def tasks_run_inline(request) -> None:
+    """Tasks run inline in the test process unless a test drives a real worker
+    (the `celery_worker_process` fixture), even when REDIS_URL is set."""
+    from healthscore.celery import app
+
+    if "celery_worker_process" in request.fixturenames:
+        return
+    app.conf.task_always_eager = True
+
+
 @pytest.fixture
 def postgres(db) -> None:
     """For tests whose behaviour depends on PostgreSQL itself."""
@@ -64,6 +75,7 @@ MIGRATION_DATA = [
     ("accounts.migrations.0002_roles", "create_roles"),
     ("scorecards.migrations.0002_default_scorecard", "create_default_scorecard"),
     ("risk.migrations.0002_default_risk_rules", "create_rules"),
+    ("scorecards.migrations.0004_nightly_schedule", "create_schedule"),
 ]
 
 

@@ -97,12 +97,16 @@ def score_run_create(
 
 
 def score_run_start(
-    *, as_of: date, account_ids: list[int] | None = None, user: AbstractBaseUser | None = None
+    *,
+    as_of: date,
+    account_ids: list[int] | None = None,
+    user: AbstractBaseUser | None = None,
+    chunk_size: int = CHUNK_SIZE,
 ) -> ScoreRun:
     """Create a run and hand it to the workers once the transaction commits."""
     from scorecards import tasks
 
-    run = score_run_create(as_of=as_of, account_ids=account_ids, user=user)
+    run = score_run_create(as_of=as_of, account_ids=account_ids, user=user, chunk_size=chunk_size)
     transaction.on_commit(lambda: tasks.score_run_execute.delay(run.pk))
     return run
 
