@@ -1,0 +1,73 @@
+from django.contrib import admin
+from django.http import HttpRequest
+
+from accounts.models import Account, Contact, RenewalOutcome, Touchpoint
+
+
+class ContactInline(admin.TabularInline):
+    model = Contact
+    fields = ["name", "email", "title", "role", "is_active", "left_on", "external_id"]
+    extra = 0
+
+
+@admin.register(Account)
+class AccountAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "external_id",
+        "segment",
+        "tier",
+        "region",
+        "lifecycle",
+        "arr",
+        "renewal_date",
+        "owner",
+        "status",
+    ]
+    list_filter = [
+        "segment",
+        "tier",
+        "region",
+        "lifecycle",
+        "status",
+        # Only the users who own accounts, not every login.
+        ("owner", admin.RelatedOnlyFieldListFilter),
+    ]
+    search_fields = ["name", "external_id"]
+    list_select_related = ["owner"]
+    inlines = [ContactInline]
+
+
+@admin.register(Contact)
+class ContactAdmin(admin.ModelAdmin):
+    list_display = ["name", "account", "role", "title", "email", "is_active", "left_on"]
+    list_filter = ["role", "is_active"]
+    search_fields = ["name", "email", "account__name"]
+    list_select_related = ["account"]
+    autocomplete_fields = ["account"]
+
+
+@admin.register(Touchpoint)
+class TouchpointAdmin(admin.ModelAdmin):
+    list_display = ["occurred_on", "kind", "account", "summary", "created_by"]
+    list_filter = ["kind"]
+    date_hierarchy = "occurred_on"
+    search_fields = ["account__name", "account__external_id", "summary"]
+    list_select_related = ["account", "created_by"]
+    autocomplete_fields = ["account", "contacts"]
+    readonly_fields = ["created_by", "created_at"]
+
+    def save_model(self, request: HttpRequest, obj: Touchpoint, form, change: bool) -> None:
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(RenewalOutcome)
+class RenewalOutcomeAdmin(admin.ModelAdmin):
+    list_display = ["account", "renewal_date", "outcome", "arr_before", "arr_after"]
+    list_filter = ["outcome"]
+    date_hierarchy = "renewal_date"
+    search_fields = ["account__name", "account__external_id"]
+    list_select_related = ["account"]
+    autocomplete_fields = ["account"]

@@ -1,0 +1,281 @@
+"""The admin CS Ops use to build and tune scorecards. Wiring only: rules live in
+`scorecards.validation` (called by `scorecards.forms`) and versions in
+`scorecards.services.versions`."""
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+
+from scorecards.forms import (
+    BandForm,
+    BandInlineFormSet,
+    ExceptionRuleForm,
+    ExceptionRuleInlineFormSet,
+    MeasureForm,
+    MeasureGroupForm,
+    MeasureGroupInlineFormSet,
+    ScorecardForm,
+    ScorecardMeasureForm,
+    ScorecardMeasureInlineFormSet,
+)
+from scorecards.models import (
+    Band,
+    ExceptionRule,
+    Measure,
+    MeasureGroup,
+    MeasureValue,
+    Scorecard,
+    ScorecardMeasure,
+    ScorecardVersion,
+    ScoreRun,
+    ScoreSnapshot,
+)
+from scorecards.services.versions import (
+    scorecard_version_create,
+    scorecard_versions_create_for_measure,
+)
+
+
+def _pretty_json(value: Any) -> str:
+    return format_html("<pre>{}</pre>", json.dumps(value, indent=2, ensure_ascii=False))
+
+
+class ReadOnlyAdminMixin:
+    """Records written by the product (runs, snapshots, versions): look, never touch."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ExtraRowsOnAddMixin:
+    """Empty rows to fill in on a new scorecard; "Add another" on an existing one."""
+
+    def get_extra(self, request: HttpRequest, obj: Scorecard | None = None, **kwargs) -> int:
+        return 3 if obj is None else 0
+
+
+class BandInline(ExtraRowsOnAddMixin, admin.TabularInline):
+    model = Band
+    form = BandForm
+    formset = BandInlineFormSet
+    verbose_name_plural = _("Bands (lower bounds on the overall score; the lowest starts at 0)")
+
+
+class MeasureGroupInline(ExtraRowsOnAddMixin, admin.TabularInline):
+    model = MeasureGroup
+    form = MeasureGroupForm
+    formset = MeasureGroupInlineFormSet
+
+
+class ScorecardMeasureInline(admin.TabularInline):
+    model = ScorecardMeasure
+    form = ScorecardMeasureForm
+    formset = ScorecardMeasureInlineFormSet
+    autocomplete_fields = ["measure"]
+    extra = 0
+    verbose_name_plural = _("Measures (save a new group first to put measures in it)")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ScorecardMeasure]:
+        return super().get_queryset(request).select_related("measure", "group")
+
+
+class ExceptionRuleInline(admin.TabularInline):
+    model = ExceptionRule
+    form = ExceptionRuleForm
+    formset = ExceptionRuleInlineFormSet
+    autocomplete_fields = ["measure"]
+    extra = 0
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ExceptionRule]:
+        return super().get_queryset(request).select_related("measure")
+
+
+@admin.register(Scorecard)
+class ScorecardAdmin(admin.ModelAdmin):
+    form = ScorecardForm
+    list_display = ["name", "is_default", "priority", "version", "min_coverage"]
+    list_filter = ["is_default"]
+    search_fields = ["name"]
+    readonly_fields = ["version", "version_history"]
+    fieldsets = [
+        (None, {"fields": ["name", "description", "is_default", "min_coverage"]}),
+        (
+            _("Assignment"),
+            {
+                "description": _(
+                    "An account gets the first scorecard, by lowest priority, whose non-empty "
+                    "lists all contain its value; else the default scorecard."
+                ),
+                "fields": ["priority", "segments", "tiers", "lifecycles"],
+            },
+        ),
+        (_("Versions"), {"fields": ["version", "version_note", "version_history"]}),
+    ]
+    inlines = [BandInline, MeasureGroupInline, ScorecardMeasureInline, ExceptionRuleInline]
+
+    def get_formsets_with_inlines(
+        self, request: HttpRequest, obj: Scorecard | None = None
+    ) -> Iterator[tuple[type, admin.options.InlineModelAdmin]]:
+        # One registry per request, so that the formsets can check rules that span two of
+        # them (see scorecards.forms).
+        siblings: dict = {}
+        for formset_class, inline in super().get_formsets_with_inlines(request, obj):
+            yield type(formset_class.__name__, (formset_class,), {"siblings": siblings}), inline
+
+    def save_related(
+        self, request: HttpRequest, form: ScorecardForm, formsets: list, change: bool
+    ) -> None:
+        super().save_related(request, form, formsets, change)
+        version = scorecard_version_create(
+            scorecard=form.instance,
+            user=request.user,
+            note=form.cleaned_data.get("version_note", ""),
+        )
+        if version is None:
+            self.message_user(
+                request,
+                _("Nothing in the definition changed; still version %(number)s.")
+                % {"number": form.instance.version},
+                messages.INFO,
+            )
+        else:
+            self.message_user(
+                request, _("Saved as version %(number)s.") % {"number": version.number}
+            )
+
+    @admin.display(description=_("Version history"))
+    def version_history(self, scorecard: Scorecard) -> str:
+        if scorecard.pk is None:
+            return "—"
+        versions = scorecard.versions.select_related("created_by").order_by("-number")
+        rows = format_html_join(
+            "",
+            '<tr><td><a href="{}">v{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>',
+            (
+                (
+                    reverse("admin:scorecards_scorecardversion_change", args=[version.pk]),
+                    version.number,
+                    date_format(timezone.localtime(version.created_at), "DATETIME_FORMAT"),
+                    version.created_by or "—",
+                    version.note,
+                )
+                for version in versions
+            ),
+        )
+        return format_html(
+            "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead>"
+            "<tbody>{}</tbody></table>",
+            _("Version"),
+            _("When"),
+            _("Who"),
+            _("Note"),
+            rows,
+        )
+
+
+@admin.register(ScorecardVersion)
+class ScorecardVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["scorecard", "number", "created_by", "created_at", "note"]
+    list_filter = ["scorecard"]
+    list_select_related = ["scorecard", "created_by"]
+    fields = ["scorecard", "number", "created_by", "created_at", "note", "document"]
+    readonly_fields = fields
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Snapshots name the version they were scored with.
+        return False
+
+    @admin.display(description=_("Definition"))
+    def document(self, version: ScorecardVersion) -> str:
+        return _pretty_json(version.definition)
+
+
+@admin.register(Measure)
+class MeasureAdmin(admin.ModelAdmin):
+    form = MeasureForm
+    list_display = ["key", "name", "kind", "mapping_type", "max_age_days"]
+    list_filter = ["kind", "mapping_type"]
+    search_fields = ["key", "name"]
+    fieldsets = [
+        (None, {"fields": ["key", "name", "description", "kind", "max_age_days"]}),
+        (
+            _("Mapping from raw value to a 0–100 score"),
+            {"fields": ["mapping_type", "lo", "hi", "higher_is_better", "steps"]},
+        ),
+    ]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Measure | None = None) -> list[str]:
+        # The key is the contract with integrations and means the same signal everywhere.
+        return ["key"] if obj is not None else []
+
+    def save_model(
+        self, request: HttpRequest, obj: Measure, form: MeasureForm, change: bool
+    ) -> None:
+        super().save_model(request, obj, form, change)
+        if change:
+            scorecard_versions_create_for_measure(measure=obj, user=request.user)
+
+
+@admin.register(MeasureValue)
+class MeasureValueAdmin(admin.ModelAdmin):
+    list_display = ["account", "measure", "raw_value", "score", "as_of", "source", "entered_by"]
+    list_filter = ["measure", "source"]
+    date_hierarchy = "as_of"
+    search_fields = ["account__name", "account__external_id"]
+    list_select_related = ["account", "measure", "entered_by"]
+    autocomplete_fields = ["account", "measure"]
+    raw_id_fields = ["entered_by"]
+    # The table is large: no COUNT(*) of the whole table on every page.
+    show_full_result_count = False
+
+
+@admin.register(ScoreSnapshot)
+class ScoreSnapshotAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "account",
+        "as_of",
+        "overall",
+        "band",
+        "coverage",
+        "scorecard",
+        "scorecard_version",
+    ]
+    list_filter = ["band", "as_of", "scorecard"]
+    date_hierarchy = "as_of"
+    search_fields = ["account__name", "account__external_id"]
+    list_select_related = ["account", "scorecard"]
+    show_full_result_count = False
+
+
+@admin.register(ScoreRun)
+class ScoreRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "id",
+        "as_of",
+        "status",
+        "is_full",
+        "accounts_total",
+        "accounts_scored",
+        "accounts_not_scored",
+        "accounts_failed",
+        "chunks_done",
+        "chunks_total",
+        "requested_by",
+        "created_at",
+        "duration_seconds",
+    ]
+    list_filter = ["status", "as_of", "is_full"]
+    date_hierarchy = "as_of"
+    list_select_related = ["requested_by"]
