@@ -11,6 +11,7 @@ from scorecards.choices import (
     MeasureKind,
     ValueSource,
 )
+from scorecards.fields import JSONTextField
 
 POSITIVE = MinValueValidator(0.01, message=_("Weights must be positive."))
 SCORE_RANGE = [MinValueValidator(0), MaxValueValidator(100)]
@@ -282,6 +283,13 @@ class MeasureValue(models.Model):
             ),
         ]
         indexes = [
+            # The latest value of a measure on or before a date is one probe of this index,
+            # without touching the table (raw_value is included): see latest_values_frame.
+            models.Index(
+                fields=["account", "measure", "-as_of", "-id"],
+                include=["raw_value"],
+                name="measurevalue_latest",
+            ),
             models.Index(fields=["as_of"], name="measurevalue_as_of"),
             models.Index(fields=["measure", "as_of"], name="measurevalue_measure_as_of"),
         ]
@@ -335,6 +343,20 @@ class ScoreRun(models.Model):
 class ScoreSnapshot(models.Model):
     """The result of scoring one account on one date; recomputing the date replaces it."""
 
+    # Each measure is stored as a short list rather than a dict: a night writes a row per
+    # account, and the keys would triple the bytes. `measure_rows` gives the dicts back.
+    MEASURE_FIELDS = (
+        "key",
+        "group_id",
+        "raw_value",
+        "score",
+        "as_of",
+        "stale",
+        "weight",
+        "effective_weight",
+        "contribution",
+    )
+
     account = models.ForeignKey(
         "accounts.Account", on_delete=models.CASCADE, related_name="snapshots"
     )
@@ -357,8 +379,11 @@ class ScoreSnapshot(models.Model):
     trend_7 = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
     trend_30 = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
     trend_90 = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
-    groups = models.JSONField(default=list)
-    measures = models.JSONField(default=list)
+    groups = JSONTextField(default=list)
+    measures = JSONTextField(
+        default=list,
+        help_text=_("One row per measure, as a list in the order of MEASURE_FIELDS."),
+    )
     exceptions = models.JSONField(default=list, blank=True)
     missing_measures = models.JSONField(default=list, blank=True)
     biggest_lever = models.JSONField(null=True, blank=True)
@@ -383,6 +408,10 @@ class ScoreSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_id} on {self.as_of}: {self.overall} ({self.band})"
+
+    @property
+    def measure_rows(self) -> list[dict]:
+        return [dict(zip(self.MEASURE_FIELDS, row, strict=True)) for row in self.measures]
 
 
 class ScoreRunChunk(models.Model):

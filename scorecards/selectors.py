@@ -101,6 +101,7 @@ def scorecard_frames() -> ScorecardFrames:
                 engine.MAX_AGE_DAYS: (
                     float(m.measure.max_age_days) if m.measure.max_age_days is not None else None
                 ),
+                engine.POSITION: m.position,
             }
             for m in ScorecardMeasure.objects.select_related("measure", "group").order_by(
                 "scorecard_id", "group__position", "group_id", "position", "id"
@@ -118,6 +119,7 @@ def scorecard_frames() -> ScorecardFrames:
             engine.HIGHER_IS_BETTER,
             engine.STEPS,
             engine.MAX_AGE_DAYS,
+            engine.POSITION,
         ],
     ).astype({engine.LO: float, engine.HI: float, engine.MAX_AGE_DAYS: float})
     bands = pd.DataFrame(
@@ -194,9 +196,11 @@ def latest_values_frame(*, first_id: int, last_id: int, as_of: date) -> pd.DataF
     """The latest value on or before `as_of` of every measure of the accounts with ids in
     [first_id, last_id] (rule 2): account_id, measure_id, raw_value, as_of, value_id.
 
-    On PostgreSQL, DISTINCT ON keeps only the latest row per (account, measure) inside the
-    database and COPY streams the result; elsewhere the whole history up to `as_of` is read and
-    the engine picks the latest. On equal dates the later-written value (higher id) wins.
+    On PostgreSQL each (account, measure) is one probe of the `measurevalue_latest` covering
+    index (LATERAL … LIMIT 1), so the cost follows the number of accounts and measures, not
+    the length of the history, and COPY streams the result. Elsewhere the whole history up to
+    `as_of` is read and the engine picks the latest. On equal dates the later-written value
+    (higher id) wins, in both.
     """
     columns = [
         engine.ACCOUNT_ID,
@@ -207,12 +211,14 @@ def latest_values_frame(*, first_id: int, last_id: int, as_of: date) -> pd.DataF
     ]
     if connection.vendor == "postgresql":
         sql = (
-            "SELECT DISTINCT ON (account_id, measure_id) account_id, measure_id, raw_value, "
-            "as_of, id FROM scorecards_measurevalue "
-            "WHERE account_id BETWEEN %s AND %s AND as_of <= %s "
-            "ORDER BY account_id, measure_id, as_of DESC, id DESC"
+            "SELECT a.id, m.id, v.raw_value, v.as_of, v.id "
+            "FROM accounts_account a CROSS JOIN scorecards_measure m "
+            "CROSS JOIN LATERAL (SELECT raw_value, as_of, id FROM scorecards_measurevalue mv "
+            "  WHERE mv.account_id = a.id AND mv.measure_id = m.id AND mv.as_of <= %s "
+            "  ORDER BY mv.as_of DESC, mv.id DESC LIMIT 1) v "
+            "WHERE a.id BETWEEN %s AND %s"
         )
-        frame = _copy_frame(sql, [first_id, last_id, as_of], columns)
+        frame = _copy_frame(sql, [as_of, first_id, last_id], columns)
     else:
         with connection.cursor() as cursor:
             cursor.execute(

@@ -8,12 +8,12 @@ only when the whole run has finished.
 
 import csv
 import io
-import json
 import logging
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 import numpy as np
+import orjson
 import pandas as pd
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -346,12 +346,10 @@ def _snapshot_rows(
             "trend_90": accounts["trend_90"].to_numpy(),
             "groups": groups_json,
             "measures": measures_json,
-            "exceptions": [json.dumps(items) for items in accounts[engine.EXCEPTIONS]],
-            "missing_measures": [
-                json.dumps(list(keys)) for keys in accounts[engine.MISSING_MEASURES]
-            ],
+            "exceptions": [_json(items) for items in accounts[engine.EXCEPTIONS]],
+            "missing_measures": [_json(list(keys)) for keys in accounts[engine.MISSING_MEASURES]],
             "biggest_lever": [
-                json.dumps({"measure": key, "gain": float(gain)}) if isinstance(key, str) else None
+                _json({"measure": key, "gain": float(gain)}) if isinstance(key, str) else None
                 for key, gain in zip(
                     accounts[engine.BIGGEST_LEVER_KEY],
                     accounts[engine.BIGGEST_LEVER_GAIN],
@@ -365,38 +363,57 @@ def _snapshot_rows(
     )
 
 
-def _records(columns: dict[str, pd.Series]) -> list[dict]:
-    """Rows as JSON-ready dicts: Python numbers, NaN as None."""
-    frame = pd.DataFrame(columns).astype(object)
-    return frame.where(frame.notna(), None).to_dict("records")
-
-
 def _group_records(groups: pd.DataFrame) -> list[dict]:
-    return _records(
+    return [
         {
-            "group_id": groups[engine.GROUP_ID],
-            "name": groups[engine.GROUP_NAME],
-            "weight": groups[engine.WEIGHT],
-            "score": groups[engine.SCORE],
-            "effective_weight": groups[engine.EFFECTIVE_WEIGHT].round(6),
+            "group_id": group_id,
+            "name": name,
+            "weight": weight,
+            "score": score,
+            "effective_weight": effective_weight,
         }
+        for group_id, name, weight, score, effective_weight in zip(
+            groups[engine.GROUP_ID].tolist(),
+            groups[engine.GROUP_NAME].tolist(),
+            groups[engine.WEIGHT].tolist(),
+            _nullable(groups[engine.SCORE]),
+            groups[engine.EFFECTIVE_WEIGHT].round(6).tolist(),
+            strict=True,
+        )
+    ]
+
+
+def _measure_records(measures: pd.DataFrame) -> list[list]:
+    """Rows in ScoreSnapshot.MEASURE_FIELDS order; built column by column, because a
+    night's run has a row per account and measure."""
+    value_dates = measures[engine.VALUE_AS_OF].dt.strftime("%Y-%m-%d")
+    return list(
+        map(
+            list,
+            zip(
+                measures[engine.MEASURE_KEY].tolist(),
+                measures[engine.GROUP_ID].tolist(),
+                _nullable(measures[engine.RAW_VALUE]),
+                _nullable(measures[engine.SCORE]),
+                value_dates.where(value_dates.notna(), None).tolist(),
+                measures[engine.IS_STALE].tolist(),
+                measures[engine.WEIGHT].tolist(),
+                _nullable(measures[engine.EFFECTIVE_WEIGHT]),
+                _nullable(measures[engine.CONTRIBUTION]),
+                strict=True,
+            ),
+        )
     )
 
 
-def _measure_records(measures: pd.DataFrame) -> list[dict]:
-    return _records(
-        {
-            "key": measures[engine.MEASURE_KEY],
-            "group_id": measures[engine.GROUP_ID],
-            "raw_value": measures[engine.RAW_VALUE],
-            "score": measures[engine.SCORE],
-            "as_of": measures[engine.VALUE_AS_OF].dt.strftime("%Y-%m-%d"),
-            "stale": measures[engine.IS_STALE],
-            "weight": measures[engine.WEIGHT],
-            "effective_weight": measures[engine.EFFECTIVE_WEIGHT],
-            "contribution": measures[engine.CONTRIBUTION],
-        }
-    )
+def _json(value) -> str:
+    return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY).decode()
+
+
+def _nullable(column: pd.Series) -> list:
+    """Python floats with None for NaN."""
+    values = column.to_numpy(dtype=float)
+    return [None if value != value else value for value in values.tolist()]
 
 
 def _json_lists(rows: pd.DataFrame, account_ids: np.ndarray, to_records) -> list[str]:
@@ -405,9 +422,9 @@ def _json_lists(rows: pd.DataFrame, account_ids: np.ndarray, to_records) -> list
     rows = rows[rows[engine.ACCOUNT_ID].isin(account_ids)]
     records = to_records(rows)
     row_accounts = rows[engine.ACCOUNT_ID].to_numpy()
-    starts = np.searchsorted(row_accounts, account_ids, side="left")
-    ends = np.searchsorted(row_accounts, account_ids, side="right")
-    return [json.dumps(records[start:end]) for start, end in zip(starts, ends, strict=True)]
+    starts = np.searchsorted(row_accounts, account_ids, side="left").tolist()
+    ends = np.searchsorted(row_accounts, account_ids, side="right").tolist()
+    return [_json(records[start:end]) for start, end in zip(starts, ends, strict=True)]
 
 
 # --- Writing -------------------------------------------------------------------------------------
@@ -473,11 +490,11 @@ def _snapshots_replace(snapshots: pd.DataFrame) -> None:
                 trend_7=_decimal_or_none(row.trend_7),
                 trend_30=_decimal_or_none(row.trend_30),
                 trend_90=_decimal_or_none(row.trend_90),
-                groups=json.loads(row.groups),
-                measures=json.loads(row.measures),
-                exceptions=json.loads(row.exceptions),
-                missing_measures=json.loads(row.missing_measures),
-                biggest_lever=json.loads(row.biggest_lever) if row.biggest_lever else None,
+                groups=orjson.loads(row.groups),
+                measures=orjson.loads(row.measures),
+                exceptions=orjson.loads(row.exceptions),
+                missing_measures=orjson.loads(row.missing_measures),
+                biggest_lever=orjson.loads(row.biggest_lever) if row.biggest_lever else None,
                 error=row.error,
             )
             for row in snapshots.itertuples(index=False)

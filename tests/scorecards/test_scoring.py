@@ -73,7 +73,7 @@ def test_score_run_contributions_add_up_to_the_score(enterprise_scorecard):
     account = enterprise_account(measures, m1=80, m2=40, m3=90)
     run_day()
     snapshot = ScoreSnapshot.objects.get(account=account)
-    contributions = {m["key"]: m["contribution"] for m in snapshot.measures}
+    contributions = {m["key"]: m["contribution"] for m in snapshot.measure_rows}
     # m1: 0.6 · 30/40 · 80 = 36.00; m2: 0.6 · 10/40 · 40 = 6.00; m3: 0.4 · 1 · 90 = 36.00
     assert contributions == {"m1": 36.0, "m2": 6.0, "m3": 36.0}
 
