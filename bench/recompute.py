@@ -1,0 +1,385 @@
+"""Recompute benchmark: ours against the I/O floor and a naive per-account ORM loop.
+
+    .venv/bin/python bench/recompute.py [--accounts 100000] [--days 30] [--naive-sample 1000]
+
+Builds a throwaway PostgreSQL database (BENCH_DATABASE_URL, default
+postgres://postgres@127.0.0.1:5432/healthscore_bench), fills it with N accounts × 10 measures ×
+`days` days of values, then times in one run:
+  (a) ours: a full recompute of the last day, end to end (chunks scored and written, run
+      finished), in this process;
+  (b) the I/O floor: COPY of the measure values the day needs out of PostgreSQL, plus COPY of
+      the same number of snapshot rows in;
+  (c) naive: a per-account ORM loop (a query per measure, Python maths, update_or_create) on a
+      sample, scaled to N.
+Prints seconds, rows per second, peak memory (max RSS of the process that ran each part) and
+the ratios ours/floor and naive/ours.
+"""
+
+import argparse
+import io
+import multiprocessing
+import os
+import platform
+import resource
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+AS_OF = date(2026, 11, 20)
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/healthscore_bench"
+
+
+def django_setup(url: str) -> None:
+    os.environ["DATABASE_URL"] = url
+    os.environ.pop("REDIS_URL", None)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "healthscore.settings")
+    import django
+
+    django.setup()
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# --- Data ----------------------------------------------------------------------------------------
+
+
+def build_database(url: str, accounts: int, days: int) -> dict:
+    import psycopg2
+
+    admin_url, name = url.rsplit("/", 1)
+    conn = psycopg2.connect(f"{admin_url}/postgres")
+    conn.autocommit = True
+    with conn.cursor() as cursor:
+        cursor.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        cursor.execute(f"CREATE DATABASE {name}")
+    conn.close()
+
+    django_setup(url)
+    from django.core.management import call_command
+    from django.db import connection
+
+    from scorecards.models import Measure, MeasureGroup, Scorecard, ScorecardMeasure
+
+    call_command("migrate", verbosity=0)
+    # The default scorecard has nine measures; a tenth (CSAT) makes the benchmark's ten.
+    scorecard = Scorecard.objects.get(is_default=True)
+    csat = Measure.objects.create(
+        key="csat",
+        name="CSAT",
+        kind="automated",
+        mapping_type="linear",
+        lo=1,
+        hi=5,
+        max_age_days=60,
+    )
+    ScorecardMeasure.objects.create(
+        scorecard=scorecard,
+        group=MeasureGroup.objects.get(scorecard=scorecard, name="Experience"),
+        measure=csat,
+        weight=20,
+        position=9,
+    )
+    started = time.monotonic()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO accounts_account (external_id, name, segment, tier, region, industry, "
+            "lifecycle, arr, status, created_at, updated_at) "
+            "SELECT 'B-' || n, 'Bench ' || n, (ARRAY['Enterprise','Mid-Market','SMB'])[1 + n %% 3],"
+            " 'Gold', 'EMEA', 'Software', 'mature', 10000 + n %% 90000, 'active', now(), now() "
+            "FROM generate_series(1, %s) AS n",
+            [accounts],
+        )
+        # Bulk load the way one restores a dump: without indexes and foreign keys, then build
+        # them once (a sort each) instead of maintaining them row by row.
+        cursor.execute("SET maintenance_work_mem = '1GB'")
+        cursor.execute(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid = 'scorecards_measurevalue'::regclass AND contype IN ('u', 'f', 'c')"
+        )
+        constraints = cursor.fetchall()
+        for name, _ in constraints:
+            cursor.execute(f"ALTER TABLE scorecards_measurevalue DROP CONSTRAINT {name}")
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = "
+            "'scorecards_measurevalue' AND indexname <> 'scorecards_measurevalue_pkey'"
+        )
+        indexes = cursor.fetchall()
+        for name, _ in indexes:
+            cursor.execute(f"DROP INDEX {name}")
+        # Raw values in each measure's natural units.
+        cursor.execute(
+            "INSERT INTO scorecards_measurevalue (account_id, measure_id, raw_value, score, as_of,"
+            " source, comment, created_at) "
+            "SELECT a.id, m.id, CASE m.key "
+            "  WHEN 'csm_sentiment' THEN 1 + floor(random() * 5) "
+            "  WHEN 'roi' THEN 1 + floor(random() * 5) "
+            "  WHEN 'csat' THEN 1 + random() * 4 "
+            "  WHEN 'nps' THEN random() * 200 - 100 "
+            "  WHEN 'support' THEN floor(random() * 25) "
+            "  WHEN 'sponsor_engagement' THEN floor(random() * 120) "
+            "  WHEN 'sponsor_coverage' THEN (random() > 0.2)::int "
+            "  ELSE random() END, 0, d::date, 'api', '', now() "
+            "FROM accounts_account a CROSS JOIN scorecards_measure m "
+            "CROSS JOIN generate_series(%s::date - (%s - 1), %s::date, '1 day') AS d",
+            [AS_OF, days, AS_OF],
+        )
+        for _, definition in indexes:
+            cursor.execute(definition)
+        for name, definition in constraints:
+            cursor.execute(
+                f"ALTER TABLE scorecards_measurevalue ADD CONSTRAINT {name} {definition}"
+            )
+        cursor.execute("VACUUM ANALYZE")
+        cursor.execute("SELECT count(*) FROM scorecards_measurevalue")
+        (value_rows,) = cursor.fetchone()
+    return {"value_rows": value_rows, "build_seconds": time.monotonic() - started}
+
+
+# --- (a) ours ------------------------------------------------------------------------------------
+
+
+def run_ours(url: str, queue: multiprocessing.Queue) -> None:
+    django_setup(url)
+    from scorecards.models import ScoreSnapshot
+    from scorecards.services import scoring
+
+    started = time.monotonic()
+    run = scoring.score_run_create(as_of=AS_OF)
+    run = scoring.score_run_execute_inline(run=run)
+    seconds = time.monotonic() - started
+    queue.put(
+        {
+            "seconds": seconds,
+            "scored": run.accounts_scored,
+            "not_scored": run.accounts_not_scored,
+            "snapshots": ScoreSnapshot.objects.filter(as_of=AS_OF).count(),
+            "peak_mb": peak_rss_mb(),
+        }
+    )
+
+
+# --- (b) floor -----------------------------------------------------------------------------------
+
+
+class _Sink(io.RawIOBase):
+    """Counts what COPY sends and keeps nothing."""
+
+    def __init__(self) -> None:
+        self.bytes = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, chunk) -> int:
+        self.bytes += len(chunk)
+        return len(chunk)
+
+
+def run_floor(url: str, queue: multiprocessing.Queue) -> None:
+    django_setup(url)
+    from django.db import connection
+
+    columns = "account_id, measure_id, raw_value, as_of, id"
+    with connection.cursor() as cursor:
+        sink = _Sink()
+        started = time.monotonic()
+        cursor.copy_expert(
+            f"COPY (SELECT {columns} FROM scorecards_measurevalue WHERE as_of <= '{AS_OF}') "
+            "TO STDOUT WITH (FORMAT csv)",
+            sink,
+        )
+        copy_out_all = time.monotonic() - started
+
+        sink = _Sink()
+        started = time.monotonic()
+        cursor.copy_expert(
+            f"COPY (SELECT DISTINCT ON (account_id, measure_id) {columns} "
+            f"FROM scorecards_measurevalue WHERE as_of <= '{AS_OF}' "
+            "ORDER BY account_id, measure_id, as_of DESC, id DESC) TO STDOUT WITH (FORMAT csv)",
+            sink,
+        )
+        copy_out_latest = time.monotonic() - started
+
+        snapshot_columns = (
+            "account_id, as_of, scorecard_id, scorecard_version, run_id, overall, computed, band, "
+            "coverage, trend_7, trend_30, trend_90, groups, measures, exceptions, "
+            "missing_measures, biggest_lever, error, created_at"
+        )
+        rows = io.BytesIO()
+        cursor.copy_expert(
+            f"COPY (SELECT {snapshot_columns} FROM scorecards_scoresnapshot "
+            f"WHERE as_of = '{AS_OF}') TO STDOUT WITH (FORMAT csv)",
+            rows,
+        )
+        cursor.execute(
+            "CREATE TEMP TABLE floor_snapshots AS SELECT * FROM scorecards_scoresnapshot "
+            "WITH NO DATA"
+        )
+        rows.seek(0)
+        started = time.monotonic()
+        cursor.copy_expert(
+            f"COPY floor_snapshots ({snapshot_columns}) FROM STDIN WITH (FORMAT csv)", rows
+        )
+        copy_in = time.monotonic() - started
+    queue.put(
+        {
+            "copy_out_all": copy_out_all,
+            "copy_out_latest": copy_out_latest,
+            "copy_in": copy_in,
+            "peak_mb": peak_rss_mb(),
+        }
+    )
+
+
+# --- (c) naive -----------------------------------------------------------------------------------
+
+
+def run_naive(url: str, sample: int, queue: multiprocessing.Queue) -> None:
+    """What one would write without thinking in sets: per account, per measure, a query."""
+    django_setup(url)
+    from accounts.models import Account
+    from scorecards.models import MeasureValue, Scorecard, ScoreSnapshot
+
+    scorecard = Scorecard.objects.get(is_default=True)
+    members = list(scorecard.scorecard_measures.select_related("measure", "group"))
+    bands = list(scorecard.bands.order_by("min_score"))
+    accounts = list(Account.objects.order_by("pk")[:sample])
+    started = time.monotonic()
+    for account in accounts:
+        group_sums: dict[int, list[float]] = {}
+        for member in members:
+            value = (
+                MeasureValue.objects.filter(
+                    account=account, measure=member.measure, as_of__lte=AS_OF
+                )
+                .order_by("-as_of", "-id")
+                .first()
+            )
+            if value is None:
+                continue
+            age = (AS_OF - value.as_of).days
+            if member.measure.max_age_days is not None and age > member.measure.max_age_days:
+                continue
+            score = _naive_score(member.measure, value.raw_value)
+            sums = group_sums.setdefault(member.group_id, [0.0, 0.0, float(member.group.weight)])
+            sums[0] += float(member.weight) * score
+            sums[1] += float(member.weight)
+        present = [(s[2], s[0] / s[1]) for s in group_sums.values()]
+        overall = (
+            round(sum(w * s for w, s in present) / sum(w for w, _ in present), 2)
+            if present
+            else None
+        )
+        band = (
+            "Not scored"
+            if overall is None
+            else [b for b in bands if b.min_score <= overall][-1].label
+        )
+        ScoreSnapshot.objects.update_or_create(
+            account=account,
+            as_of=AS_OF - timedelta(days=1000),  # a day of its own: ours stays untouched
+            defaults={
+                "scorecard": scorecard,
+                "scorecard_version": scorecard.version,
+                "overall": overall,
+                "band": band,
+                "coverage": 1,
+            },
+        )
+    queue.put(
+        {"seconds": time.monotonic() - started, "sample": len(accounts), "peak_mb": peak_rss_mb()}
+    )
+
+
+def _naive_score(measure, raw: float) -> float:
+    if measure.mapping_type == "direct":
+        return min(max(raw, 0), 100)
+    if measure.mapping_type == "linear":
+        share = min(max((raw - measure.lo) / (measure.hi - measure.lo), 0), 1) * 100
+        return share if measure.higher_is_better else 100 - share
+    score = measure.steps[0][1]
+    for threshold, step_score in measure.steps:
+        if threshold <= raw:
+            score = step_score
+    return score
+
+
+# --- Main ----------------------------------------------------------------------------------------
+
+
+def in_child(target, *args) -> dict:
+    """Run one part in a fresh process so that its peak memory is its own."""
+    queue: multiprocessing.Queue = multiprocessing.Queue()
+    process = multiprocessing.Process(target=target, args=(*args, queue))
+    process.start()
+    result = queue.get()
+    process.join()
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--accounts", type=int, default=100_000)
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--naive-sample", type=int, default=1000)
+    parser.add_argument("--url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
+    args = parser.parse_args()
+    multiprocessing.set_start_method("spawn")
+
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, "
+        f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB, "
+        f"Python {platform.python_version()}"
+    )
+    built = in_child(_build_child, args.url, args.accounts, args.days)
+    value_rows = built["value_rows"]
+    print(
+        f"data: {args.accounts:,} accounts × 10 measures × {args.days} days = "
+        f"{value_rows:,} value rows (built in {built['build_seconds']:.0f} s)"
+    )
+
+    ours = in_child(run_ours, args.url)
+    floor = in_child(run_floor, args.url)
+    naive = in_child(run_naive, args.url, args.naive_sample)
+
+    n = args.accounts
+    floor_all = floor["copy_out_all"] + floor["copy_in"]
+    floor_latest = floor["copy_out_latest"] + floor["copy_in"]
+    naive_scaled = naive["seconds"] * n / naive["sample"]
+    print()
+    print(
+        f"(a) ours, end to end:       {ours['seconds']:8.2f} s  "
+        f"{n / ours['seconds']:>10,.0f} accounts/s  {value_rows / ours['seconds']:>12,.0f} "
+        f"value rows/s  peak {ours['peak_mb']:.0f} MB  "
+        f"({ours['scored']:,} scored, {ours['not_scored']:,} not scored, "
+        f"{ours['snapshots']:,} snapshots)"
+    )
+    print(
+        f"(b) floor, all values:      {floor_all:8.2f} s  (COPY out {value_rows:,} rows "
+        f"{floor['copy_out_all']:.2f} s + COPY in {n:,} snapshots {floor['copy_in']:.2f} s)"
+    )
+    print(
+        f"    floor, latest values:   {floor_latest:8.2f} s  (COPY out of the DISTINCT ON "
+        f"latest value per account and measure {floor['copy_out_latest']:.2f} s + COPY in)"
+    )
+    print(
+        f"(c) naive ORM loop:         {naive_scaled:8.2f} s  (scaled from {naive['sample']:,} "
+        f"accounts in {naive['seconds']:.2f} s)  peak {naive['peak_mb']:.0f} MB"
+    )
+    print()
+    print(f"ours / floor (all values):    {ours['seconds'] / floor_all:.2f}×")
+    print(f"ours / floor (latest values): {ours['seconds'] / floor_latest:.2f}×")
+    print(f"naive / ours:                 {naive_scaled / ours['seconds']:.0f}×")
+
+
+def _build_child(url: str, accounts: int, days: int, queue: multiprocessing.Queue) -> None:
+    queue.put(build_database(url, accounts, days))
+
+
+if __name__ == "__main__":
+    main()
