@@ -15,6 +15,7 @@ from datetime import date, timedelta
 import numpy as np
 import orjson
 import pandas as pd
+from celery import current_app, signature
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
@@ -177,8 +178,18 @@ def score_run_finish(*, run: ScoreRun) -> ScoreRun:
             finished_at=finished_at,
             duration_seconds=(finished_at - (run.started_at or run.created_at)).total_seconds(),
         )
+        transaction.on_commit(lambda: score_run_finished_notify(run=run))
     run.refresh_from_db()
     return run
+
+
+def score_run_finished_notify(*, run: ScoreRun) -> None:
+    """Start what follows a finished run (risk evaluation, set in SCORE_RUN_FINISHED_TASKS).
+
+    Named rather than imported, because apps above scorecards (risk) react to its runs and
+    scorecards must not import them."""
+    for task_name in settings.SCORE_RUN_FINISHED_TASKS:
+        signature(task_name, args=(run.pk,), app=current_app).delay()
 
 
 def score_run_fail(*, run: ScoreRun, error: str) -> None:
