@@ -174,3 +174,56 @@ class RenewalOutcome(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account} {self.renewal_date}: {self.get_outcome_display()}"
+
+class ContactChange(models.Model):
+    """A recorded move of a contact: they left the company, or their role changed.
+
+    Sponsor tracking reads these: a sponsor loss (an executive sponsor or decision maker who
+    left, or whose role moved away from those two) raises the sponsor_left risk once per move.
+    """
+
+    class Kind(models.TextChoices):
+        LEFT = "left", _("Left the company")
+        ROLE_CHANGED = "role_changed", _("Role changed")
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="changes")
+    # The contact's account, copied so that portfolio-wide reads need no join.
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="contact_changes")
+    kind = models.CharField(max_length=15, choices=Kind.choices)
+    from_role = models.CharField(max_length=20, choices=Contact.Role.choices)
+    to_role = models.CharField(max_length=20, choices=Contact.Role.choices)
+    changed_on = models.DateField(help_text=_("The day they left, or the day the role changed."))
+    is_sponsor_loss = models.BooleanField(
+        default=False,
+        help_text=_("An executive sponsor or decision maker left or moved out of that role."),
+    )
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="contact_changes",
+        help_text=_("Empty when the move was found rather than entered (an import, the CRM)."),
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["account", "-changed_on", "-id"]
+        constraints = [
+            # A departure is one move: recording it twice (a retry, two evaluations finding
+            # the same imported departure) keeps one.
+            models.UniqueConstraint(
+                fields=["contact", "changed_on"],
+                condition=Q(kind="left"),
+                name="%(app_label)s_%(class)s_one_departure_per_day",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["account", "is_sponsor_loss", "changed_on"],
+                name="contactchange_account_loss",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact}: {self.get_kind_display()} on {self.changed_on}"

@@ -61,6 +61,9 @@ class Risk(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     condition_cleared_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
+    last_notified_on = models.DateField(
+        null=True, blank=True, help_text=_("The day the owner was last emailed about it.")
+    )
 
     class Meta:
         ordering = ["-opened_at"]

@@ -1,0 +1,107 @@
+"""The lifecycle people work: open → acknowledged → mitigating → resolved, or closed as won't
+fix from any open state. Every move is a RiskEvent (who, when, from, to, note).
+
+Decisions where PRODUCT.md is silent:
+- Moving forward may skip a step (open → mitigating, open → resolved, acknowledged →
+  resolved): someone who fixed the problem at once should not click through three states.
+  Moving back (mitigating → acknowledged) or to the same status is refused.
+- resolved and won't fix are final. A risk whose condition returns is raised again by its
+  rule as a new risk, so the closed one keeps its history as it was.
+- Resolving and closing as won't fix need a note: it says what was done, or why nothing will be.
+"""
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+
+from accounts import roles
+from risk.choices import RiskStatus
+from risk.models import Risk, RiskEvent
+
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    RiskStatus.OPEN: (
+        RiskStatus.ACKNOWLEDGED,
+        RiskStatus.MITIGATING,
+        RiskStatus.RESOLVED,
+        RiskStatus.WONT_FIX,
+    ),
+    RiskStatus.ACKNOWLEDGED: (RiskStatus.MITIGATING, RiskStatus.RESOLVED, RiskStatus.WONT_FIX),
+    RiskStatus.MITIGATING: (RiskStatus.RESOLVED, RiskStatus.WONT_FIX),
+}
+CLOSING_STATUSES = (RiskStatus.RESOLVED, RiskStatus.WONT_FIX)
+NOTE_REQUIRED = CLOSING_STATUSES
+
+# Besides the account's owner, these roles may change any risk (PRODUCT.md, Roles).
+RISK_CHANGING_ROLES = frozenset({roles.CS_LEADER, roles.CS_OPS})
+
+
+class DomainError(Exception):
+    """A business rule refused an operation: a message for people and a stable code for
+    the API's one error shape ({"message", "code", "fields"})."""
+
+    code = "domain_error"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+class RiskTransitionError(DomainError):
+    """A status change the lifecycle does not allow, or one that lacks its note."""
+
+    code = "risk_transition_refused"
+
+
+def risk_can_change(user: AbstractBaseUser | AnonymousUser, risk: Risk) -> bool:
+    """The account's owner, a CS leader, CS Ops or a superuser may change a risk."""
+    if not user.is_authenticated:
+        return False
+    if user.is_superuser or roles.user_roles(user) & RISK_CHANGING_ROLES:
+        return True
+    return risk.account.owner_id == user.pk
+
+
+def risk_transitions_allowed(*, risk: Risk) -> tuple[str, ...]:
+    """The statuses a risk may move to from where it is (none once closed)."""
+    return TRANSITIONS.get(risk.status, ())
+
+
+@transaction.atomic
+def risk_transition(*, risk: Risk, to_status: str, user: AbstractBaseUser, note: str = "") -> Risk:
+    """Move a risk to `to_status` and record the step as a RiskEvent.
+
+    Raises PermissionDenied for a user who may not change the risk, and RiskTransitionError
+    for a move the lifecycle refuses or a closing move without a note. The risk row is locked
+    first, so two people (or a person and an auto-resolve) never both move it from the same
+    status. Returns the updated risk."""
+    if not risk_can_change(user, risk):
+        raise PermissionDenied("Only the account's owner, a CS leader or CS Ops may change it.")
+    if to_status not in RiskStatus.values:
+        raise RiskTransitionError(f"Unknown risk status {to_status!r}.", code="unknown_status")
+    locked = Risk.objects.select_for_update().get(pk=risk.pk)
+    from_status = locked.status
+    if to_status not in TRANSITIONS.get(from_status, ()):
+        allowed = ", ".join(RiskStatus(status).label for status in TRANSITIONS.get(from_status, ()))
+        raise RiskTransitionError(
+            f"A risk that is {RiskStatus(from_status).label.lower()} cannot move to "
+            f"{RiskStatus(to_status).label.lower()}"
+            + (f"; it can move to: {allowed.lower()}." if allowed else "; it is closed."),
+        )
+    note = note.strip()
+    if to_status in NOTE_REQUIRED and not note:
+        raise RiskTransitionError(
+            f"A note is required to move a risk to {RiskStatus(to_status).label.lower()}.",
+            code="note_required",
+        )
+    now = timezone.now()
+    locked.status = to_status
+    if to_status in CLOSING_STATUSES:
+        locked.resolved_at = now
+    locked.save(update_fields=["status", "resolved_at", "updated_at"])
+    RiskEvent.objects.create(
+        risk=locked, from_status=from_status, to_status=to_status, note=note, by=user
+    )
+    return locked

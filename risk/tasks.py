@@ -1,0 +1,36 @@
+"""Celery entry points for risks. Each takes ids or ISO dates and calls a service (STYLE.md §5)."""
+
+from datetime import date
+
+from celery import shared_task
+from django.db import OperationalError
+from django.utils import timezone
+
+from risk import notifications, services
+from risk.models import Risk
+from scorecards.models import ScoreRun
+
+
+# Named in settings.SCORE_RUN_FINISHED_TASKS: sent with the run's id when a score run
+# finishes. Safe to run twice: raising a risk again updates the open one.
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def risks_evaluate_after_run(run_id: int) -> None:
+    services.risks_evaluate_for_run(run=ScoreRun.objects.get(pk=run_id))
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def risks_evaluate(as_of: str) -> None:
+    services.risks_evaluate(as_of=date.fromisoformat(as_of))
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def sponsor_measures_compute(as_of: str) -> None:
+    services.sponsor_measures_compute(as_of=date.fromisoformat(as_of))
+
+
+# Safe to run twice: the day is claimed before sending, so a risk gets one email a day.
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
+def risk_notify(risk_id: int) -> None:
+    risk = Risk.objects.select_related("account__owner").filter(pk=risk_id).first()
+    if risk is not None:
+        notifications.risk_notify(risk=risk, today=timezone.localdate())
