@@ -71,3 +71,6 @@ class RenewalOutcomeAdmin(admin.ModelAdmin):
     search_fields = ["account__name", "account__external_id"]
     list_select_related = ["account"]
     autocomplete_fields = ["account"]
+
+
+from accounts import admin_api_keys  # noqa: E402, F401  (registers the API key admin)

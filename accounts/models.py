@@ -175,6 +175,7 @@ class RenewalOutcome(models.Model):
     def __str__(self) -> str:
         return f"{self.account} {self.renewal_date}: {self.get_outcome_display()}"
 
+
 class ContactChange(models.Model):
     """A recorded move of a contact: they left the company, or their role changed.
 
@@ -227,3 +228,41 @@ class ContactChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.contact}: {self.get_kind_display()} on {self.changed_on}"
+
+
+class ApiKey(models.Model):
+    """A key an integration sends instead of a session: it acts as its owner, within its
+    scopes. Only a hash of the secret is stored; the key itself is shown once, when made."""
+
+    class Scope(models.TextChoices):
+        READ = "read", _("Read")
+        WRITE_ACCOUNTS = "write:accounts", _("Write accounts, contacts, touchpoints, renewals")
+        WRITE_MEASURES = "write:measures", _("Write measure values")
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="api_keys",
+        help_text=_("The key sees and may change what this user's role allows, no more."),
+    )
+    name = models.CharField(max_length=100, help_text=_("What uses it, e.g. “Warehouse sync”."))
+    prefix = models.CharField(max_length=16, editable=False)
+    secret_hash = models.CharField(max_length=64, editable=False)
+    scopes = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("API key")
+        constraints = [
+            models.UniqueConstraint(fields=["prefix"], name="%(app_label)s_%(class)s_prefix_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

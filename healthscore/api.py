@@ -1,0 +1,280 @@
+"""What every API endpoint shares: the one error shape, pagination, permissions, throttling.
+
+Every error body is ``{"message": str, "code": str, "fields": {field: [message, ...]}}``; a bulk
+request whose rows are invalid adds ``"rows": [{"row": 3, "field": "raw_value", "message": …}]``
+listing every bad row (see ``accounts.ingestion.IngestionError``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Q, QuerySet
+from django.http import Http404
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework import exceptions, status
+from rest_framework.pagination import CursorPagination, PageNumberPagination
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.throttling import SimpleRateThrottle
+
+from accounts.ingestion import IngestionError
+from accounts.models import Account, ApiKey
+from accounts.selectors import accounts_visible_to
+
+NON_FIELD = api_settings.NON_FIELD_ERRORS_KEY
+MAX_MESSAGE_FIELDS = 3
+
+
+# --- The one error shape ------------------------------------------------------------------------
+
+
+def error_body(
+    *, message: str, code: str, fields: dict[str, list[str]] | None = None, rows: list | None = None
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"message": message, "code": code, "fields": fields or {}}
+    if rows is not None:
+        body["rows"] = rows
+    return body
+
+
+def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
+    """A ValidationError's nested detail as {"groups.0.weight": [messages]}; errors that
+    belong to no field are kept under NON_FIELD."""
+    if isinstance(detail, dict):
+        fields: dict[str, list[str]] = {}
+        for key, value in detail.items():
+            name = prefix if key == NON_FIELD and prefix else f"{prefix}{key}"
+            if key == NON_FIELD and not prefix:
+                name = NON_FIELD
+            for field, messages in _flatten(value, f"{name}.").items():
+                fields.setdefault(field, []).extend(messages)
+        return fields
+    if isinstance(detail, list):
+        if all(not isinstance(item, dict | list) for item in detail):
+            return {prefix.rstrip(".") or NON_FIELD: [str(item) for item in detail]}
+        fields = {}
+        for index, item in enumerate(detail):
+            if item in ({}, []):
+                continue
+            for field, messages in _flatten(item, f"{prefix}{index}.").items():
+                fields.setdefault(field, []).extend(messages)
+        return fields
+    return {prefix.rstrip(".") or NON_FIELD: [str(detail)]}
+
+
+def _validation_body(detail: Any) -> dict[str, Any]:
+    fields = _flatten(detail)
+    general = fields.pop(NON_FIELD, [])
+    named = [f"{field}: {messages[0]}" for field, messages in fields.items()]
+    if general:
+        message = " ".join(general)
+    elif named:
+        more = len(named) - MAX_MESSAGE_FIELDS
+        message = "Invalid input. " + "; ".join(named[:MAX_MESSAGE_FIELDS])
+        message += f" (and {more} more)" if more > 0 else ""
+    else:
+        message = "Invalid input."
+    return error_body(message=message, code="invalid", fields=fields)
+
+
+def _first_code(codes: Any) -> str:
+    if isinstance(codes, dict):
+        codes = next(iter(codes.values()), "error")
+    if isinstance(codes, list):
+        return _first_code(codes[0]) if codes else "error"
+    return str(codes)
+
+
+def exception_handler(exc: Exception, context: dict) -> Response | None:
+    """DRF's handler, with every error in the one shape. Django's ValidationError, Http404 and
+    PermissionDenied and our IngestionError are mapped too; anything else is a 500."""
+    if isinstance(exc, IngestionError):
+        return Response(
+            error_body(message=exc.message, code=exc.code, fields={}, rows=exc.rows_as_dicts()),
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    if isinstance(exc, DjangoValidationError):
+        detail = exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+        exc = exceptions.ValidationError(detail)
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied(*exc.args)
+
+    # Imported here: rest_framework.views loads the permission classes of this module.
+    from rest_framework.views import exception_handler as drf_exception_handler
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        response.data = _validation_body(exc.detail)
+    else:
+        detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
+        code = _first_code(exc.get_codes()) if isinstance(exc, exceptions.APIException) else ""
+        response.data = error_body(message=str(detail), code=code or "error")
+    return response
+
+
+# --- Pagination ---------------------------------------------------------------------------------
+
+
+class StandardPagination(PageNumberPagination):
+    """For the small lists (scorecards, risks, runs): numbered pages."""
+
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+class CursorListPagination(CursorPagination):
+    """For the big lists (accounts, contacts, touchpoints, measure values): the cost of a page
+    does not grow with how deep it is, and rows added meanwhile do not shift the pages."""
+
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+    ordering = "-id"
+
+
+# --- Permissions --------------------------------------------------------------------------------
+
+READ = ApiKey.Scope.READ
+
+
+class HasRolePermission(BasePermission):
+    """Reads need a login (what is visible is the scoped queryset's business); writes need the
+    model permission that the user's role grants (PRODUCT.md, Roles).
+
+    A view names them in ``write_permissions`` (method or action → permissions); otherwise a
+    POST needs ``add_<model>`` and a PUT/PATCH ``change_<model>`` of the view's queryset model.
+    """
+
+    message = "Your role may not do this."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if not request.user or not request.user.is_authenticated:
+            return False
+        if request.method in SAFE_METHODS:
+            return True
+        perms = self.required_permissions(request, view)
+        return request.user.has_perms(perms)
+
+    @staticmethod
+    def required_permissions(request: Request, view: Any) -> list[str]:
+        declared = getattr(view, "write_permissions", None) or {}
+        action = getattr(view, "action", None)
+        if action in declared:
+            return list(declared[action])
+        if request.method in declared:
+            return list(declared[request.method])
+        model = view.get_queryset().model
+        verb = {"POST": "add", "PUT": "change", "PATCH": "change", "DELETE": "delete"}
+        return [f"{model._meta.app_label}.{verb[request.method]}_{model._meta.model_name}"]
+
+
+class ApiKeyScope(BasePermission):
+    """A request made with an API key may do only what the key's scopes allow: reads need
+    ``read``; writes need the view's ``api_key_scope`` (none set: keys may not write there).
+    The key's owner's role applies as well (HasRolePermission), so a scope never widens it."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        key = request.auth
+        if not isinstance(key, ApiKey):
+            return True
+        needed = READ if request.method in SAFE_METHODS else getattr(view, "api_key_scope", None)
+        if needed is None:
+            self.message = "API keys may not do this; sign in instead."
+            return False
+        if needed not in key.scopes:
+            self.message = f"This API key lacks the {needed} scope."
+            return False
+        return True
+
+
+# --- Throttling ---------------------------------------------------------------------------------
+
+
+class PerKeyRateThrottle(SimpleRateThrottle):
+    """One budget per API key (an integration gone wild slows only itself), else per user.
+    The rate is read on each request, so tests and settings changes take effect at once."""
+
+    scope = "api"
+
+    def get_rate(self) -> str | None:
+        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        self.rate = self.get_rate()
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        return super().allow_request(request, view)
+
+    def get_cache_key(self, request: Request, view: Any) -> str:
+        if isinstance(request.auth, ApiKey):
+            ident = f"key-{request.auth.pk}"
+        elif request.user and request.user.is_authenticated:
+            ident = f"user-{request.user.pk}"
+        else:
+            ident = f"ip-{self.get_ident(request)}"
+        return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+# --- Rows by id or external_id ------------------------------------------------------------------
+
+
+def external_id_or_pk_q(value: str, *, prefix: str = "") -> Q:
+    """Match a row (an account, a contact) by external_id or by id."""
+    by_external_id = Q(**{f"{prefix}external_id": value})
+    if value.isdigit():
+        return by_external_id | Q(**{f"{prefix}pk": int(value)})
+    return by_external_id
+
+
+def row_for_lookup(queryset: QuerySet, value: str):
+    """The one row of `queryset` that `value` names, by external_id or id, else 404.
+
+    An external_id that looks like another row's id wins: integrations address accounts by
+    their CRM id, and a numeric CRM id (HubSpot's, say) must not land on an unrelated account.
+    """
+    matches = list(queryset.filter(external_id_or_pk_q(value))[:2])
+    if len(matches) == 2:
+        matches = [row for row in matches if row.external_id == value]
+    if not matches:
+        raise Http404
+    return matches[0]
+
+
+def account_visible_for_lookup(request: Request, value: str) -> Account:
+    """An account the requesting user may see, by id or external_id; 404 otherwise."""
+    return row_for_lookup(accounts_visible_to(user=request.user), value)
+
+
+class ExternalIdLookupMixin:
+    """get_object for viewsets whose rows can be addressed by id or external_id."""
+
+    lookup_value_regex = "[^/]+"
+
+    def get_object(self):
+        queryset = self.filter_queryset(self.get_queryset())
+        instance = row_for_lookup(queryset, self.kwargs[self.lookup_url_kwarg or self.lookup_field])
+        self.check_object_permissions(self.request, instance)
+        return instance
+
+
+class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
+    """Documents ApiKeyAuthentication in the OpenAPI schema."""
+
+    target_class = "accounts.authentication.ApiKeyAuthentication"
+    name = "apiKey"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An API key made in the admin: `Authorization: Bearer hs_…`.",
+        }

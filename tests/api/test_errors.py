@@ -1,0 +1,67 @@
+"""The one error shape, {"message", "code", "fields"}, for every kind of error."""
+
+import pytest
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import exceptions
+
+from healthscore.api import exception_handler
+
+
+def test_anonymous_request_is_401_in_the_error_shape(api, db):
+    response = api.get("/api/v1/accounts/")
+    assert response.status_code == 401
+    assert response.json() == {
+        "message": "Authentication credentials were not provided.",
+        "code": "not_authenticated",
+        "fields": {},
+    }
+
+
+def test_another_csms_account_is_404_in_the_error_shape(csm_client, others_account):
+    response = csm_client.get(f"/api/v1/accounts/{others_account.pk}/")
+    assert response.status_code == 404
+    assert response.json() == {"message": "Not found.", "code": "not_found", "fields": {}}
+
+
+@pytest.mark.django_db
+def test_field_errors_are_listed_by_field(integration_client):
+    response = integration_client.post("/api/v1/accounts/", {"external_id": "X-1"}, format="json")
+    assert response.status_code == 400
+    assert response.json() == {
+        "message": "Invalid input. name: This field is required.",
+        "code": "invalid",
+        "fields": {"name": ["This field is required."]},
+    }
+
+
+def test_django_validation_error_maps_to_fields():
+    response = exception_handler(DjangoValidationError({"left_on": ["Too early."]}), {})
+    assert response.status_code == 400
+    assert response.data == {
+        "message": "Invalid input. left_on: Too early.",
+        "code": "invalid",
+        "fields": {"left_on": ["Too early."]},
+    }
+
+
+def test_nested_errors_are_flattened_to_dotted_fields():
+    detail = {"groups": [{}, {"weight": ["Must be positive."]}], "non_field_errors": ["Bad."]}
+    response = exception_handler(exceptions.ValidationError(detail), {})
+    assert response.data == {
+        "message": "Bad.",
+        "code": "invalid",
+        "fields": {"groups.1.weight": ["Must be positive."]},
+    }
+
+
+@pytest.mark.django_db
+def test_csm_may_not_create_accounts(csm_client):
+    response = csm_client.post(
+        "/api/v1/accounts/", {"external_id": "X-1", "name": "X"}, format="json"
+    )
+    assert response.status_code == 403
+    assert response.json() == {
+        "message": "Your role may not do this.",
+        "code": "permission_denied",
+        "fields": {},
+    }
