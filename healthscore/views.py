@@ -1,15 +1,22 @@
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
 from accounts import roles, selectors
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """Where everyone lands after logging in."""
+    """Each role lands on its page: leaders and CS Ops on the portfolio (CS Ops reach the
+    admin from the menu), CSMs on their dashboard. A user without a role sees a welcome page
+    that says so."""
+    user_roles = roles.user_roles(request.user)
+    if request.user.is_superuser or user_roles & {roles.CS_LEADER, roles.CS_OPS}:
+        return redirect("scorecards:portfolio")
+    if roles.CSM in user_roles:
+        return redirect("risk:dashboard")
     context = {
-        "roles": sorted(roles.user_roles(request.user)),
+        "roles": sorted(user_roles),
         "account_count": selectors.accounts_visible_to(user=request.user).count(),
     }
     return render(request, "home.html", context)

@@ -11,17 +11,11 @@ def test_home_sends_anonymous_users_to_login(client):
 
 
 @pytest.mark.django_db
-def test_home_counts_only_a_csms_own_accounts(client, csm):
-    AccountFactory.create_batch(2, owner=csm)
+def test_home_welcomes_a_user_without_a_role(client):
+    user = UserFactory()
     AccountFactory(owner=UserFactory(role="CSM"))
-    client.force_login(csm)
+    client.force_login(user)
     response = client.get("/")
-    assert response.context["account_count"] == 2
-
-
-@pytest.mark.django_db
-def test_home_counts_every_account_for_a_leader(client):
-    AccountFactory.create_batch(3)
-    client.force_login(UserFactory(role="CS Leader"))
-    response = client.get("/")
-    assert response.context["account_count"] == 3
+    assert response.status_code == 200
+    assert response.context["roles"] == []
+    assert response.context["account_count"] == 0

@@ -1,0 +1,270 @@
+"""The CSM's pages: the dashboard and the account page, with risk actions and sentiment entry.
+
+These pages show scores and risks side by side. Risk sits above scorecards in the import
+layers (accounts ← scorecards ← risk), so the pages that combine them are composed here; the
+score read-models come from scorecards.selectors_web, and recording a sentiment (a scorecards
+service) is followed by the risk evaluation of that account from here.
+"""
+
+from dataclasses import dataclass
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from accounts import roles
+from accounts.forms import AccountFilterForm
+from accounts.models import Account
+from accounts.selectors import accounts_visible_to
+from risk.choices import UNRESOLVED_STATUSES
+from risk.forms import RiskTransitionForm
+from risk.models import Risk
+from scorecards import selectors_web
+from scorecards.forms_web import SentimentForm
+from scorecards.services.sentiment import sentiment_record
+
+RISKS_SHOWN = 20
+
+
+# --- Access --------------------------------------------------------------------------------------
+
+
+def _get_account_for_user(request: HttpRequest, pk: int) -> Account:
+    """An account the user may see, else 404: another CSM's account does not exist for them."""
+    return get_object_or_404(accounts_visible_to(user=request.user).select_related("owner"), pk=pk)
+
+
+def _may_record_sentiment(user, account: Account) -> bool:
+    """Sentiment is the owning CSM's read of the account (PRODUCT.md, Roles)."""
+    return user.is_superuser or (
+        roles.CSM in roles.user_roles(user) and account.owner_id == user.pk
+    )
+
+
+def _may_work_risks(user) -> bool:
+    """CSMs (on the accounts they see, which are their own) and CS leaders work risks."""
+    return user.is_superuser or bool(roles.user_roles(user) & {roles.CSM, roles.CS_LEADER})
+
+
+def _get_risk_for_user(request: HttpRequest, pk: int) -> Risk:
+    visible = Risk.objects.filter(account__in=accounts_visible_to(user=request.user))
+    risk = get_object_or_404(visible.select_related("account"), pk=pk)
+    if not _may_work_risks(request.user):
+        raise PermissionDenied("Only CSMs and CS leaders change risks.")
+    return risk
+
+
+def _is_htmx(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+# --- Risk read-models ----------------------------------------------------------------------------
+
+
+def _with_open_risks(accounts: QuerySet[Account]) -> QuerySet[Account]:
+    """Annotate each account's number of unresolved risks (a correlated count on the
+    (account, status) index, evaluated only for the rows that are shown or filtered)."""
+    open_risks = (
+        Risk.objects.filter(account=OuterRef("pk"), status__in=UNRESOLVED_STATUSES)
+        .order_by()
+        .values("account")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    return accounts.annotate(open_risks=Coalesce(Subquery(open_risks), Value(0)))
+
+
+@dataclass(frozen=True)
+class RiskLine:
+    risk: Risk
+    form: RiskTransitionForm | None
+
+
+def _account_risks(
+    *, account: Account, user, bound: RiskTransitionForm | None = None, bound_pk: int = 0
+) -> list[RiskLine]:
+    """The account's risks, unresolved first, each with its action form (two queries)."""
+    risks = (
+        Risk.objects.filter(account=account)
+        .select_related("owner")
+        .prefetch_related("events__by")
+        .order_by("-opened_at", "-pk")[:RISKS_SHOWN]
+    )
+    may_work = _may_work_risks(user)
+    lines = [
+        RiskLine(
+            risk=risk,
+            form=(bound if risk.pk == bound_pk else RiskTransitionForm(current_status=risk.status))
+            if may_work and risk.is_open
+            else None,
+        )
+        for risk in risks
+    ]
+    return sorted(lines, key=lambda line: not line.risk.is_open)
+
+
+def _risk_timeline(risks: list[RiskLine]) -> list[selectors_web.TimelineEntry]:
+    entries = []
+    for line in risks:
+        risk = line.risk
+        entries.append(
+            selectors_web.TimelineEntry(
+                on=timezone.localdate(risk.opened_at),
+                kind="risk",
+                title=f"Risk raised: {risk.get_risk_type_display()} "
+                f"({risk.get_severity_display().lower()})",
+                detail=risk.raised_by,
+            )
+        )
+        entries += [
+            selectors_web.TimelineEntry(
+                on=timezone.localdate(event.at),
+                kind="risk",
+                title=f"{risk.get_risk_type_display()}: {event.get_to_status_display()}",
+                detail=event.note,
+                by=(event.by.get_full_name() or event.by.username) if event.by else "",
+            )
+            for event in risk.events.all()
+            if event.from_status
+        ]
+    return entries
+
+
+# --- Dashboard -----------------------------------------------------------------------------------
+
+
+def _filter_form(request: HttpRequest, accounts: QuerySet[Account]) -> AccountFilterForm:
+    choices = selectors_web.filter_choices(accounts=accounts)
+    form = AccountFilterForm(
+        request.GET or None,
+        bands=selectors_web.band_palette().filter_labels,
+        segments=choices["segments"],
+        regions=choices["regions"],
+        owners=choices["owners"] if roles.user_sees_all_accounts(request.user) else None,
+    )
+    form.is_valid()
+    return form
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """My accounts by health; htmx requests (sort, filter, page) get just the table."""
+    accounts = _with_open_risks(accounts_visible_to(user=request.user))
+    form = _filter_form(request, accounts)
+    today = timezone.localdate()
+    table = selectors_web.dashboard_page(
+        accounts=accounts,
+        filters=selectors_web.DashboardFilters(**form.filters()),
+        today=today,
+        page_number=request.GET.get("page"),
+        per_page=form.page_size(),
+    )
+    context = {"form": form, "table": table, "nav": "dashboard"}
+    if _is_htmx(request):
+        return render(request, "accounts/partials/_account_table.html", context)
+    context["summary"] = selectors_web.dashboard_summary(accounts=accounts, today=today)
+    context["sees_portfolio"] = roles.user_sees_all_accounts(request.user)
+    return render(request, "accounts/dashboard.html", context)
+
+
+# --- Account page --------------------------------------------------------------------------------
+
+
+def _account_context(request: HttpRequest, account: Account, **extra) -> dict:
+    """Everything the account page shows; `extra` replaces parts (a bound form)."""
+    today = timezone.localdate()
+    risks = extra.pop("risks", None) or _account_risks(account=account, user=request.user)
+    return {
+        "account": account,
+        "score": selectors_web.account_score(account=account, today=today),
+        "contacts": selectors_web.account_contacts(account=account, today=today),
+        "risks": risks,
+        "timeline": selectors_web.timeline_merge(
+            selectors_web.account_timeline(account=account), _risk_timeline(risks)
+        ),
+        "sentiment_form": SentimentForm(),
+        "may_record_sentiment": _may_record_sentiment(request.user, account),
+        "sees_portfolio": roles.user_sees_all_accounts(request.user),
+        "today": today,
+        **extra,
+    }
+
+
+@login_required
+def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    account = _get_account_for_user(request, pk)
+    return render(request, "accounts/account_detail.html", _account_context(request, account))
+
+
+@require_POST
+@login_required
+def account_sentiment(request: HttpRequest, pk: int) -> HttpResponse:
+    """Record a sentiment, rescore the account at once, then evaluate its risks. htmx gets the
+    form back (with errors, status 200) and, on success, the score, risks and timeline."""
+    account = _get_account_for_user(request, pk)
+    if not _may_record_sentiment(request.user, account):
+        raise PermissionDenied("Only the account's CSM records its sentiment.")
+    form = SentimentForm(request.POST)
+    if not form.is_valid():
+        if _is_htmx(request):
+            return render(
+                request,
+                "scorecards/partials/_sentiment_form.html",
+                {"account": account, "sentiment_form": form},
+            )
+        return render(
+            request,
+            "accounts/account_detail.html",
+            _account_context(request, account, sentiment_form=form),
+        )
+    today = timezone.localdate()
+    sentiment_record(
+        account=account,
+        score_1_to_5=form.cleaned_data["score"],
+        comment=form.cleaned_data["comment"],
+        user=request.user,
+        as_of=today,
+    )
+    _risks_evaluate(account=account, as_of=today)
+    if not _is_htmx(request):
+        return redirect("risk:account-detail", pk=account.pk)
+    context = _account_context(request, account, sentiment_saved=True)
+    return render(request, "risk/partials/_sentiment_saved.html", context)
+
+
+def _risks_evaluate(*, account: Account, as_of) -> None:
+    """Placeholder until risk.services lands."""
+
+
+@require_POST
+@login_required
+def risk_transition(request: HttpRequest, pk: int) -> HttpResponse:
+    """Acknowledge, mitigate, resolve or close a risk with a note; htmx gets the risk list
+    (and the timeline, out of band)."""
+    risk = _get_risk_for_user(request, pk)
+    form = RiskTransitionForm(request.POST, current_status=risk.status)
+    bound_pk = risk.pk
+    if form.is_valid():
+        _risk_transition(risk=risk, form=form, user=request.user)
+        bound_pk = 0
+    if not _is_htmx(request):
+        return redirect("risk:account-detail", pk=risk.account_id)
+    risks = _account_risks(account=risk.account, user=request.user, bound=form, bound_pk=bound_pk)
+    context = {
+        "account": risk.account,
+        "risks": risks,
+        "timeline_oob": True,
+        "timeline": selectors_web.timeline_merge(
+            selectors_web.account_timeline(account=risk.account), _risk_timeline(risks)
+        ),
+    }
+    return render(request, "risk/partials/_risks.html", context)
+
+
+def _risk_transition(*, risk: Risk, form: RiskTransitionForm, user) -> None:
+    """Placeholder until risk.services lands."""

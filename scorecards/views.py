@@ -1,0 +1,50 @@
+"""The portfolio page for CS leaders and CS Ops, and its CSV download."""
+
+import csv
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from accounts import roles
+from accounts.selectors import accounts_visible_to
+from scorecards import selectors_web
+
+
+def _require_portfolio_role(request: HttpRequest) -> None:
+    """The portfolio is for those who see every account (leaders, CS Ops); a CSM's book is
+    the dashboard."""
+    if not roles.user_sees_all_accounts(request.user):
+        raise PermissionDenied("The portfolio is for CS leaders and CS Ops.")
+
+
+@login_required
+def portfolio(request: HttpRequest) -> HttpResponse:
+    _require_portfolio_role(request)
+    overview = selectors_web.portfolio_overview(
+        accounts=accounts_visible_to(user=request.user), today=timezone.localdate()
+    )
+    context = {"portfolio": overview, "nav": "portfolio", "sees_portfolio": True}
+    return render(request, "scorecards/portfolio.html", context)
+
+
+class _Echo:
+    """A file-like object whose write returns the line, so csv.writer feeds a stream."""
+
+    def write(self, line: str) -> str:
+        return line
+
+
+@login_required
+def portfolio_csv(request: HttpRequest) -> StreamingHttpResponse:
+    _require_portfolio_role(request)
+    rows = selectors_web.portfolio_csv_rows(accounts=accounts_visible_to(user=request.user))
+    writer = csv.writer(_Echo())
+    response = StreamingHttpResponse(
+        (writer.writerow(row) for row in rows), content_type="text/csv; charset=utf-8"
+    )
+    filename = f"portfolio-{timezone.localdate().isoformat()}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

@@ -1,0 +1,137 @@
+/* Charts of the account and portfolio pages (Chart.js, served from our own static files).
+ *
+ * A chart is a <canvas data-chart="kind" data-source="id-of-a-json_script-element">. Charts
+ * are drawn whenever htmx loads content, so a chart swapped in by htmx (the account page after
+ * a sentiment is recorded) is drawn like one in the first page load.
+ */
+(function () {
+  "use strict";
+
+  // Translucent band colours behind the score line: the zone a score sits in reads at a glance.
+  var bandZones = {
+    id: "bandZones",
+    beforeDatasetsDraw: function (chart, args, options) {
+      var zones = options.zones || [];
+      var area = chart.chartArea;
+      var y = chart.scales.y;
+      var ctx = chart.ctx;
+      ctx.save();
+      zones.forEach(function (zone) {
+        var top = y.getPixelForValue(zone.max);
+        var bottom = y.getPixelForValue(zone.min);
+        ctx.fillStyle = zone.color + "26";
+        ctx.fillRect(area.left, top, area.right - area.left, bottom - top);
+        ctx.fillStyle = zone.color;
+        ctx.font = "11px system-ui, sans-serif";
+        ctx.fillText(zone.label, area.left + 4, bottom - 4);
+      });
+      ctx.restore();
+    },
+  };
+
+  function scoreHistory(canvas, data) {
+    return new Chart(canvas, {
+      type: "line",
+      data: {
+        labels: data.labels,
+        datasets: [
+          {
+            label: "Score",
+            data: data.scores,
+            borderColor: "#1f5fae",
+            backgroundColor: "#1f5fae",
+            pointRadius: data.labels.length > 60 ? 0 : 2,
+            borderWidth: 2,
+            spanGaps: false,
+            tension: 0.2,
+          },
+        ],
+      },
+      options: {
+        responsive: true,
+        maintainAspectRatio: false,
+        animation: false,
+        interaction: { mode: "index", intersect: false },
+        scales: {
+          y: { min: 0, max: 100, ticks: { stepSize: 25 } },
+          x: { ticks: { maxTicksLimit: 8 } },
+        },
+        plugins: {
+          legend: { display: false },
+          bandZones: { zones: data.zones },
+          tooltip: {
+            callbacks: {
+              afterLabel: function (item) {
+                return data.bands[item.dataIndex];
+              },
+            },
+          },
+        },
+      },
+      plugins: [bandZones],
+    });
+  }
+
+  function portfolioTrend(canvas, data) {
+    var datasets = [
+      {
+        type: "line",
+        label: "Average score",
+        data: data.average,
+        yAxisID: "score",
+        borderColor: "#102a43",
+        backgroundColor: "#102a43",
+        borderWidth: 2,
+        tension: 0.2,
+        order: 0,
+      },
+    ];
+    data.bands.forEach(function (band) {
+      datasets.push({
+        type: "bar",
+        label: band.label,
+        data: band.counts,
+        yAxisID: "accounts",
+        backgroundColor: band.color + "b3",
+        stack: "bands",
+        order: 1,
+      });
+    });
+    return new Chart(canvas, {
+      data: { labels: data.labels, datasets: datasets },
+      options: {
+        responsive: true,
+        maintainAspectRatio: false,
+        animation: false,
+        interaction: { mode: "index", intersect: false },
+        scales: {
+          score: { position: "right", min: 0, max: 100, title: { display: true, text: "Average score" } },
+          accounts: { position: "left", stacked: true, beginAtZero: true, title: { display: true, text: "Accounts" } },
+          x: { stacked: true },
+        },
+      },
+    });
+  }
+
+  var kinds = { "score-history": scoreHistory, "portfolio-trend": portfolioTrend };
+
+  function draw(root) {
+    if (typeof Chart === "undefined") {
+      return;
+    }
+    root.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
+      var source = document.getElementById(canvas.dataset.source);
+      var make = kinds[canvas.dataset.chart];
+      if (!source || !make) {
+        return;
+      }
+      var existing = Chart.getChart(canvas);
+      if (existing) {
+        existing.destroy();
+      }
+      make(canvas, JSON.parse(source.textContent));
+    });
+  }
+
+  htmx.onLoad(draw);
+})();

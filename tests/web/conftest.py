@@ -1,0 +1,47 @@
+"""Scored accounts for the web pages, built with the factories and the real scoring service
+on the default scorecard that the migrations create (Outcomes 50, Experience 30,
+Relationship 20; bands Red 0 / Yellow 50 / Green 75)."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from scorecards.choices import ValueSource
+from scorecards.models import Measure, MeasureValue
+from scorecards.services import scoring
+from tests.accounts.factories import UserFactory
+
+
+def today() -> dt.date:
+    return timezone.localdate()
+
+
+def measure_value(account, key: str, raw: float, score: float, as_of: dt.date, **extra):
+    """A measure value; `score` is worked out by hand from the measure's mapping."""
+    return MeasureValue.objects.create(
+        account=account,
+        measure=Measure.objects.get(key=key),
+        raw_value=raw,
+        score=Decimal(str(score)),
+        as_of=as_of,
+        source=extra.pop("source", ValueSource.API),
+        **extra,
+    )
+
+
+def score_day(as_of: dt.date) -> None:
+    """Score every active account for one day, as the nightly run does."""
+    run = scoring.score_run_create(as_of=as_of)
+    scoring.score_run_execute_inline(run=run)
+
+
+@pytest.fixture
+def leader(db):
+    return UserFactory(username="lee", first_name="Lee", last_name="Leader", role="CS Leader")
+
+
+@pytest.fixture
+def other_csm(db):
+    return UserFactory(username="other", role="CSM")
