@@ -357,8 +357,10 @@ class ScoreSnapshot(models.Model):
         "contribution",
     )
 
+    # No index of its own: the (account, as_of) unique constraint serves account lookups, and
+    # each index costs every nightly insert.
     account = models.ForeignKey(
-        "accounts.Account", on_delete=models.CASCADE, related_name="snapshots"
+        "accounts.Account", on_delete=models.CASCADE, related_name="snapshots", db_index=False
     )
     as_of = models.DateField()
     scorecard = models.ForeignKey(Scorecard, on_delete=models.PROTECT, related_name="snapshots")
@@ -402,7 +404,6 @@ class ScoreSnapshot(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["as_of", "overall"], name="snapshot_as_of_overall"),
             models.Index(fields=["as_of", "band"], name="snapshot_as_of_band"),
         ]
 

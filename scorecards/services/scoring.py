@@ -387,7 +387,7 @@ def _group_records(groups: pd.DataFrame) -> list[dict]:
             groups[engine.GROUP_ID].tolist(),
             groups[engine.GROUP_NAME].tolist(),
             groups[engine.WEIGHT].tolist(),
-            _nullable(groups[engine.SCORE]),
+            groups[engine.SCORE].tolist(),
             groups[engine.EFFECTIVE_WEIGHT].round(6).tolist(),
             strict=True,
         )
@@ -396,35 +396,36 @@ def _group_records(groups: pd.DataFrame) -> list[dict]:
 
 def _measure_records(measures: pd.DataFrame) -> list[list]:
     """Rows in ScoreSnapshot.MEASURE_FIELDS order; built column by column, because a
-    night's run has a row per account and measure."""
-    value_dates = measures[engine.VALUE_AS_OF].dt.strftime("%Y-%m-%d")
+    night's run has a row per account and measure. NaN stays NaN: orjson writes it as null."""
     return list(
         map(
             list,
             zip(
                 measures[engine.MEASURE_KEY].tolist(),
                 measures[engine.GROUP_ID].tolist(),
-                _nullable(measures[engine.RAW_VALUE]),
-                _nullable(measures[engine.SCORE]),
-                value_dates.where(value_dates.notna(), None).tolist(),
+                measures[engine.RAW_VALUE].tolist(),
+                measures[engine.SCORE].tolist(),
+                _iso_dates(measures[engine.VALUE_AS_OF]),
                 measures[engine.IS_STALE].tolist(),
                 measures[engine.WEIGHT].tolist(),
-                _nullable(measures[engine.EFFECTIVE_WEIGHT]),
-                _nullable(measures[engine.CONTRIBUTION]),
+                measures[engine.EFFECTIVE_WEIGHT].tolist(),
+                measures[engine.CONTRIBUTION].tolist(),
                 strict=True,
             ),
         )
     )
 
 
+def _iso_dates(dates: pd.Series) -> list[str | None]:
+    """YYYY-MM-DD text (None for NaT), formatting each distinct day once: a run has many
+    rows but few distinct dates."""
+    codes, days = pd.factorize(dates)
+    texts = [day.strftime("%Y-%m-%d") for day in days] + [None]
+    return [texts[code] for code in codes.tolist()]  # code −1 (NaT) picks the trailing None
+
+
 def _json(value) -> str:
     return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY).decode()
-
-
-def _nullable(column: pd.Series) -> list:
-    """Python floats with None for NaN."""
-    values = column.to_numpy(dtype=float)
-    return [None if value != value else value for value in values.tolist()]
 
 
 def _json_lists(rows: pd.DataFrame, account_ids: np.ndarray, to_records) -> list[str]:
