@@ -197,13 +197,19 @@ def _model_text(model: type[Model], name: str) -> forms.CharField:
     return forms.CharField(required=False, max_length=model._meta.get_field(name).max_length)
 
 
+def accounts_for(user: AbstractBaseUser | None):
+    """The accounts a bulk write may touch: those `user` may see; every account when there is
+    no user (a management command run by an operator)."""
+    return Account.objects.all() if user is None else accounts_visible_to(user=user)
+
+
 def accounts_by_external_id(
-    *, external_ids: Iterable[str], user: AbstractBaseUser
+    *, external_ids: Iterable[str], user: AbstractBaseUser | None
 ) -> dict[str, int]:
     """{external_id: id} of the given accounts that `user` may see (one query per slice)."""
     wanted = sorted({value for value in external_ids if isinstance(value, str)})
     found: dict[str, int] = {}
-    visible = accounts_visible_to(user=user)
+    visible = accounts_for(user)
     for part in slices(wanted):
         found.update(visible.filter(external_id__in=part).values_list("external_id", "pk"))
     return found
@@ -266,7 +272,7 @@ def _users_by_email(emails: Iterable[str]) -> dict[str, list[int]]:
 
 
 def accounts_validate(
-    *, rows: Sequence[Any], user: AbstractBaseUser, row_numbers: Sequence[int] | None = None
+    *, rows: Sequence[Any], user: AbstractBaseUser | None, row_numbers: Sequence[int] | None = None
 ) -> tuple[ValidRows, list[RowError]]:
     """Check account rows (ACCOUNT_COLUMNS, plus `status` from the API) for an upsert by
     external_id. Reads only: three queries for the whole batch. Later rows with the same
@@ -341,7 +347,7 @@ def accounts_write(*, valid: ValidRows) -> UpsertResult:
 
 
 def accounts_upsert(
-    *, rows: Sequence[Any], user: AbstractBaseUser, row_numbers: Sequence[int] | None = None
+    *, rows: Sequence[Any], user: AbstractBaseUser | None, row_numbers: Sequence[int] | None = None
 ) -> UpsertResult:
     """All or nothing: validate every account row, then write them in one transaction."""
     valid, errors = accounts_validate(rows=rows, user=user, row_numbers=row_numbers)
@@ -366,7 +372,7 @@ def _contact_fields() -> dict[str, forms.Field]:
 
 
 def contacts_validate(
-    *, rows: Sequence[Any], user: AbstractBaseUser, row_numbers: Sequence[int] | None = None
+    *, rows: Sequence[Any], user: AbstractBaseUser | None, row_numbers: Sequence[int] | None = None
 ) -> tuple[ValidRows, list[RowError]]:
     """Check contact rows (external_id, account = the account's external_id, name, email,
     title, role, is_active, left_on) for an upsert by the contact's external_id. The account
@@ -393,7 +399,7 @@ def contacts_validate(
     )
     visible_account_ids = set(account_ids.values())
     if existing:
-        seen = accounts_visible_to(user=user).filter(
+        seen = accounts_for(user).filter(
             pk__in={contact.account_id for contact in existing.values()}
         )
         visible_account_ids |= set(seen.values_list("pk", flat=True))
@@ -467,7 +473,7 @@ def contacts_write(*, valid: ValidRows) -> UpsertResult:
 
 
 def contacts_upsert(
-    *, rows: Sequence[Any], user: AbstractBaseUser, row_numbers: Sequence[int] | None = None
+    *, rows: Sequence[Any], user: AbstractBaseUser | None, row_numbers: Sequence[int] | None = None
 ) -> UpsertResult:
     """All or nothing: validate every contact row, then write them in one transaction."""
     valid, errors = contacts_validate(rows=rows, user=user, row_numbers=row_numbers)
@@ -483,7 +489,7 @@ RENEWAL_OUTCOME_COLUMNS = ("account", "renewal_date", "outcome", "arr_before", "
 
 
 def renewal_outcomes_validate(
-    *, rows: Sequence[Any], user: AbstractBaseUser, row_numbers: Sequence[int] | None = None
+    *, rows: Sequence[Any], user: AbstractBaseUser | None, row_numbers: Sequence[int] | None = None
 ) -> tuple[ValidRows, list[RowError]]:
     """Check renewal outcome rows (RENEWAL_OUTCOME_COLUMNS, all required) for an upsert by
     (account, renewal_date); the account must be one the user may see. One query."""
@@ -531,7 +537,7 @@ def renewal_outcomes_write(*, valid: ValidRows) -> UpsertResult:
 
 
 def renewal_outcomes_upsert(
-    *, rows: Sequence[Any], user: AbstractBaseUser, row_numbers: Sequence[int] | None = None
+    *, rows: Sequence[Any], user: AbstractBaseUser | None, row_numbers: Sequence[int] | None = None
 ) -> UpsertResult:
     """All or nothing: validate every renewal outcome row, then write them in one transaction."""
     valid, errors = renewal_outcomes_validate(rows=rows, user=user, row_numbers=row_numbers)
@@ -738,3 +744,49 @@ def csv_import(
                 )
             result = result + write(valid=valid)
     return CsvImportResult(rows=row_count, result=result)
+
+
+def accounts_import_csv(
+    path: str | Path,
+    *,
+    user: AbstractBaseUser | None = None,
+    batch_size: int = BATCH_SIZE,
+    progress: Callable[[str, int], Callable[[int], None]] | None = None,
+) -> CsvImportResult:
+    """Import accounts from a CSV file (ACCOUNT_COLUMNS; external_id and name required),
+    upserting by external_id, all or nothing."""
+
+    def validate(*, rows, row_numbers):
+        return accounts_validate(rows=rows, user=user, row_numbers=row_numbers)
+
+    return csv_import(
+        path,
+        columns=CsvColumns(required=("external_id", "name"), optional=ACCOUNT_COLUMNS[2:]),
+        validate=validate,
+        write=accounts_write,
+        batch_size=batch_size,
+        progress=progress,
+    )
+
+
+def renewal_outcomes_import_csv(
+    path: str | Path,
+    *,
+    user: AbstractBaseUser | None = None,
+    batch_size: int = BATCH_SIZE,
+    progress: Callable[[str, int], Callable[[int], None]] | None = None,
+) -> CsvImportResult:
+    """Import renewal outcomes from a CSV file (RENEWAL_OUTCOME_COLUMNS, all required),
+    upserting by (account, renewal_date), all or nothing."""
+
+    def validate(*, rows, row_numbers):
+        return renewal_outcomes_validate(rows=rows, user=user, row_numbers=row_numbers)
+
+    return csv_import(
+        path,
+        columns=CsvColumns(required=RENEWAL_OUTCOME_COLUMNS),
+        validate=validate,
+        write=renewal_outcomes_write,
+        batch_size=batch_size,
+        progress=progress,
+    )

@@ -22,7 +22,12 @@ from accounts.filtersets import (
 )
 from accounts.models import Account, ApiKey, Contact, RenewalOutcome, Touchpoint
 from accounts.selectors import accounts_visible_to
-from healthscore.api import CursorListPagination, ExternalIdLookupMixin, StandardPagination
+from healthscore.api import (
+    CursorListPagination,
+    ExternalIdLookupMixin,
+    StandardPagination,
+    one_or_many,
+)
 
 NOT_SCORED_SORTS_FIRST = Value(Decimal("-1"))
 NO_RENEWAL = date(9999, 12, 31)
@@ -264,7 +269,7 @@ class TouchpointViewSet(
     create=extend_schema(
         summary="Create or update renewal outcomes by (account, renewal_date), all or nothing",
         description="One object or a list of up to 10,000.",
-        request=serializers.RenewalOutcomeRowSerializer(many=True),
+        request=one_or_many(serializers.RenewalOutcomeRowSerializer, "RenewalOutcomeRows"),
         responses={
             200: serializers.UpsertResultSerializer,
             201: serializers.UpsertResultSerializer,

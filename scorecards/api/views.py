@@ -1,0 +1,67 @@
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.ingestion import rows_check_size
+from accounts.models import ApiKey
+from accounts.selectors import accounts_visible_to
+from healthscore.api import CursorListPagination, one_or_many
+from scorecards.api import serializers
+from scorecards.filtersets import MeasureValueFilterSet
+from scorecards.models import MeasureValue
+from scorecards.services import ingestion
+
+MEASURE_VALUES_EXAMPLE = OpenApiExample(
+    "Two values",
+    value=[
+        {
+            "account": "CRM-001",
+            "measure": "csm_sentiment",
+            "raw_value": 3,
+            "as_of": "2026-11-01",
+            "source": "api",
+            "comment": "Steady",
+        },
+        {"account": "CRM-001", "measure": "adoption", "raw_value": 0.62, "as_of": "2026-11-01"},
+    ],
+    request_only=True,
+)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Measure values of the accounts the caller may see"),
+    create=extend_schema(
+        summary="Push measure values, all or nothing, idempotent",
+        description=(
+            "One value or a list of up to 10,000. Every row is checked first; one bad row "
+            "means none is written and the 400 lists every bad row with its index and field. "
+            "Idempotent on (account, measure, as_of, source): the same payload again changes "
+            "nothing; a changed raw value updates the value. Each score is computed from the "
+            "raw value with the measure's mapping."
+        ),
+        request=one_or_many(serializers.MeasureValueInputSerializer, "MeasureValues"),
+        responses={
+            200: serializers.UpsertResultSerializer,
+            201: serializers.UpsertResultSerializer,
+        },
+        examples=[MEASURE_VALUES_EXAMPLE],
+    ),
+)
+class MeasureValueViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
+    serializer_class = serializers.MeasureValueSerializer
+    filterset_class = MeasureValueFilterSet
+    pagination_class = CursorListPagination
+    api_key_scope = ApiKey.Scope.WRITE_MEASURES
+
+    def get_queryset(self) -> QuerySet[MeasureValue]:
+        visible = accounts_visible_to(user=self.request.user)
+        return MeasureValue.objects.filter(account__in=visible).select_related("account", "measure")
+
+    def create(self, request: Request, *args, **kwargs) -> Response:
+        rows = request.data if isinstance(request.data, list) else [request.data]
+        rows_check_size(rows)
+        result = ingestion.measure_values_ingest(rows=rows, user=request.user)
+        code = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
+        return Response(result.as_dict(), status=code)

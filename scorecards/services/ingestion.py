@@ -1,0 +1,328 @@
+"""The one way measure values come in: the API (`POST /api/v1/measure-values/`) and the CSV
+import (`manage.py import_measure_values`) both call it, so both check the same things and
+both write all or nothing.
+
+A row is ``{"account": external_id, "measure": key, "raw_value": number, "as_of": "YYYY-MM-DD",
+"source": one of ValueSource, "comment": optional}``. It is valid when the account exists and
+the caller may see it, the measure exists (and its mapping can score), raw_value is a finite
+number, as_of is a date not after today, and source is a known source. Each value's 0–100
+score is computed from the raw value with the measure's own mapping (rule 1).
+
+Idempotent on (account, measure, as_of, source): the same rows sent twice leave the second
+time untouched; a changed raw value or comment updates the one value. Within one batch, a later
+row with the same key wins. Checked and written set-based: per batch, one query for the
+accounts, one for the measures, a few for the values already there, then one bulk upsert.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.ingestion import (
+    BATCH_SIZE,
+    CsvColumns,
+    CsvImportResult,
+    IngestionError,
+    RowError,
+    UpsertResult,
+    accounts_by_external_id,
+    csv_import,
+    slices,
+    unknown_account_message,
+)
+from scorecards import engine
+from scorecards.choices import ValueSource
+from scorecards.models import Measure, MeasureValue
+
+MEASURE_VALUE_COLUMNS = CsvColumns(
+    required=("account", "measure", "raw_value", "as_of"), optional=("source", "comment")
+)
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+UNIQUE_FIELDS = ["account", "measure", "as_of", "source"]
+
+Key = tuple[int, int, date, str]  # account_id, measure_id, as_of, source
+
+
+@dataclass
+class ValidMeasureValues:
+    """Checked rows ready to write: per idempotency key, (raw_value, score, comment)."""
+
+    values: dict[Key, tuple[float, Decimal, str]] = field(default_factory=dict)
+
+
+def measure_values_validate(
+    *,
+    rows: Sequence[Any],
+    user: AbstractBaseUser | None,
+    today: date,
+    default_source: str = ValueSource.API,
+    row_numbers: Sequence[int] | None = None,
+) -> tuple[ValidMeasureValues, list[RowError]]:
+    """Check every row and score the valid ones; writes nothing.
+
+    `user` None means every account (a management command); otherwise only the accounts the
+    user may see are known. `row_numbers` names the rows in errors (default: list indexes).
+    Returns the rows to write and every error, one per bad field.
+    """
+    numbers = list(row_numbers) if row_numbers is not None else list(range(len(rows)))
+    errors: list[RowError] = []
+    objects = [row if isinstance(row, dict) else None for row in rows]
+    account_ids = accounts_by_external_id(
+        external_ids=[row.get("account") for row in objects if row is not None], user=user
+    )
+    measures = {measure.key: measure for measure in Measure.objects.all()}
+
+    # (number, account_id, measure, as_of, source, raw, comment) of the rows with no error.
+    checked: list[tuple[int, int, Measure, date, str, float, str]] = []
+    for number, row in zip(numbers, objects, strict=True):
+        if row is None:
+            errors.append(RowError(number, "", "Each row must be an object."))
+            continue
+        before = len(errors)
+
+        def error(field_name: str, message: str, number: int = number) -> None:
+            errors.append(RowError(number, field_name, message))
+
+        account = row.get("account")
+        if _is_blank(account):
+            error("account", "This field is required.")
+        elif not isinstance(account, str) or account not in account_ids:
+            error("account", unknown_account_message(str(account)))
+        key = row.get("measure")
+        if _is_blank(key):
+            error("measure", "This field is required.")
+        elif not isinstance(key, str) or key not in measures:
+            error("measure", f"No measure with key “{key}”.")
+        raw = _raw_value(row.get("raw_value"), error)
+        as_of = _as_of(row.get("as_of"), today, error)
+        source = row.get("source")
+        if _is_blank(source):
+            source = default_source
+        elif source not in ValueSource.values:
+            error(
+                "source", f"Unknown source “{source}”; use one of {', '.join(ValueSource.values)}."
+            )
+        comment = row.get("comment")
+        if _is_blank(comment):
+            comment = ""
+        elif not isinstance(comment, str):
+            error("comment", "The comment must be text.")
+        if len(errors) == before:
+            checked.append(
+                (number, account_ids[account], measures[key], as_of, source, raw, comment)
+            )
+
+    valid = ValidMeasureValues()
+    scores = _scores(checked, errors)
+    for (_number, account_id, measure, as_of, source, raw, comment), score in zip(
+        checked, scores, strict=True
+    ):
+        if score is not None:
+            valid.values[(account_id, measure.pk, as_of, source)] = (raw, score, comment)
+    return valid, errors
+
+
+def _is_blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _raw_value(value: Any, error: Callable[[str, str], None]) -> float | None:
+    if _is_blank(value):
+        error("raw_value", "This field is required.")
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        error("raw_value", "raw_value must be a number.")
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        error("raw_value", f"raw_value must be a number, not “{value}”.")
+        return None
+    if not math.isfinite(number):
+        error("raw_value", "raw_value must be a finite number.")
+        return None
+    return number
+
+
+def _as_of(value: Any, today: date, error: Callable[[str, str], None]) -> date | None:
+    if _is_blank(value):
+        error("as_of", "This field is required.")
+        return None
+    text = value.strip() if isinstance(value, str) else None
+    try:
+        as_of = date.fromisoformat(text) if text and ISO_DATE.fullmatch(text) else None
+    except ValueError:
+        as_of = None
+    if as_of is None:
+        error("as_of", f"as_of must be a date as YYYY-MM-DD, not “{value}”.")
+        return None
+    if as_of > today:
+        error("as_of", f"as_of {as_of.isoformat()} is in the future (today is {today}).")
+        return None
+    return as_of
+
+
+def _scores(
+    checked: list[tuple[int, int, Measure, date, str, float, str]], errors: list[RowError]
+) -> list[Decimal | None]:
+    """Rule 1 for every checked row: one vectorised mapping per measure, rounded half up to
+    two decimals as scores are stored. None (and an error) where the mapping cannot score."""
+    scores: list[Decimal | None] = [None] * len(checked)
+    positions_by_measure: dict[int, list[int]] = {}
+    for position, row in enumerate(checked):
+        positions_by_measure.setdefault(row[2].pk, []).append(position)
+    for positions in positions_by_measure.values():
+        measure = checked[positions[0]][2]
+        raw = pd.Series([checked[position][5] for position in positions], dtype=float)
+        try:
+            mapped = engine.measure_scores_from_raw(
+                raw,
+                measure.mapping_type,
+                lo=measure.lo,
+                hi=measure.hi,
+                higher_is_better=measure.higher_is_better,
+                steps=measure.steps,
+            )
+        except ValueError as problem:
+            errors.extend(
+                RowError(
+                    checked[p][0], "measure", f"Measure “{measure.key}” cannot score: {problem}."
+                )
+                for p in positions
+            )
+            continue
+        for position, score in zip(positions, engine.round_half_up(mapped), strict=True):
+            scores[position] = Decimal(f"{score:.2f}")
+    return scores
+
+
+def measure_values_write(
+    *, valid: ValidMeasureValues, user: AbstractBaseUser | None
+) -> UpsertResult:
+    """Upsert the checked values on their idempotency key, skipping those already stored as
+    given, so that a retried request writes nothing. Call inside a transaction."""
+    existing = _existing_values(list(valid.values))
+    result = UpsertResult()
+    to_write = []
+    for key, (raw, score, comment) in valid.values.items():
+        stored = existing.get(key)
+        if stored == (raw, score, comment):
+            result.unchanged += 1
+            continue
+        if stored is None:
+            result.created += 1
+        else:
+            result.updated += 1
+        account_id, measure_id, as_of, source = key
+        to_write.append(
+            MeasureValue(
+                account_id=account_id,
+                measure_id=measure_id,
+                as_of=as_of,
+                source=source,
+                raw_value=raw,
+                score=score,
+                comment=comment,
+                entered_by=user,
+            )
+        )
+    if to_write:
+        # One INSERT … ON CONFLICT DO UPDATE per 1,000 rows; a value written meanwhile by
+        # someone else is updated rather than failing the batch.
+        MeasureValue.objects.bulk_create(
+            to_write,
+            batch_size=1000,
+            update_conflicts=True,
+            unique_fields=UNIQUE_FIELDS,
+            update_fields=["raw_value", "score", "comment", "entered_by"],
+        )
+    return result
+
+
+def _existing_values(keys: list[Key]) -> dict[Key, tuple[float, Decimal, str]]:
+    """The stored (raw_value, score, comment) of the given keys, read by slices of accounts
+    within the batch's date range."""
+    if not keys:
+        return {}
+    wanted = set(keys)
+    account_ids = sorted({key[0] for key in keys})
+    measure_ids = sorted({key[1] for key in keys})
+    first, last = min(key[2] for key in keys), max(key[2] for key in keys)
+    found: dict[Key, tuple[float, Decimal, str]] = {}
+    for part in slices(account_ids):
+        rows = MeasureValue.objects.filter(
+            account_id__in=part, measure_id__in=measure_ids, as_of__range=(first, last)
+        ).values_list(
+            "account_id", "measure_id", "as_of", "source", "raw_value", "score", "comment"
+        )
+        for account_id, measure_id, as_of, source, raw, score, comment in rows:
+            key = (account_id, measure_id, as_of, source)
+            if key in wanted:
+                found[key] = (raw, score, comment)
+    return found
+
+
+def measure_values_ingest(
+    *,
+    rows: Sequence[Any],
+    user: AbstractBaseUser | None,
+    today: date | None = None,
+    default_source: str = ValueSource.API,
+) -> UpsertResult:
+    """Check every row, then write them all in one transaction; any bad row → IngestionError
+    listing every bad row, and nothing is written."""
+    today = today or timezone.localdate()
+    valid, errors = measure_values_validate(
+        rows=rows, user=user, today=today, default_source=default_source
+    )
+    if errors:
+        raise IngestionError(errors, total=len(rows))
+    with transaction.atomic():
+        return measure_values_write(valid=valid, user=user)
+
+
+def measure_values_import_csv(
+    path: str | Path,
+    *,
+    user: AbstractBaseUser | None = None,
+    today: date | None = None,
+    batch_size: int = BATCH_SIZE,
+    progress: Callable[[str, int], Callable[[int], None]] | None = None,
+) -> CsvImportResult:
+    """Import a CSV file of measure values (MEASURE_VALUE_COLUMNS; a blank source means
+    `import`), streaming it in batches, all or nothing; errors name the line and the field.
+    See accounts.ingestion.csv_import for the two passes."""
+    today = today or timezone.localdate()
+
+    def validate(*, rows, row_numbers):
+        return measure_values_validate(
+            rows=rows,
+            user=user,
+            today=today,
+            default_source=ValueSource.IMPORT,
+            row_numbers=row_numbers,
+        )
+
+    def write(*, valid):
+        return measure_values_write(valid=valid, user=user)
+
+    return csv_import(
+        path,
+        columns=MEASURE_VALUE_COLUMNS,
+        validate=validate,
+        write=write,
+        batch_size=batch_size,
+        progress=progress,
+    )
