@@ -1,3 +1,4 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from scorecards.api import views
@@ -5,4 +6,17 @@ from scorecards.api import views
 router = SimpleRouter()
 router.register("measure-values", views.MeasureValueViewSet, basename="measure-value")
 
-urlpatterns = router.urls
+urlpatterns = [
+    path("accounts/<str:lookup>/score/", views.AccountScoreView.as_view(), name="account-score"),
+    path(
+        "accounts/<str:lookup>/score/history/",
+        views.AccountScoreHistoryView.as_view(),
+        name="account-score-history",
+    ),
+    path(
+        "accounts/<str:lookup>/score/changes/",
+        views.AccountScoreChangesView.as_view(),
+        name="account-score-changes",
+    ),
+    *router.urls,
+]

@@ -1,14 +1,16 @@
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from accounts.ingestion import rows_check_size
 from accounts.models import ApiKey
 from accounts.selectors import accounts_visible_to
-from healthscore.api import CursorListPagination, one_or_many
-from scorecards.api import serializers
+from healthscore.api import CursorListPagination, account_visible_for_lookup, one_or_many
+from scorecards.api import scores, serializers
 from scorecards.filtersets import MeasureValueFilterSet
 from scorecards.models import MeasureValue
 from scorecards.services import ingestion
@@ -65,3 +67,61 @@ class MeasureValueViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewse
         result = ingestion.measure_values_ingest(rows=rows, user=request.user)
         code = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
         return Response(result.as_dict(), status=code)
+
+
+def _query(serializer_class, request: Request) -> dict:
+    query = serializer_class(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    return query.validated_data
+
+
+class AccountScoreView(APIView):
+    @extend_schema(
+        summary="An account's score with its full breakdown",
+        description="The latest score (the current one) when no date is given.",
+        parameters=[serializers.ScoreQuerySerializer],
+        responses={200: serializers.ScoreSerializer},
+    )
+    def get(self, request: Request, lookup: str) -> Response:
+        account = account_visible_for_lookup(request, lookup)
+        as_of = _query(serializers.ScoreQuerySerializer, request).get("date")
+        snapshot = scores.account_snapshot(account=account, as_of=as_of)
+        return Response(scores.score_document(account=account, snapshot=snapshot))
+
+
+class AccountScoreHistoryView(APIView):
+    @extend_schema(
+        summary="An account's scores over a date range",
+        parameters=[serializers.ScoreHistoryQuerySerializer],
+        responses={200: serializers.ScoreHistorySerializer},
+    )
+    def get(self, request: Request, lookup: str) -> Response:
+        account = account_visible_for_lookup(request, lookup)
+        query = _query(serializers.ScoreHistoryQuerySerializer, request)
+        first, last = query.get("from"), query.get("to")
+        if first and last and first > last:
+            raise ValidationError({"from": ["from must not be after to."]})
+        return Response(scores.score_history(account=account, first=first, last=last))
+
+
+class AccountScoreChangesView(APIView):
+    @extend_schema(
+        summary="What changed: each measure's share of the score change (rule 11)",
+        description=(
+            "Between the latest score on or before `since` and the score of `date`: each "
+            "measure's contribution then and now, largest change first. The changes add up "
+            "exactly to score_to − score_from."
+        ),
+        parameters=[serializers.ScoreChangesQuerySerializer],
+        responses={200: serializers.ScoreChangesSerializer},
+    )
+    def get(self, request: Request, lookup: str) -> Response:
+        account = account_visible_for_lookup(request, lookup)
+        query = _query(serializers.ScoreChangesQuerySerializer, request)
+        try:
+            document = scores.score_changes_document(
+                account=account, since=query.get("since"), as_of=query.get("date")
+            )
+        except scores.NotScored as problem:
+            raise ValidationError({"since": [str(problem)]}) from None
+        return Response(document)
