@@ -83,17 +83,20 @@ def risk_transition(*, risk: Risk, to_status: str, user: AbstractBaseUser, note:
         raise RiskTransitionError(f"Unknown risk status {to_status!r}.", code="unknown_status")
     locked = Risk.objects.select_for_update().get(pk=risk.pk)
     from_status = locked.status
-    if to_status not in TRANSITIONS.get(from_status, ()):
-        allowed = ", ".join(RiskStatus(status).label for status in TRANSITIONS.get(from_status, ()))
+    allowed = TRANSITIONS.get(from_status, ())
+    if to_status not in allowed:
         raise RiskTransitionError(
-            f"A risk that is {RiskStatus(from_status).label.lower()} cannot move to "
-            f"{RiskStatus(to_status).label.lower()}"
-            + (f"; it can move to: {allowed.lower()}." if allowed else "; it is closed."),
+            f"A risk that is {_label(from_status)} cannot move to {_label(to_status)}; "
+            + (
+                f"it can move to: {', '.join(_label(status) for status in allowed)}."
+                if allowed
+                else "it is closed."
+            )
         )
     note = note.strip()
     if to_status in NOTE_REQUIRED and not note:
         raise RiskTransitionError(
-            f"A note is required to move a risk to {RiskStatus(to_status).label.lower()}.",
+            f"A note is required to move a risk to {_label(to_status)}.",
             code="note_required",
         )
     now = timezone.now()
@@ -105,3 +108,7 @@ def risk_transition(*, risk: Risk, to_status: str, user: AbstractBaseUser, note:
         risk=locked, from_status=from_status, to_status=to_status, note=note, by=user
     )
     return locked
+
+
+def _label(status: str) -> str:
+    return str(RiskStatus(status).label).lower()
