@@ -26,6 +26,7 @@ from rest_framework.throttling import SimpleRateThrottle
 from accounts.ingestion import IngestionError
 from accounts.models import Account, ApiKey
 from accounts.selectors import accounts_visible_to
+from risk.services import DomainError
 
 NON_FIELD = api_settings.NON_FIELD_ERRORS_KEY
 MAX_MESSAGE_FIELDS = 3
@@ -93,11 +94,16 @@ def _first_code(codes: Any) -> str:
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     """DRF's handler, with every error in the one shape. Django's ValidationError, Http404 and
-    PermissionDenied and our IngestionError are mapped too; anything else is a 500."""
+    PermissionDenied, our IngestionError and DomainError are mapped too; anything else is a
+    500."""
     if isinstance(exc, IngestionError):
         return Response(
             error_body(message=exc.message, code=exc.code, fields={}, rows=exc.rows_as_dicts()),
             status=status.HTTP_400_BAD_REQUEST,
+        )
+    if isinstance(exc, DomainError):
+        return Response(
+            error_body(message=exc.message, code=exc.code), status=status.HTTP_400_BAD_REQUEST
         )
     if isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else exc.messages

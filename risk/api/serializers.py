@@ -1,0 +1,48 @@
+from rest_framework import serializers
+
+from risk.choices import RiskStatus
+from risk.models import Risk, RiskEvent
+
+
+class RiskEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = RiskEvent
+        fields = ["from_status", "to_status", "note", "by", "at"]
+        read_only_fields = fields
+
+
+class RiskSerializer(serializers.ModelSerializer):
+    account = serializers.CharField(source="account.external_id", read_only=True)
+
+    class Meta:
+        model = Risk
+        fields = [
+            "id",
+            "account",
+            "account_id",
+            "risk_type",
+            "severity",
+            "status",
+            "owner",
+            "raised_by",
+            "evidence",
+            "notes",
+            "opened_at",
+            "updated_at",
+            "condition_cleared_at",
+            "resolved_at",
+        ]
+        read_only_fields = fields
+
+
+class RiskDetailSerializer(RiskSerializer):
+    events = RiskEventSerializer(many=True, read_only=True)
+
+    class Meta(RiskSerializer.Meta):
+        fields = [*RiskSerializer.Meta.fields, "events"]
+        read_only_fields = fields
+
+
+class RiskTransitionSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=RiskStatus.choices)
+    note = serializers.CharField(required=False, allow_blank=True, default="")
