@@ -59,11 +59,11 @@ def test_risk_transition_refused_by_the_lifecycle_is_400(csm_client, account):
     assert Risk.objects.get().status == "open"
 
 
-def test_risk_transition_with_an_api_key_is_refused(integration, account):
+def test_risk_transition_with_an_api_key_is_refused_even_for_a_leader(leader, account):
     from rest_framework.test import APIClient
 
     risk = RiskFactory(account=account)
-    _, key = api_key_create(owner=integration, name="crm", scopes=["read", "write:accounts"])
+    _, key = api_key_create(owner=leader, name="crm", scopes=["read", "write:accounts"])
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
     response = client.post(
