@@ -1,12 +1,13 @@
 """The CSM's pages: the dashboard and the account page, with risk actions and sentiment entry.
 
 These pages show scores and risks side by side. Risk sits above scorecards in the import
-layers (accounts ← scorecards ← risk), so the pages that combine them are composed here; the
+layers (accounts ← scorecards ← risk), so the pages that combine them are composed here: the
 score read-models come from scorecards.selectors_web, and recording a sentiment (a scorecards
-service) is followed by the risk evaluation of that account from here.
+service) is followed, from here, by the risk evaluation of that account.
 """
 
 from dataclasses import dataclass
+from datetime import date
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -21,9 +22,11 @@ from accounts import roles
 from accounts.forms import AccountFilterForm
 from accounts.models import Account
 from accounts.selectors import accounts_visible_to
+from risk import services
 from risk.choices import UNRESOLVED_STATUSES
 from risk.forms import RiskTransitionForm
 from risk.models import Risk
+from risk.services.lifecycle import risk_transitions_allowed
 from scorecards import selectors_web
 from scorecards.forms_web import SentimentForm
 from scorecards.services.sentiment import sentiment_record
@@ -46,16 +49,12 @@ def _may_record_sentiment(user, account: Account) -> bool:
     )
 
 
-def _may_work_risks(user) -> bool:
-    """CSMs (on the accounts they see, which are their own) and CS leaders work risks."""
-    return user.is_superuser or bool(roles.user_roles(user) & {roles.CSM, roles.CS_LEADER})
-
-
 def _get_risk_for_user(request: HttpRequest, pk: int) -> Risk:
+    """A risk on an account the user sees (else 404) that the user may change (else 403)."""
     visible = Risk.objects.filter(account__in=accounts_visible_to(user=request.user))
-    risk = get_object_or_404(visible.select_related("account"), pk=pk)
-    if not _may_work_risks(request.user):
-        raise PermissionDenied("Only CSMs and CS leaders change risks.")
+    risk = get_object_or_404(visible.select_related("account__owner"), pk=pk)
+    if not services.risk_can_change(request.user, risk):
+        raise PermissionDenied("Only the account's owner, a CS leader or CS Ops change its risks.")
     return risk
 
 
@@ -67,8 +66,8 @@ def _is_htmx(request: HttpRequest) -> bool:
 
 
 def _with_open_risks(accounts: QuerySet[Account]) -> QuerySet[Account]:
-    """Annotate each account's number of unresolved risks (a correlated count on the
-    (account, status) index, evaluated only for the rows that are shown or filtered)."""
+    """Annotate each account's number of unresolved risks: a correlated count on the
+    (account, status) index, evaluated only for the rows shown (or filtered on)."""
     open_risks = (
         Risk.objects.filter(account=OuterRef("pk"), status__in=UNRESOLVED_STATUSES)
         .order_by()
@@ -88,30 +87,28 @@ class RiskLine:
 def _account_risks(
     *, account: Account, user, bound: RiskTransitionForm | None = None, bound_pk: int = 0
 ) -> list[RiskLine]:
-    """The account's risks, unresolved first, each with its action form (two queries)."""
+    """The account's latest risks, unresolved first, each with the form of the moves the user
+    may make (three queries). `bound` replaces the form of risk `bound_pk` (its errors)."""
     risks = (
         Risk.objects.filter(account=account)
-        .select_related("owner")
+        .select_related("account")
         .prefetch_related("events__by")
         .order_by("-opened_at", "-pk")[:RISKS_SHOWN]
     )
-    may_work = _may_work_risks(user)
-    lines = [
-        RiskLine(
-            risk=risk,
-            form=(bound if risk.pk == bound_pk else RiskTransitionForm(current_status=risk.status))
-            if may_work and risk.is_open
-            else None,
-        )
-        for risk in risks
-    ]
+    lines = []
+    for risk in risks:
+        allowed = risk_transitions_allowed(risk=risk)
+        form = None
+        if allowed and services.risk_can_change(user, risk):
+            form = bound if risk.pk == bound_pk else RiskTransitionForm(allowed=allowed)
+        lines.append(RiskLine(risk=risk, form=form))
     return sorted(lines, key=lambda line: not line.risk.is_open)
 
 
 def _risk_timeline(risks: list[RiskLine]) -> list[selectors_web.TimelineEntry]:
+    """Each risk's opening and every move people or rules made on it."""
     entries = []
-    for line in risks:
-        risk = line.risk
+    for risk in (line.risk for line in risks):
         entries.append(
             selectors_web.TimelineEntry(
                 on=timezone.localdate(risk.opened_at),
@@ -133,6 +130,12 @@ def _risk_timeline(risks: list[RiskLine]) -> list[selectors_web.TimelineEntry]:
             if event.from_status
         ]
     return entries
+
+
+def _timeline(*, account: Account, risks: list[RiskLine]) -> list[selectors_web.TimelineEntry]:
+    return selectors_web.timeline_merge(
+        selectors_web.account_timeline(account=account), _risk_timeline(risks)
+    )
 
 
 # --- Dashboard -----------------------------------------------------------------------------------
@@ -176,21 +179,18 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 
 def _account_context(request: HttpRequest, account: Account, **extra) -> dict:
-    """Everything the account page shows; `extra` replaces parts (a bound form)."""
+    """Everything the account page shows; `extra` adds to it or replaces a part."""
     today = timezone.localdate()
-    risks = extra.pop("risks", None) or _account_risks(account=account, user=request.user)
+    risks = _account_risks(account=account, user=request.user)
     return {
         "account": account,
         "score": selectors_web.account_score(account=account, today=today),
         "contacts": selectors_web.account_contacts(account=account, today=today),
         "risks": risks,
-        "timeline": selectors_web.timeline_merge(
-            selectors_web.account_timeline(account=account), _risk_timeline(risks)
-        ),
+        "timeline": _timeline(account=account, risks=risks),
         "sentiment_form": SentimentForm(),
         "may_record_sentiment": _may_record_sentiment(request.user, account),
         "sees_portfolio": roles.user_sees_all_accounts(request.user),
-        "today": today,
         **extra,
     }
 
@@ -204,67 +204,62 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @login_required
 def account_sentiment(request: HttpRequest, pk: int) -> HttpResponse:
-    """Record a sentiment, rescore the account at once, then evaluate its risks. htmx gets the
-    form back (with errors, status 200) and, on success, the score, risks and timeline."""
+    """Record a sentiment, rescore the account at once and evaluate its risks. htmx gets the
+    form back (with its errors, status 200) and, once recorded, the score, risks and timeline
+    swapped out of band."""
     account = _get_account_for_user(request, pk)
     if not _may_record_sentiment(request.user, account):
         raise PermissionDenied("Only the account's CSM records its sentiment.")
     form = SentimentForm(request.POST)
     if not form.is_valid():
-        if _is_htmx(request):
-            return render(
-                request,
-                "scorecards/partials/_sentiment_form.html",
-                {"account": account, "sentiment_form": form},
-            )
-        return render(
-            request,
-            "accounts/account_detail.html",
-            _account_context(request, account, sentiment_form=form),
-        )
+        return _sentiment_invalid(request, account, form)
     today = timezone.localdate()
-    sentiment_record(
-        account=account,
-        score_1_to_5=form.cleaned_data["score"],
-        comment=form.cleaned_data["comment"],
-        user=request.user,
-        as_of=today,
-    )
-    _risks_evaluate(account=account, as_of=today)
+    _sentiment_record_and_evaluate(account=account, form=form, user=request.user, as_of=today)
     if not _is_htmx(request):
         return redirect("risk:account-detail", pk=account.pk)
     context = _account_context(request, account, sentiment_saved=True)
     return render(request, "risk/partials/_sentiment_saved.html", context)
 
 
-def _risks_evaluate(*, account: Account, as_of) -> None:
-    """Placeholder until risk.services lands."""
+def _sentiment_invalid(request: HttpRequest, account: Account, form: SentimentForm):
+    if _is_htmx(request):
+        context = {"account": account, "sentiment_form": form}
+        return render(request, "scorecards/partials/_sentiment_form.html", context)
+    context = _account_context(request, account, sentiment_form=form)
+    return render(request, "accounts/account_detail.html", context)
+
+
+def _sentiment_record_and_evaluate(*, account: Account, form: SentimentForm, user, as_of: date):
+    """The score first (scorecards), then the risks that follow from it (risk): a low
+    sentiment shows as a risk in the same response. The finished rescore also sends the
+    evaluation task; running it here as well is harmless (raising a risk again updates it)
+    and does not leave the page waiting on a worker."""
+    sentiment_record(
+        account=account,
+        score_1_to_5=form.cleaned_data["score"],
+        comment=form.cleaned_data["comment"],
+        user=user,
+        as_of=as_of,
+    )
+    services.risks_evaluate_for_account(account=account, as_of=as_of)
 
 
 @require_POST
 @login_required
 def risk_transition(request: HttpRequest, pk: int) -> HttpResponse:
-    """Acknowledge, mitigate, resolve or close a risk with a note; htmx gets the risk list
-    (and the timeline, out of band)."""
+    """Acknowledge, mitigate, resolve or close a risk with a note. htmx gets the risk list
+    (with the lifecycle's refusal, if any) and the timeline out of band."""
     risk = _get_risk_for_user(request, pk)
-    form = RiskTransitionForm(request.POST, current_status=risk.status)
-    bound_pk = risk.pk
+    form = RiskTransitionForm(request.POST, allowed=risk_transitions_allowed(risk=risk))
     if form.is_valid():
-        _risk_transition(risk=risk, form=form, user=request.user)
-        bound_pk = 0
+        try:
+            services.risk_transition(risk=risk, user=request.user, **form.cleaned_data)
+        except services.RiskTransitionError as refusal:
+            form.add_error(None, refusal.message)
     if not _is_htmx(request):
         return redirect("risk:account-detail", pk=risk.account_id)
+    bound_pk = risk.pk if form.errors else 0
     risks = _account_risks(account=risk.account, user=request.user, bound=form, bound_pk=bound_pk)
-    context = {
-        "account": risk.account,
-        "risks": risks,
-        "timeline_oob": True,
-        "timeline": selectors_web.timeline_merge(
-            selectors_web.account_timeline(account=risk.account), _risk_timeline(risks)
-        ),
-    }
+    context = {"account": risk.account, "risks": risks}
+    context["timeline"] = _timeline(account=risk.account, risks=risks)
     return render(request, "risk/partials/_risks.html", context)
-
-
-def _risk_transition(*, risk: Risk, form: RiskTransitionForm, user) -> None:
-    """Placeholder until risk.services lands."""

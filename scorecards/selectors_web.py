@@ -991,9 +991,9 @@ def portfolio_overview(*, accounts: QuerySet[Account], today: date) -> Portfolio
     totals = active.aggregate(
         accounts=Count("pk"),
         scored=Count("pk", filter=Q(current_score__overall__isnull=False)),
-        arr=Sum("arr"),
+        total_arr=Sum("arr"),
         average_score=Avg("current_score__overall"),
-        arr_at_risk=Sum("arr", filter=Q(current_score__band__in=at_risk)),
+        risky_arr=Sum("arr", filter=Q(current_score__band__in=at_risk)),
     )
     renewing = active.filter(
         renewal_date__gte=today, renewal_date__lte=today + timedelta(days=RENEWAL_WINDOW_DAYS)
@@ -1002,9 +1002,9 @@ def portfolio_overview(*, accounts: QuerySet[Account], today: date) -> Portfolio
         totals=PortfolioTotals(
             accounts=totals["accounts"],
             scored=totals["scored"],
-            arr=totals["arr"] or Decimal(0),
+            arr=totals["total_arr"] or Decimal(0),
             average_score=_two_places(totals["average_score"]),
-            arr_at_risk=totals["arr_at_risk"] or Decimal(0),
+            arr_at_risk=totals["risky_arr"] or Decimal(0),
             at_risk_bands=at_risk,
         ),
         band_counts=band_counts(accounts=active, palette=palette),

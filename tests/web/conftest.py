@@ -45,3 +45,13 @@ def leader(db):
 @pytest.fixture
 def other_csm(db):
     return UserFactory(username="other", role="CSM")
+
+
+def adoption_account(owner, adoption: float, as_of: dt.date, **fields):
+    """An account whose only value is adoption (linear 0–1 → 0–100): only Outcomes is present
+    and only adoption in it, so once scored its overall is adoption × 100."""
+    from tests.accounts.factories import AccountFactory
+
+    account = AccountFactory(owner=owner, **fields)
+    measure_value(account, "adoption", adoption, adoption * 100, as_of)
+    return account

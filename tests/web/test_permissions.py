@@ -61,9 +61,9 @@ def test_risk_action_on_another_csms_account_is_404(client, csm, other_csm):
     assert client.post(url, {"to_status": "acknowledged"}).status_code == 404
 
 
-def test_risk_action_by_cs_ops_is_403(client, account):
+def test_risk_action_by_an_integration_user_is_403(client, account):
     risk = RiskFactory(account=account)
-    client.force_login(UserFactory(role="CS Ops"))
+    client.force_login(UserFactory(role="Integration"))
     url = reverse("risk:risk-transition", kwargs={"pk": risk.pk})
     assert client.post(url, {"to_status": "acknowledged"}).status_code == 403
 
