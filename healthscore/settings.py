@@ -188,6 +188,8 @@ SPECTACULAR_SETTINGS = {
         "AccountStatusEnum": "accounts.models.Account.Status",
         "RiskStatusEnum": "risk.choices.RiskStatus",
         "ScoreRunStatusEnum": "scorecards.models.ScoreRun.Status",
+        "MeasureKindEnum": "scorecards.choices.MeasureKind",
+        "TouchpointKindEnum": "accounts.models.Touchpoint.Kind",
     },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -1,8 +1,9 @@
 from rest_framework import serializers
 
 from accounts.api.serializers import UpsertResultSerializer
-from scorecards.choices import ValueSource
-from scorecards.models import MeasureValue
+from accounts.models import Account
+from scorecards.choices import ExceptionAction, ExceptionOp, MappingType, MeasureKind, ValueSource
+from scorecards.models import MeasureValue, ScoreRun
 
 __all__ = ["UpsertResultSerializer"]
 
@@ -150,3 +151,140 @@ class ScoreChangesSerializer(serializers.Serializer):
             "change": serializers.FloatField(),
             "measures": ScoreChangeRowSerializer(many=True),
         }
+
+
+# --- Scorecards as documents ---------------------------------------------------------------
+
+
+class MappingSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=MappingType.choices)
+    lo = serializers.FloatField(required=False, allow_null=True)
+    hi = serializers.FloatField(required=False, allow_null=True)
+    higher_is_better = serializers.BooleanField(required=False, default=True)
+    steps = serializers.ListField(
+        child=serializers.ListField(child=serializers.FloatField(), min_length=2, max_length=2),
+        required=False,
+        allow_null=True,
+    )
+
+
+class DocumentMeasureSerializer(serializers.Serializer):
+    key = serializers.SlugField(max_length=50)
+    name = serializers.CharField(max_length=100)
+    weight = serializers.FloatField()
+    kind = serializers.ChoiceField(choices=MeasureKind.choices)
+    mapping = MappingSerializer()
+    max_age_days = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+
+
+class DocumentGroupSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    weight = serializers.FloatField()
+    measures = DocumentMeasureSerializer(many=True)
+
+
+class DocumentBandSerializer(serializers.Serializer):
+    label = serializers.CharField(max_length=30)
+    min = serializers.FloatField()
+    color = serializers.RegexField(r"^#[0-9a-fA-F]{6}$", max_length=7, default="#7f8c8d")
+
+
+class DocumentAssignmentSerializer(serializers.Serializer):
+    priority = serializers.IntegerField(min_value=0, default=100)
+    segment = serializers.ListField(child=serializers.CharField(), default=list)
+    tier = serializers.ListField(child=serializers.CharField(), default=list)
+    lifecycle = serializers.ListField(
+        child=serializers.ChoiceField(choices=Account.Lifecycle.choices), default=list
+    )
+
+
+class DocumentExceptionSerializer(serializers.Serializer):
+    measure = serializers.CharField()
+    op = serializers.ChoiceField(choices=ExceptionOp.choices)
+    value = serializers.FloatField(min_value=0, max_value=100)
+    action = serializers.ChoiceField(choices=ExceptionAction.choices)
+    band = serializers.CharField(required=False, allow_blank=True)
+    score = serializers.FloatField(required=False, allow_null=True)
+    reason = serializers.CharField(max_length=200)
+
+
+class ScorecardDocumentSerializer(serializers.Serializer):
+    """A whole scorecard in the shape of PRODUCT.md (the admin's import/export format)."""
+
+    name = serializers.CharField(max_length=100)
+    is_default = serializers.BooleanField(default=False)
+    min_coverage = serializers.FloatField(min_value=0, max_value=1, default=0.0)
+    assignment = DocumentAssignmentSerializer()
+    bands = DocumentBandSerializer(many=True)
+    groups = DocumentGroupSerializer(many=True)
+    exceptions = DocumentExceptionSerializer(many=True, default=list)
+
+
+class ScorecardSerializer(ScorecardDocumentSerializer):
+    """A stored scorecard: its id and version, then the document."""
+
+    id = serializers.IntegerField(read_only=True)
+    version = serializers.IntegerField(read_only=True)
+
+
+# --- Score runs ------------------------------------------------------------------------------
+
+
+class ScoreRunSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ScoreRun
+        fields = [
+            "id",
+            "as_of",
+            "status",
+            "is_full",
+            "accounts_total",
+            "accounts_scored",
+            "accounts_not_scored",
+            "accounts_failed",
+            "exceptions_fired",
+            "chunks_total",
+            "chunks_done",
+            "errors",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "duration_seconds",
+        ]
+        read_only_fields = fields
+
+
+class ScoreRunStartSerializer(serializers.Serializer):
+    date = serializers.DateField(required=False, help_text="YYYY-MM-DD; default today.")
+
+
+# --- Portfolio -------------------------------------------------------------------------------
+
+
+class PortfolioQuerySerializer(serializers.Serializer):
+    group_by = serializers.ChoiceField(
+        choices=["owner", "segment", "region", "tier"], required=False
+    )
+    date = serializers.DateField(required=False, help_text="Default: the latest scores.")
+
+
+class PortfolioBandSerializer(serializers.Serializer):
+    band = serializers.CharField()
+    accounts = serializers.IntegerField()
+    arr = serializers.FloatField()
+
+
+class PortfolioGroupSerializer(serializers.Serializer):
+    key = serializers.CharField(allow_null=True)
+    accounts = serializers.IntegerField()
+    arr = serializers.FloatField()
+    average_score = serializers.FloatField(allow_null=True)
+    arr_at_risk = serializers.FloatField(help_text="ARR of accounts in their lowest band.")
+    bands = PortfolioBandSerializer(many=True)
+
+
+class PortfolioSerializer(serializers.Serializer):
+    date = serializers.DateField(allow_null=True)
+    group_by = serializers.CharField(allow_null=True)
+    total = PortfolioGroupSerializer()
+    groups = PortfolioGroupSerializer(many=True)

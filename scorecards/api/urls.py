@@ -5,6 +5,8 @@ from scorecards.api import views
 
 router = SimpleRouter()
 router.register("measure-values", views.MeasureValueViewSet, basename="measure-value")
+router.register("scorecards", views.ScorecardViewSet, basename="scorecard")
+router.register("recompute", views.RecomputeViewSet, basename="recompute")
 
 urlpatterns = [
     path("accounts/<str:lookup>/score/", views.AccountScoreView.as_view(), name="account-score"),
@@ -18,5 +20,6 @@ urlpatterns = [
         views.AccountScoreChangesView.as_view(),
         name="account-score-changes",
     ),
+    path("portfolio/", views.PortfolioView.as_view(), name="portfolio"),
     *router.urls,
 ]

@@ -1,4 +1,5 @@
 from django.db.models import QuerySet
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.exceptions import ValidationError
@@ -10,10 +11,12 @@ from accounts.ingestion import rows_check_size
 from accounts.models import ApiKey
 from accounts.selectors import accounts_visible_to
 from healthscore.api import CursorListPagination, account_visible_for_lookup, one_or_many
-from scorecards.api import scores, serializers
-from scorecards.filtersets import MeasureValueFilterSet
-from scorecards.models import MeasureValue
+from scorecards.api import rollups, scores, serializers
+from scorecards.documents import scorecard_to_document
+from scorecards.filtersets import MeasureValueFilterSet, ScoreRunFilterSet
+from scorecards.models import MeasureValue, Scorecard, ScoreRun
 from scorecards.services import ingestion
+from scorecards.services.scoring import score_run_start
 
 MEASURE_VALUES_EXAMPLE = OpenApiExample(
     "Two values",
@@ -125,3 +128,107 @@ class AccountScoreChangesView(APIView):
         except scores.NotScored as problem:
             raise ValidationError({"since": [str(problem)]}) from None
         return Response(document)
+
+
+def _scorecard_body(scorecard: Scorecard) -> dict:
+    return {"id": scorecard.pk, "version": scorecard.version, **scorecard_to_document(scorecard)}
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Every scorecard, as documents"),
+    retrieve=extend_schema(summary="One scorecard as a document"),
+    create=extend_schema(
+        summary="Create a scorecard from a whole document (CS Ops)",
+        request=serializers.ScorecardDocumentSerializer,
+        responses={201: serializers.ScorecardSerializer},
+    ),
+    update=extend_schema(
+        summary="Replace a scorecard's whole definition (CS Ops); a new version is recorded",
+        request=serializers.ScorecardDocumentSerializer,
+        responses={200: serializers.ScorecardSerializer},
+    ),
+)
+class ScorecardViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Read by everyone; written whole by CS Ops, with the admin's rules (validation.py)."""
+
+    http_method_names = ["get", "post", "put", "head", "options"]
+    queryset = Scorecard.objects.order_by("priority", "name")
+    serializer_class = serializers.ScorecardSerializer
+    filter_backends: list = []
+
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response([_scorecard_body(card) for card in page])
+
+    def retrieve(self, request: Request, *args, **kwargs) -> Response:
+        return Response(_scorecard_body(self.get_object()))
+
+    def create(self, request: Request, *args, **kwargs) -> Response:
+        document = serializers.ScorecardDocumentSerializer(data=request.data)
+        document.is_valid(raise_exception=True)
+        scorecard = ingestion.scorecard_document_save(
+            document=document.validated_data, user=request.user
+        )
+        return Response(_scorecard_body(scorecard), status=status.HTTP_201_CREATED)
+
+    def update(self, request: Request, *args, **kwargs) -> Response:
+        scorecard = self.get_object()
+        document = serializers.ScorecardDocumentSerializer(data=request.data)
+        document.is_valid(raise_exception=True)
+        scorecard = ingestion.scorecard_document_save(
+            document=document.validated_data, user=request.user, scorecard=scorecard
+        )
+        return Response(_scorecard_body(scorecard))
+
+
+class PortfolioView(APIView):
+    @extend_schema(
+        summary="Portfolio rollups: accounts and ARR by band, average score, ARR at risk",
+        description="Over the accounts the caller may see; grouped by owner, segment, region "
+        "or tier when asked; for the latest scores or a date.",
+        parameters=[serializers.PortfolioQuerySerializer],
+        responses={200: serializers.PortfolioSerializer},
+    )
+    def get(self, request: Request) -> Response:
+        query = _query(serializers.PortfolioQuerySerializer, request)
+        return Response(
+            rollups.portfolio_rollup(
+                accounts=accounts_visible_to(user=request.user),
+                group_by=query.get("group_by"),
+                as_of=query.get("date"),
+            )
+        )
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Score runs, latest first"),
+    retrieve=extend_schema(summary="One run's progress and result"),
+    create=extend_schema(
+        summary="Start a recompute of every active account for a date (CS Ops)",
+        request=serializers.ScoreRunStartSerializer,
+        responses={202: serializers.ScoreRunSerializer},
+    ),
+)
+class RecomputeViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    queryset = ScoreRun.objects.order_by("-created_at", "-id")
+    serializer_class = serializers.ScoreRunSerializer
+    filterset_class = ScoreRunFilterSet
+    write_permissions = {"create": ["scorecards.add_scorerun"]}
+
+    def create(self, request: Request, *args, **kwargs) -> Response:
+        start = serializers.ScoreRunStartSerializer(data=request.data)
+        start.is_valid(raise_exception=True)
+        as_of = start.validated_data.get("date") or timezone.localdate()
+        run = score_run_start(as_of=as_of, user=request.user)
+        return Response(serializers.ScoreRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)

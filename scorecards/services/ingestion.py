@@ -1,4 +1,6 @@
-"""The one way measure values come in: the API (`POST /api/v1/measure-values/`) and the CSV
+"""What comes in from outside: measure values, and scorecards as whole JSON documents.
+
+The one way measure values come in: the API (`POST /api/v1/measure-values/`) and the CSV
 import (`manage.py import_measure_values`) both call it, so both check the same things and
 both write all or nothing.
 
@@ -27,6 +29,7 @@ from typing import Any
 
 import pandas as pd
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -44,7 +47,25 @@ from accounts.ingestion import (
 )
 from scorecards import engine
 from scorecards.choices import ValueSource
-from scorecards.models import Measure, MeasureValue
+from scorecards.models import (
+    Band,
+    ExceptionRule,
+    Measure,
+    MeasureGroup,
+    MeasureValue,
+    Scorecard,
+    ScorecardMeasure,
+)
+from scorecards.services.versions import (
+    scorecard_version_create,
+    scorecard_versions_create_for_measure,
+)
+from scorecards.validation import (
+    bands_validate,
+    exception_validate_by_field,
+    mapping_validate_by_field,
+    weight_validate,
+)
 
 MEASURE_VALUE_COLUMNS = CsvColumns(
     required=("account", "measure", "raw_value", "as_of"), optional=("source", "comment")
@@ -326,3 +347,178 @@ def measure_values_import_csv(
         batch_size=batch_size,
         progress=progress,
     )
+
+
+# --- Scorecard documents -------------------------------------------------------------------------
+# A whole scorecard comes in as one JSON document (PRODUCT.md "API shapes"), so that CS Ops can
+# keep scorecards in version control. The rules are those of scorecards/validation.py, which
+# the admin applies too; errors are keyed by the document path at fault ("groups.0.weight").
+
+
+def scorecard_document_errors(
+    *, document: dict[str, Any], scorecard: Scorecard | None
+) -> dict[str, list[str]]:
+    """Every rule the document breaks, by path; empty when it may be saved. `document` has
+    already the JSON shape (types checked by the API's serializer)."""
+    errors: dict[str, list[str]] = {}
+
+    def add(path: str, messages: list[str]) -> None:
+        if messages:
+            errors.setdefault(path, []).extend(messages)
+
+    others = Scorecard.objects.exclude(pk=scorecard.pk if scorecard else None)
+    if others.filter(name=document["name"]).exists():
+        add("name", [f"Another scorecard is named “{document['name']}”."])
+    default = others.filter(is_default=True).first()
+    if document["is_default"] and default is not None:
+        add("is_default", [f"“{default.name}” is the default scorecard; unset it first."])
+    if not document["is_default"] and scorecard is not None and scorecard.is_default:
+        add("is_default", ["Every portfolio needs a default scorecard; keep this one default."])
+
+    add("bands", bands_validate([(b["label"], Decimal(str(b["min"]))) for b in document["bands"]]))
+    band_labels = {band["label"] for band in document["bands"]}
+    keys: list[str] = []
+    if not document["groups"]:
+        add("groups", ["A scorecard needs at least one group."])
+    group_names = [group["name"] for group in document["groups"]]
+    for position, group in enumerate(document["groups"]):
+        path = f"groups.{position}"
+        if group_names.count(group["name"]) > 1:
+            add(f"{path}.name", [f"Group names must be unique: “{group['name']}” repeats."])
+        add(f"{path}.weight", weight_validate(Decimal(str(group["weight"]))))
+        if not group["measures"]:
+            add(f"{path}.measures", ["A group needs at least one measure."])
+        for index, measure in enumerate(group["measures"]):
+            measure_path = f"{path}.measures.{index}"
+            if measure["key"] in keys:
+                add(f"{measure_path}.key", [f"Measure “{measure['key']}” is already used."])
+            keys.append(measure["key"])
+            add(f"{measure_path}.weight", weight_validate(Decimal(str(measure["weight"]))))
+            mapping = measure["mapping"]
+            problems = mapping_validate_by_field(
+                mapping_type=mapping["type"],
+                lo=mapping.get("lo"),
+                hi=mapping.get("hi"),
+                higher_is_better=mapping.get("higher_is_better", True),
+                steps=mapping.get("steps"),
+            )
+            for field_name, messages in problems.items():
+                name = "type" if field_name == "mapping_type" else field_name
+                add(f"{measure_path}.mapping.{name}", messages)
+    for position, rule in enumerate(document["exceptions"]):
+        path = f"exceptions.{position}"
+        if rule["measure"] not in keys:
+            add(f"{path}.measure", [f"“{rule['measure']}” is not a measure of this scorecard."])
+        problems = exception_validate_by_field(
+            action=rule["action"],
+            band=rule.get("band"),
+            score=None if rule.get("score") is None else Decimal(str(rule["score"])),
+            band_labels=band_labels,
+        )
+        for field_name, messages in problems.items():
+            add(f"{path}.{field_name}", messages)
+    return errors
+
+
+@transaction.atomic
+def scorecard_document_save(
+    *,
+    document: dict[str, Any],
+    user: AbstractBaseUser | None,
+    scorecard: Scorecard | None = None,
+) -> Scorecard:
+    """Create a scorecard from a document, or replace `scorecard`'s whole definition with it.
+
+    Measures are shared by key across scorecards: a measure in the document is created, or
+    updated (name, kind, mapping, max age) everywhere it is used, and every scorecard using a
+    changed measure gets a new version. Raises ValidationError keyed by document path when a
+    rule is broken; nothing is written then. Returns the saved scorecard at its new version.
+    """
+    errors = scorecard_document_errors(document=document, scorecard=scorecard)
+    if errors:
+        raise ValidationError(errors)
+    assignment = document["assignment"]
+    scorecard = scorecard or Scorecard()
+    scorecard.name = document["name"]
+    scorecard.is_default = document["is_default"]
+    scorecard.min_coverage = Decimal(str(document["min_coverage"]))
+    scorecard.priority = assignment["priority"]
+    scorecard.segments = list(assignment["segment"])
+    scorecard.tiers = list(assignment["tier"])
+    scorecard.lifecycles = list(assignment["lifecycle"])
+    scorecard.save()
+    scorecard.exceptions.all().delete()
+    scorecard.groups.all().delete()  # and, with them, the scorecard's measure places
+    scorecard.bands.all().delete()
+
+    Band.objects.bulk_create(
+        Band(
+            scorecard=scorecard,
+            label=b["label"],
+            min_score=Decimal(str(b["min"])),
+            color=b["color"],
+        )
+        for b in document["bands"]
+    )
+    measures, changed = {}, []
+    for position, group_document in enumerate(document["groups"]):
+        group = MeasureGroup.objects.create(
+            scorecard=scorecard,
+            name=group_document["name"],
+            weight=Decimal(str(group_document["weight"])),
+            position=position,
+        )
+        for index, measure_document in enumerate(group_document["measures"]):
+            measure, is_changed = _measure_save(measure_document)
+            measures[measure.key] = measure
+            if is_changed:
+                changed.append(measure)
+            ScorecardMeasure.objects.create(
+                scorecard=scorecard,
+                group=group,
+                measure=measure,
+                weight=Decimal(str(measure_document["weight"])),
+                position=index,
+            )
+    ExceptionRule.objects.bulk_create(
+        ExceptionRule(
+            scorecard=scorecard,
+            measure=measures[rule["measure"]],
+            op=rule["op"],
+            value=Decimal(str(rule["value"])),
+            action=rule["action"],
+            band=rule.get("band") or "",
+            score=None if rule.get("score") is None else Decimal(str(rule["score"])),
+            reason=rule["reason"],
+        )
+        for rule in document["exceptions"]
+    )
+    scorecard_version_create(scorecard=scorecard, user=user, note="Saved through the API.")
+    for measure in changed:
+        scorecard_versions_create_for_measure(measure=measure, user=user)
+    scorecard.refresh_from_db()
+    return scorecard
+
+
+def _measure_save(document: dict[str, Any]) -> tuple[Measure, bool]:
+    """Create or update the measure of a document by key; True when it is new or changed."""
+    mapping = document["mapping"]
+    values = {
+        "name": document["name"],
+        "kind": document["kind"],
+        "mapping_type": mapping["type"],
+        "lo": mapping.get("lo"),
+        "hi": mapping.get("hi"),
+        "higher_is_better": mapping.get("higher_is_better", True),
+        "steps": mapping.get("steps"),
+        "max_age_days": document.get("max_age_days"),
+    }
+    measure = Measure.objects.filter(key=document["key"]).first()
+    if measure is None:
+        return Measure.objects.create(key=document["key"], **values), True
+    changes = {name: value for name, value in values.items() if getattr(measure, name) != value}
+    for name, value in changes.items():
+        setattr(measure, name, value)
+    if changes:
+        measure.save(update_fields=list(changes))
+    return measure, bool(changes)
