@@ -11,6 +11,7 @@ from accounts.models import Account, Contact, ContactChange, Touchpoint
 from risk import engine
 from risk.choices import UNRESOLVED_STATUSES, RiskStatus, RiskType
 from risk.models import Risk, RiskRule
+from scorecards import engine as scoring_engine
 from scorecards.models import Band, Measure, MeasureValue, ScoreSnapshot
 
 SENTIMENT_MEASURE_KEY = "csm_sentiment"
@@ -165,7 +166,8 @@ def risk_inputs_frame(
     The account's snapshot is its latest on or before `as_of`; the previous one is the latest
     before that; the earlier one (score_drop) is the latest on or before as_of −
     score_drop_window_days. The sentiment is the latest csm_sentiment value on or before
-    `as_of` (the engine drops a stale one). About ten queries whatever the portfolio's size.
+    `as_of`, scored by the measure's mapping (the engine drops a stale one). About ten
+    queries whatever the portfolio's size.
     """
     snapshots = ScoreSnapshot.objects.filter(account=OuterRef("pk")).order_by("-as_of")
     current = snapshots.filter(as_of__lte=as_of)
@@ -185,14 +187,24 @@ def risk_inputs_frame(
             account=OuterRef("pk"), measure=measure, as_of__lte=as_of
         ).order_by("-as_of", "-id")
         accounts = accounts.annotate(
-            sentiment_score=Subquery(sentiment.values("score")[:1]),
+            sentiment_raw=Subquery(sentiment.values("raw_value")[:1]),
             sentiment_as_of=Subquery(sentiment.values("as_of")[:1]),
         )
-        columns += ["sentiment_score", "sentiment_as_of"]
+        columns += ["sentiment_raw", "sentiment_as_of"]
     base = pd.DataFrame(list(accounts.order_by("pk").values_list(*columns)), columns=columns)
     if measure is None:
         base["sentiment_score"] = np.nan
         base["sentiment_as_of"] = None
+    else:
+        # Scored by the measure's mapping as it is today, like the health score itself.
+        base["sentiment_score"] = scoring_engine.measure_scores_from_raw(
+            base["sentiment_raw"].astype(float),
+            measure.mapping_type,
+            measure.lo,
+            measure.hi,
+            measure.higher_is_better,
+            measure.steps,
+        )
 
     snapshot_ids = pd.concat([base["current_id"], base["previous_id"], base["earlier_id"]])
     found = _snapshot_rows(sorted({int(pk) for pk in snapshot_ids.dropna()}))

@@ -91,6 +91,16 @@ def test_low_sentiment_follows_the_threshold_cs_ops_set(account):
     assert [risk.evidence["threshold"] for risk in open_risks(account)] == [50.0]
 
 
+def test_low_sentiment_scores_the_raw_value_with_the_measures_mapping(account):
+    # Raw 2 is a score of 25 under the steps mapping, whatever score was stored with it.
+    rules_only(RiskType.LOW_SENTIMENT)
+    value = sentiment(account, 50)
+    value.raw_value = 2
+    value.save()
+    evaluate()
+    assert [risk.evidence["sentiment_score"] for risk in open_risks(account)] == [25.0]
+
+
 # --- score_drop ----------------------------------------------------------------------------------
 
 
