@@ -56,7 +56,7 @@ class AccountFilterForm(forms.Form):
         regions: list[str],
         owners: list[tuple[int, str]] | None,
     ):
-        super().__init__(data)
+        super().__init__(data, label_suffix="")
         self.fields["band"].choices = [(band, band) for band in bands]
         self.fields["segment"].choices = [("", "All segments")] + [(s, s) for s in segments]
         self.fields["region"].choices = [("", "All regions")] + [(r, r) for r in regions]

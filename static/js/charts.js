@@ -105,8 +105,20 @@
         animation: false,
         interaction: { mode: "index", intersect: false },
         scales: {
-          score: { position: "right", min: 0, max: 100, title: { display: true, text: "Average score" } },
-          accounts: { position: "left", stacked: true, beginAtZero: true, title: { display: true, text: "Accounts" } },
+          score: {
+            position: "right",
+            min: 0,
+            max: 100,
+            grid: { drawOnChartArea: false },
+            title: { display: true, text: "Average score" },
+          },
+          accounts: {
+            position: "left",
+            stacked: true,
+            beginAtZero: true,
+            ticks: { precision: 0 },
+            title: { display: true, text: "Accounts" },
+          },
           x: { stacked: true },
         },
       },
