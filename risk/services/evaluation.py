@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from accounts.models import Account
@@ -48,6 +49,8 @@ class RiskEvaluation:
     silenced: Counter = field(default_factory=Counter)
     cleared: Counter = field(default_factory=Counter)
     resolved: Counter = field(default_factory=Counter)
+    # Open risks of each type once the evaluation is done, whoever raised them and when.
+    open: Counter = field(default_factory=Counter)
 
     @property
     def firing(self) -> Counter:
@@ -208,6 +211,15 @@ def _risks_evaluate(*, as_of: date, account_ids: list[int] | None) -> RiskEvalua
     Risk.objects.filter(
         pk__in=[pk for key, pks in silenced.items() if key not in holding for pk in pks]
     ).update(condition_cleared_at=now)
+    evaluation.open.update(
+        dict(
+            selectors.risks_unresolved(account_ids=account_ids)
+            .order_by()
+            .values("risk_type")
+            .annotate(count=Count("pk"))
+            .values_list("risk_type", "count")
+        )
+    )
     return evaluation
 
 

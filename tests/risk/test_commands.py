@@ -11,16 +11,16 @@ from tests.risk.conftest import AS_OF, sentiment
 pytestmark = pytest.mark.django_db
 
 EXPECTED_TABLE = """\
-type                     open    new  cleared  resolved
-low_sentiment               1      1        0         0
-score_drop                  0      0        0         0
-turned_red                  0      0        0         0
-sponsor_left                1      1        0         0
-no_sponsor                  2      2        0         0
-sponsor_disengaged          0      0        0         0
-renewal_at_risk             0      0        0         0
-single_threaded             2      2        0         0
-sentiment_divergence        0      0        0         0
+type                    firing   new  cleared  resolved   open
+low_sentiment                1     1        0         0      1
+score_drop                   0     0        0         0      0
+turned_red                   0     0        0         0      0
+sponsor_left                 1     1        0         0      1
+no_sponsor                   2     2        0         0      2
+sponsor_disengaged           0     0        0         0      0
+renewal_at_risk              0     0        0         0      0
+single_threaded              2     2        0         0      2
+sentiment_divergence         0     0        0         0      0
 """
 
 
@@ -39,7 +39,7 @@ def test_evaluate_risks_dry_run_prints_the_counts(portfolio, capsys):
     assert capsys.readouterr().out == (
         "Risks on 2026-11-20 over 2 accounts (dry run: nothing written):\n"
         + EXPECTED_TABLE
-        + "6 risks firing; would raise 6 new.\n"
+        + "6 risks firing; would raise 6 new; 6 open.\n"
     )
 
 
@@ -54,5 +54,5 @@ def test_evaluate_risks_dry_run_writes_nothing(portfolio):
 
 def test_evaluate_risks_writes_the_risks(portfolio, capsys):
     call_command("evaluate_risks", "--date", "2026-11-20")
-    assert capsys.readouterr().out.splitlines()[-1] == "6 risks firing; raised 6 new."
+    assert capsys.readouterr().out.splitlines()[-1] == "6 risks firing; raised 6 new; 6 open."
     assert Risk.objects.count() == 6

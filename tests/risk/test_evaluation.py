@@ -55,6 +55,14 @@ def test_risks_evaluate_again_updates_rather_than_duplicates(account):
     )
 
 
+def test_risks_evaluate_counts_the_open_risks_afterwards(account, csm):
+    rules_only(RiskType.SPONSOR_LEFT)
+    ContactFactory(account=account, role="executive_sponsor", is_active=False, left_on=AS_OF)
+    evaluate()
+    second = evaluate(NEXT_DAY)
+    assert (dict(second.firing), dict(second.open)) == ({}, {"sponsor_left": 1})
+
+
 def test_risks_evaluate_counts_raised_and_updated(account):
     rules_only(RiskType.LOW_SENTIMENT)
     sentiment(account, 25)
@@ -236,7 +244,7 @@ def test_risks_evaluate_reads_do_not_grow_with_the_portfolio():
     portfolio(3)
     small = queries_of_a_second_evaluation()
     portfolio(9)
-    assert (small, queries_of_a_second_evaluation()) == (17, 17)
+    assert (small, queries_of_a_second_evaluation()) == (18, 18)
 
 
 def test_risks_evaluate_for_run_evaluates_a_partial_runs_accounts(account):

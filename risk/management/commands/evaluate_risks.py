@@ -29,14 +29,19 @@ class Command(BaseCommand):
             f"Risks on {as_of.isoformat()} over {evaluation.accounts} accounts"
             f"{' (dry run: nothing written)' if options['dry_run'] else ''}:"
         )
-        self.stdout.write(f"{'type':<22}{'open':>7}{'new':>7}{'cleared':>9}{'resolved':>10}")
+        # firing: risks the rule raised or refreshed today; new: opened today; open: the
+        # type's open risks afterwards (events such as sponsor_left stay open until closed).
+        self.stdout.write(
+            f"{'type':<22}{'firing':>8}{'new':>6}{'cleared':>9}{'resolved':>10}{'open':>7}"
+        )
         for risk_type in RiskType.values:
             self.stdout.write(
-                f"{risk_type:<22}{evaluation.firing[risk_type]:>7}"
-                f"{evaluation.raised[risk_type]:>7}{evaluation.cleared[risk_type]:>9}"
-                f"{evaluation.resolved[risk_type]:>10}"
+                f"{risk_type:<22}{evaluation.firing[risk_type]:>8}"
+                f"{evaluation.raised[risk_type]:>6}{evaluation.cleared[risk_type]:>9}"
+                f"{evaluation.resolved[risk_type]:>10}{evaluation.open[risk_type]:>7}"
             )
         self.stdout.write(
             f"{sum(evaluation.firing.values())} risks firing; {verb} "
-            f"{sum(evaluation.raised.values())} new."
+            f"{sum(evaluation.raised.values())} new; "
+            f"{sum(evaluation.open.values())} open."
         )
