@@ -1,0 +1,534 @@
+"""Learning from renewals: backtest, optimizer and renewal likelihood (PRODUCT.md).
+
+Each renewal outcome of an account assigned to a scorecard is scored as of renewal_date − H
+(H = the horizon, 90 days by default) by the same pure engine that scores accounts every night,
+from the measure-value history rather than from stored snapshots, so any candidate weights can
+be tested. The maths (metrics, hold-out split, optimizer, calibration) is in
+``scorecards/learning.py``; this module loads the frames and calls the engine.
+
+Set-based throughout: the outcomes are one query, their values one more (on PostgreSQL one
+probe of the ``measurevalue_latest`` index per outcome and measure, streamed with COPY), and all
+outcomes are scored in ONE engine call, whatever their dates (see
+``learning.values_on_common_date``).
+
+Choices:
+- Assignment uses each account's current segment, tier and lifecycle and the scorecards'
+  current assignment rules (history of those is not kept).
+- The overall score after exceptions is what the AUC and the bands are about.
+- Not-scored outcomes are counted (``n_not_scored``) and excluded from AUCs and bands.
+- The renewal likelihood is P(not churned): downgraded and expanded renewals count as renewed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import pandas as pd
+from django.db import connection, transaction
+from django.db.models import Count, Max
+from django.utils import timezone
+
+from accounts.models import RenewalOutcome
+from scorecards import engine, learning, selectors
+from scorecards.models import MeasureValue, RenewalCalibration, Scorecard
+
+DEFAULT_HORIZON_DAYS = 90
+# Accounts per query when values are read without PostgreSQL's LATERAL probes (SQLite).
+_IDS_PER_QUERY = 5_000
+
+Progress = Callable[[float, str], None]
+
+
+def _no_progress(fraction: float, stage: str) -> None:
+    """The default progress callback: report nothing."""
+
+
+# --- Definitions ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Definition:
+    """One scorecard's definition as the engine's frames (see engine.score_accounts).
+
+    keys: measure keys in scorecard order; group_of: group name by measure key.
+    """
+
+    scorecard_id: int
+    measures: pd.DataFrame
+    groups: pd.DataFrame
+    scorecards: pd.DataFrame
+    bands: pd.DataFrame
+    exception_rules: pd.DataFrame
+
+    @property
+    def keys(self) -> list[str]:
+        return self.measures[engine.MEASURE_KEY].tolist()
+
+    @property
+    def group_of(self) -> dict[str, str]:
+        names = self.groups.set_index(engine.GROUP_ID)[engine.GROUP_NAME]
+        return dict(
+            zip(
+                self.measures[engine.MEASURE_KEY],
+                self.measures[engine.GROUP_ID].map(names),
+                strict=True,
+            )
+        )
+
+    def nominal_weights(self) -> dict[str, float]:
+        """Each measure's nominal effective weight in % (rule 5 with every measure present)."""
+        share = self.groups.set_index(engine.GROUP_ID)[engine.WEIGHT].astype(float)
+        share = share / share.sum()
+        weight = self.measures[engine.WEIGHT].astype(float)
+        in_group = weight / weight.groupby(self.measures[engine.GROUP_ID]).transform("sum")
+        percent = self.measures[engine.GROUP_ID].map(share) * in_group * 100.0
+        rounded = engine.round_half_up(percent.to_numpy())
+        return dict(zip(self.keys, rounded.tolist(), strict=True))
+
+    def with_weights(
+        self, *, measure_weights: dict[str, float], group_weights: dict[str, float]
+    ) -> Definition:
+        """The same definition with other weights (by measure key and group name)."""
+        measures, groups = learning.frames_with_weights(
+            self.measures,
+            self.groups,
+            measure_weights=measure_weights,
+            group_weights=group_weights,
+        )
+        return Definition(
+            scorecard_id=self.scorecard_id,
+            measures=measures,
+            groups=groups,
+            scorecards=self.scorecards,
+            bands=self.bands,
+            exception_rules=self.exception_rules,
+        )
+
+
+def _definition_of(frames: selectors.ScorecardFrames, scorecard_id: int) -> Definition:
+    def own(frame: pd.DataFrame) -> pd.DataFrame:
+        return frame[frame[engine.SCORECARD_ID] == scorecard_id].reset_index(drop=True)
+
+    return Definition(
+        scorecard_id=scorecard_id,
+        measures=own(frames.measures),
+        groups=own(frames.groups),
+        scorecards=own(frames.scorecards),
+        bands=own(frames.bands),
+        exception_rules=own(frames.exception_rules),
+    )
+
+
+def scorecard_definition(*, scorecard: Scorecard) -> Definition:
+    """The scorecard's current definition, read from the database (six small queries)."""
+    return _definition_of(selectors.scorecard_frames(), scorecard.pk)
+
+
+# --- Loading -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class BacktestSample:
+    """The outcomes of a scorecard's accounts and the values to score them with.
+
+    outcomes: ``outcome_id, account_id, renewal_date, outcome, arr_before, scored_on,
+    is_churned, is_holdout``, sorted by outcome_id. values: the engine's values frame with one
+    pseudo account per outcome (account_id = outcome_id), shifted so that scoring on ``as_of``
+    scores each outcome on its own ``scored_on``.
+    """
+
+    scorecard_id: int
+    horizon_days: int
+    downgraded_is_churned: bool
+    outcomes: pd.DataFrame
+    values: pd.DataFrame
+    as_of: date
+
+
+def backtest_sample_load(
+    *,
+    scorecard: Scorecard,
+    horizon_days: int = DEFAULT_HORIZON_DAYS,
+    downgraded_is_churned: bool = False,
+) -> BacktestSample:
+    """Every renewal outcome of an account the scorecard is assigned to, with what it is scored
+    from. Queries: the scorecards' frames, the outcomes (one join with their accounts) and the
+    values (one query on PostgreSQL). Reads only."""
+    frames = selectors.scorecard_frames()
+    rows = RenewalOutcome.objects.order_by("pk").values_list(
+        "pk",
+        "account_id",
+        "renewal_date",
+        "outcome",
+        "arr_before",
+        "account__segment",
+        "account__tier",
+        "account__lifecycle",
+    )
+    every = pd.DataFrame(
+        list(rows),
+        columns=[
+            learning.OUTCOME_ID,
+            engine.ACCOUNT_ID,
+            learning.RENEWAL_DATE,
+            learning.OUTCOME,
+            "arr_before",
+            engine.SEGMENT,
+            engine.TIER,
+            engine.LIFECYCLE,
+        ],
+    )
+    accounts = every.drop_duplicates(engine.ACCOUNT_ID)
+    assigned = engine.assign_scorecards(accounts, frames.assignment_rules)
+    ours = assigned.loc[assigned[engine.SCORECARD_ID] == scorecard.pk, engine.ACCOUNT_ID]
+    outcomes = every[every[engine.ACCOUNT_ID].isin(ours)].reset_index(drop=True)
+    outcomes = outcomes.drop(columns=[engine.SEGMENT, engine.TIER, engine.LIFECYCLE])
+    renewal = pd.to_datetime(outcomes[learning.RENEWAL_DATE])
+    outcomes = outcomes.assign(
+        **{
+            learning.RENEWAL_DATE: renewal,
+            "arr_before": outcomes["arr_before"].astype(float),
+            learning.SCORED_ON: renewal - pd.Timedelta(days=horizon_days),
+            learning.IS_CHURNED: learning.churn_labels(
+                outcomes[learning.OUTCOME], downgraded_is_churned=downgraded_is_churned
+            ),
+            learning.IS_HOLDOUT: learning.holdout_mask(renewal, outcomes[learning.OUTCOME_ID]),
+        }
+    )
+    as_of = outcomes[learning.SCORED_ON].max().date() if len(outcomes) else timezone.localdate()
+    measure_ids = sorted(set(_definition_of(frames, scorecard.pk).measures[engine.MEASURE_ID]))
+    values = values_at_frame(
+        probes=outcomes[[learning.OUTCOME_ID, engine.ACCOUNT_ID, learning.SCORED_ON]],
+        measure_ids=measure_ids,
+    )
+    return BacktestSample(
+        scorecard_id=scorecard.pk,
+        horizon_days=horizon_days,
+        downgraded_is_churned=downgraded_is_churned,
+        outcomes=outcomes,
+        values=learning.values_on_common_date(values, outcomes, as_of=pd.Timestamp(as_of)),
+        as_of=as_of,
+    )
+
+
+def values_at_frame(*, probes: pd.DataFrame, measure_ids: list[int]) -> pd.DataFrame:
+    """Values that decide rule 2 for each probe: ``outcome_id, account_id, scored_on`` (the
+    probe id, whose account, on which date).
+
+    Output: ``outcome_id, measure_id, raw_value, as_of, value_id``. On PostgreSQL exactly the
+    latest value on or before ``scored_on`` of each (probe, measure) — one LATERAL probe of the
+    covering index each, in one query streamed with COPY. Elsewhere the accounts' history up to
+    the latest ``scored_on`` (a query per 5,000 accounts); the engine then picks the latest.
+    """
+    columns = [
+        learning.OUTCOME_ID,
+        engine.MEASURE_ID,
+        engine.RAW_VALUE,
+        engine.AS_OF,
+        engine.VALUE_ID,
+    ]
+    if probes.empty or not measure_ids:
+        return pd.DataFrame({column: [] for column in columns}).astype(
+            {engine.AS_OF: "datetime64[ns]"}
+        )
+    if connection.vendor == "postgresql":
+        sql = (
+            "SELECT p.probe_id, m.measure_id, v.raw_value, v.as_of, v.id "
+            "FROM unnest(%s::bigint[], %s::bigint[], %s::date[]) AS p(probe_id, account_id, day) "
+            "CROSS JOIN unnest(%s::bigint[]) AS m(measure_id) "
+            "CROSS JOIN LATERAL (SELECT raw_value, as_of, id FROM scorecards_measurevalue mv "
+            "  WHERE mv.account_id = p.account_id AND mv.measure_id = m.measure_id "
+            "  AND mv.as_of <= p.day ORDER BY mv.as_of DESC, mv.id DESC LIMIT 1) v"
+        )
+        days = pd.to_datetime(probes[learning.SCORED_ON]).dt.date.tolist()
+        params = [
+            probes[learning.OUTCOME_ID].astype(int).tolist(),
+            probes[engine.ACCOUNT_ID].astype(int).tolist(),
+            days,
+            [int(measure_id) for measure_id in measure_ids],
+        ]
+        # The scorecards app reads its big frames through COPY; the selector's helper does it.
+        values = selectors._copy_frame(sql, params, columns)
+    else:
+        values = _history_frame(probes=probes, measure_ids=measure_ids, columns=columns)
+    values[engine.AS_OF] = pd.to_datetime(values[engine.AS_OF])
+    return values.astype(
+        {
+            learning.OUTCOME_ID: "int64",
+            engine.MEASURE_ID: "int64",
+            engine.RAW_VALUE: float,
+            engine.VALUE_ID: "int64",
+        }
+    )
+
+
+def _history_frame(
+    *, probes: pd.DataFrame, measure_ids: list[int], columns: list[str]
+) -> pd.DataFrame:
+    """The portable path of values_at_frame: each probe's account's history up to the latest
+    probe date, repeated for every probe of that account."""
+    account_ids = sorted(set(probes[engine.ACCOUNT_ID].astype(int)))
+    last_day = pd.to_datetime(probes[learning.SCORED_ON]).max().date()
+    parts = []
+    for start in range(0, len(account_ids), _IDS_PER_QUERY):
+        rows = MeasureValue.objects.filter(
+            account_id__in=account_ids[start : start + _IDS_PER_QUERY],
+            measure_id__in=measure_ids,
+            as_of__lte=last_day,
+        ).values_list("account_id", "measure_id", "raw_value", "as_of", "id")
+        parts.append(
+            pd.DataFrame(
+                list(rows),
+                columns=[engine.ACCOUNT_ID, *columns[1:]],
+            )
+        )
+    history = pd.concat(parts, ignore_index=True)
+    history[engine.AS_OF] = pd.to_datetime(history[engine.AS_OF])
+    merged = history.merge(
+        probes[[learning.OUTCOME_ID, engine.ACCOUNT_ID, learning.SCORED_ON]], on=engine.ACCOUNT_ID
+    )
+    merged = merged[merged[engine.AS_OF] <= pd.to_datetime(merged[learning.SCORED_ON])]
+    return merged[columns].reset_index(drop=True)
+
+
+# --- Scoring ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ScoredOutcomes:
+    """The sample's outcomes with ``overall`` and ``band`` added (NaN / "Not scored" when not
+    scored), and their features (one column per measure key, same row order)."""
+
+    outcomes: pd.DataFrame
+    features: pd.DataFrame
+
+
+def backtest_score(*, sample: BacktestSample, definition: Definition) -> ScoredOutcomes:
+    """Score every outcome of the sample with the definition, in one engine call."""
+    ids = sample.outcomes[learning.OUTCOME_ID].to_numpy(dtype=np.int64)
+    if len(ids) == 0:
+        empty = sample.outcomes.assign(**{learning.OVERALL: [], learning.BAND: []})
+        return ScoredOutcomes(outcomes=empty, features=pd.DataFrame(columns=definition.keys))
+    result = engine.score_accounts(
+        values=sample.values,
+        measures=definition.measures,
+        groups=definition.groups,
+        scorecards=definition.scorecards,
+        bands=definition.bands,
+        exception_rules=definition.exception_rules,
+        assignments=pd.DataFrame(
+            {engine.ACCOUNT_ID: ids, engine.SCORECARD_ID: definition.scorecard_id}
+        ),
+        as_of=sample.as_of,
+    )
+    accounts = result.accounts.set_index(engine.ACCOUNT_ID).reindex(ids)
+    outcomes = sample.outcomes.assign(
+        **{
+            learning.OVERALL: accounts[engine.OVERALL].to_numpy(dtype=float),
+            learning.BAND: accounts[engine.BAND].to_numpy(dtype=object),
+        }
+    )
+    features = learning.feature_matrix(result.measures, ids, definition.keys)
+    return ScoredOutcomes(outcomes=outcomes, features=features)
+
+
+def backtest_report_of(*, scored: ScoredOutcomes, definition: Definition) -> dict:
+    """learning.backtest_report of scored outcomes."""
+    return learning.backtest_report(
+        scored.outcomes, scored.features, definition.bands[[engine.LABEL, engine.MIN]]
+    )
+
+
+# --- Services ------------------------------------------------------------------------------------
+def _header(*, scorecard: Scorecard, sample: BacktestSample) -> dict:
+    return {
+        "scorecard": scorecard.name,
+        "scorecard_id": scorecard.pk,
+        "scorecard_version": scorecard.version,
+        "horizon_days": sample.horizon_days,
+        "downgraded_is_churned": sample.downgraded_is_churned,
+    }
+
+
+def scorecard_backtest(
+    *,
+    scorecard: Scorecard,
+    horizon_days: int = DEFAULT_HORIZON_DAYS,
+    downgraded_is_churned: bool = False,
+    definition: Definition | None = None,
+) -> dict:
+    """Backtest the scorecard (or another ``definition`` of it, e.g. a draft) on its renewal
+    outcomes. Returns the header (scorecard, version, horizon) and learning.backtest_report's
+    figures. Reads only."""
+    definition = definition or scorecard_definition(scorecard=scorecard)
+    sample = backtest_sample_load(
+        scorecard=scorecard,
+        horizon_days=horizon_days,
+        downgraded_is_churned=downgraded_is_churned,
+    )
+    scored = backtest_score(sample=sample, definition=definition)
+    return {
+        **_header(scorecard=scorecard, sample=sample),
+        **backtest_report_of(scored=scored, definition=definition),
+    }
+
+
+def _comparable(report: dict) -> dict:
+    keys = ("auc", "auc_train", "auc_holdout", "n_scored", "bands", "bands_holdout")
+    return {key: report[key] for key in keys}
+
+
+def scorecard_optimize(
+    *,
+    scorecard: Scorecard,
+    horizon_days: int = DEFAULT_HORIZON_DAYS,
+    downgraded_is_churned: bool = False,
+    C: float = learning.OPTIMIZER_C,
+    progress: Progress = _no_progress,
+) -> dict:
+    """Backtest the current weights, fit suggested ones on the training part and backtest them.
+
+    Output (JSON-ready): the header, ``n_outcomes, n_churned, churn_rate, n_scored,
+    n_not_scored, holdout_size, train_size``; ``current`` and ``suggested`` each with ``auc,
+    auc_train, auc_holdout, n_scored, bands, bands_holdout``, and in ``suggested`` also
+    ``weights`` (measure key → weight, % of the total) and ``group_weights`` (group name →
+    weight); ``measures`` (``key, group, auc, auc_holdout, present, current_weight,
+    suggested_weight`` — weights as nominal effective %). Raises learning.InsufficientOutcomes
+    when the training part is too small. Reads only: a suggestion becomes a draft through
+    scorecards.services.drafts.
+    """
+    definition = scorecard_definition(scorecard=scorecard)
+    progress(0.05, "Loading outcomes and values")
+    sample = backtest_sample_load(
+        scorecard=scorecard,
+        horizon_days=horizon_days,
+        downgraded_is_churned=downgraded_is_churned,
+    )
+    progress(0.4, "Scoring with the current weights")
+    current = backtest_score(sample=sample, definition=definition)
+    report = backtest_report_of(scored=current, definition=definition)
+
+    progress(0.6, "Fitting suggested weights")
+    is_training = learning.training_rows(
+        current.features, current.outcomes[learning.IS_HOLDOUT].to_numpy()
+    )
+    raw = learning.fit_measure_weights(
+        current.features[is_training],
+        current.outcomes.loc[is_training, learning.IS_CHURNED].to_numpy(),
+        C=C,
+    )
+    weights = learning.suggested_weights(raw)
+    measure_weights = {key: float(weight) for key, weight in weights.items()}
+    group_weights = learning.implied_group_weights(measure_weights, definition.group_of)
+    suggested_definition = definition.with_weights(
+        measure_weights=measure_weights, group_weights=group_weights
+    )
+
+    progress(0.75, "Scoring with the suggested weights")
+    suggested = backtest_score(sample=sample, definition=suggested_definition)
+    suggested_report = backtest_report_of(scored=suggested, definition=suggested_definition)
+    current_nominal = definition.nominal_weights()
+    suggested_nominal = suggested_definition.nominal_weights()
+    group_of = definition.group_of
+    progress(1.0, "Done")
+    return {
+        **_header(scorecard=scorecard, sample=sample),
+        **{
+            key: report[key]
+            for key in (
+                "n_outcomes",
+                "n_churned",
+                "churn_rate",
+                "n_scored",
+                "n_not_scored",
+                "holdout_size",
+                "train_size",
+            )
+        },
+        "current": _comparable(report),
+        "suggested": {
+            "weights": measure_weights,
+            "group_weights": group_weights,
+            **_comparable(suggested_report),
+        },
+        "measures": [
+            {
+                **measure,
+                "group": group_of[measure["key"]],
+                "current_weight": current_nominal[measure["key"]],
+                "suggested_weight": suggested_nominal[measure["key"]],
+            }
+            for measure in report["measures"]
+        ],
+    }
+
+
+# --- Renewal likelihood --------------------------------------------------------------------------
+def _outcomes_signature() -> tuple[int, int | None]:
+    """How many outcomes exist and the newest id: a calibration fitted on other outcomes is
+    out of date. (An outcome edited in place is picked up by the next version or refit.)"""
+    totals = RenewalOutcome.objects.aggregate(total=Count("id"), last=Max("id"))
+    return totals["total"], totals["last"]
+
+
+@transaction.atomic
+def renewal_calibration_fit(
+    *, scorecard: Scorecard, horizon_days: int = DEFAULT_HORIZON_DAYS
+) -> RenewalCalibration:
+    """Fit score → renewal probability for the scorecard's current version on its backtest,
+    and store it (replacing the version's previous fit). Too few outcomes store a row without
+    a fit and with the reason, so that nothing is shown and nothing is refitted in vain."""
+    total, last_id = _outcomes_signature()
+    definition = scorecard_definition(scorecard=scorecard)
+    sample = backtest_sample_load(scorecard=scorecard, horizon_days=horizon_days)
+    scored = backtest_score(sample=sample, definition=definition).outcomes
+    scored = scored[scored[learning.OVERALL].notna()]
+    report = learning.calibration_report(
+        scored[learning.OVERALL].to_numpy(),
+        scored[learning.IS_CHURNED].to_numpy(),
+        scored[learning.IS_HOLDOUT].to_numpy(),
+    )
+    calibration, _ = RenewalCalibration.objects.update_or_create(
+        scorecard=scorecard,
+        scorecard_version=scorecard.version,
+        horizon_days=horizon_days,
+        defaults={
+            "outcomes_total": total,
+            "outcomes_last_id": last_id,
+            "n_outcomes": report["n_outcomes"],
+            "n_churned": report["n_churned"],
+            "fit": report["fit"],
+            "table": report["table_holdout"],
+            "brier_holdout": report["brier_holdout"],
+            "message": report["message"] or "",
+        },
+    )
+    return calibration
+
+
+def renewal_calibration_current(
+    *, scorecard: Scorecard, horizon_days: int = DEFAULT_HORIZON_DAYS
+) -> RenewalCalibration:
+    """The stored calibration of the scorecard's current version, fitted first when there is
+    none yet or the renewal outcomes changed since (see renewal_calibration_fit)."""
+    calibration = RenewalCalibration.objects.filter(
+        scorecard=scorecard, scorecard_version=scorecard.version, horizon_days=horizon_days
+    ).first()
+    total, last_id = _outcomes_signature()
+    if (
+        calibration is None
+        or calibration.outcomes_total != total
+        or calibration.outcomes_last_id != last_id
+    ):
+        calibration = renewal_calibration_fit(scorecard=scorecard, horizon_days=horizon_days)
+    return calibration
+
+
+def renewal_likelihood_for(*, scorecard: Scorecard, overall: float | None) -> float | None:
+    """The calibrated probability (0–1, 4 decimals) that an account with this overall score on
+    this scorecard renews; None when not scored or when there are too few outcomes (fewer than
+    50 scored, or fewer than 10 churned)."""
+    if overall is None or overall != overall:
+        return None
+    calibration = renewal_calibration_current(scorecard=scorecard)
+    if calibration.fit is None:
+        return None
+    probability = learning.calibration_predict(calibration.fit, np.array([float(overall)]))[0]
+    return float(engine.round_half_up(probability, 4))
