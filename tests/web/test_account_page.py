@@ -2,10 +2,13 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import Contact
 from tests.accounts.factories import AccountFactory, ContactFactory, TouchpointFactory
+from tests.risk.factories import RiskFactory
 from tests.web.conftest import measure_value, score_day, today
 
 pytestmark = pytest.mark.django_db
@@ -115,3 +118,21 @@ def test_account_page_of_an_account_never_scored_says_so(client, csm):
     assert response.context["score"].snapshot is None
     assert "Not scored yet" in response.content.decode()
     assert "No history yet" in response.content.decode()
+
+
+def _account_page_queries(client, csm, days: int) -> int:
+    account = AccountFactory(owner=csm)
+    for offset in range(days, -1, -7):
+        day = today() - dt.timedelta(days=offset)
+        measure_value(account, "adoption", 0.5, 50, day)
+        measure_value(account, "csm_sentiment", 3, 50, day, comment=f"Day {offset}")
+        score_day(day)
+    RiskFactory(account=account)
+    client.force_login(csm)
+    with CaptureQueriesContext(connection) as queries:
+        page(client, csm, account)
+    return len(queries)
+
+
+def test_account_page_queries_do_not_grow_with_the_history(client, csm, other_csm):
+    assert _account_page_queries(client, csm, 7) == _account_page_queries(client, other_csm, 98)

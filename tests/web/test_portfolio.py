@@ -4,8 +4,12 @@ import io
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from accounts.models import Account
+from scorecards.models import ScoreSnapshot
 from tests.accounts.factories import AccountFactory, UserFactory
 from tests.web.conftest import adoption_account, measure_value, score_day, today
 
@@ -123,3 +127,23 @@ def test_portfolio_csv_has_one_row_per_account(client, leader, portfolio_data):
 def test_portfolio_without_accounts_says_so(client, leader):
     client.force_login(leader)
     assert "No accounts yet" in client.get(reverse("scorecards:portfolio")).content.decode()
+
+
+def _portfolio_queries(client, leader, count: int) -> int:
+    day = today()
+    for i in range(count):
+        adoption_account(UserFactory(role="CSM"), 0.1 + i / 50, day, segment=f"S{i % 3}")
+    score_day(day)
+    client.force_login(leader)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("scorecards:portfolio"))
+    assert response.context["portfolio"].totals.accounts == count
+    return len(queries)
+
+
+def test_portfolio_queries_do_not_grow_with_the_portfolio(client, leader):
+    few = _portfolio_queries(client, leader, 5)
+    ScoreSnapshot.objects.all().delete()
+    Account.objects.all().delete()
+    many = _portfolio_queries(client, leader, 30)
+    assert few == many
