@@ -143,14 +143,27 @@ def build_database(url: str, accounts: int, days: int) -> dict:
 # --- (a) ours ------------------------------------------------------------------------------------
 
 
-def run_ours(url: str, queue: multiprocessing.Queue) -> None:
+def run_ours(url: str, workers: int, queue: multiprocessing.Queue) -> None:
+    """Create the run, score its chunks on `workers` processes (what as many Celery worker
+    processes do with the chunk tasks), then finish it."""
     django_setup(url)
+    from django.db import connection
+
     from scorecards.models import ScoreSnapshot
     from scorecards.services import scoring
 
+    with connection.cursor() as cursor:  # a fresh night: nothing to replace
+        cursor.execute("DELETE FROM scorecards_currentscore")
+        cursor.execute("DELETE FROM scorecards_scoresnapshot WHERE as_of = %s", [AS_OF])
+        cursor.execute("VACUUM scorecards_scoresnapshot")
     started = time.monotonic()
     run = scoring.score_run_create(as_of=AS_OF)
-    run = scoring.score_run_execute_inline(run=run)
+    scoring.score_run_claim(run=run)
+    chunk_ids = scoring.score_run_unfinished_chunk_ids(run=run)
+    connection.close()  # the pool's processes open their own
+    with multiprocessing.Pool(workers, initializer=django_setup, initargs=(url,)) as pool:
+        peaks = pool.map(_score_chunk, chunk_ids, chunksize=1)
+    run = scoring.score_run_finish(run=run)
     seconds = time.monotonic() - started
     queue.put(
         {
@@ -158,9 +171,17 @@ def run_ours(url: str, queue: multiprocessing.Queue) -> None:
             "scored": run.accounts_scored,
             "not_scored": run.accounts_not_scored,
             "snapshots": ScoreSnapshot.objects.filter(as_of=AS_OF).count(),
-            "peak_mb": peak_rss_mb(),
+            "peak_mb": max([peak_rss_mb(), *peaks]),
         }
     )
+
+
+def _score_chunk(chunk_id: int) -> float:
+    from scorecards.models import ScoreRunChunk
+    from scorecards.services import scoring
+
+    scoring.score_chunk_compute(chunk=ScoreRunChunk.objects.select_related("run").get(pk=chunk_id))
+    return peak_rss_mb()
 
 
 # --- (b) floor -----------------------------------------------------------------------------------
@@ -327,6 +348,12 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=100_000)
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--naive-sample", type=int, default=1000)
+    parser.add_argument(
+        "--workers", type=int, default=os.cpu_count(), help="processes scoring chunks (ours)"
+    )
+    parser.add_argument(
+        "--skip-build", action="store_true", help="reuse the database of the last run"
+    )
     parser.add_argument("--url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
     args = parser.parse_args()
     multiprocessing.set_start_method("spawn")
@@ -336,14 +363,20 @@ def main() -> None:
         f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB, "
         f"Python {platform.python_version()}"
     )
-    built = in_child(_build_child, args.url, args.accounts, args.days)
+    if args.skip_build:
+        built = in_child(_count_child, args.url)
+    else:
+        built = in_child(_build_child, args.url, args.accounts, args.days)
     value_rows = built["value_rows"]
     print(
         f"data: {args.accounts:,} accounts × 10 measures × {args.days} days = "
         f"{value_rows:,} value rows (built in {built['build_seconds']:.0f} s)"
     )
 
-    ours = in_child(run_ours, args.url)
+    print(f"load average at start: {os.getloadavg()[0]:.2f}")
+
+    ours = in_child(run_ours, args.url, 1)
+    ours_parallel = in_child(run_ours, args.url, args.workers)
     floor = in_child(run_floor, args.url)
     naive = in_child(run_naive, args.url, args.naive_sample)
 
@@ -360,6 +393,11 @@ def main() -> None:
         f"{ours['snapshots']:,} snapshots)"
     )
     print(
+        f"    ours, {args.workers} workers:        {ours_parallel['seconds']:8.2f} s  "
+        f"{n / ours_parallel['seconds']:>10,.0f} accounts/s  "
+        f"peak {ours_parallel['peak_mb']:.0f} MB per process"
+    )
+    print(
         f"(b) floor, all values:      {floor_all:8.2f} s  (COPY out {value_rows:,} rows "
         f"{floor['copy_out_all']:.2f} s + COPY in {n:,} snapshots {floor['copy_in']:.2f} s)"
     )
@@ -372,9 +410,19 @@ def main() -> None:
         f"accounts in {naive['seconds']:.2f} s)  peak {naive['peak_mb']:.0f} MB"
     )
     print()
-    print(f"ours / floor (all values):    {ours['seconds'] / floor_all:.2f}×")
-    print(f"ours / floor (latest values): {ours['seconds'] / floor_latest:.2f}×")
-    print(f"naive / ours:                 {naive_scaled / ours['seconds']:.0f}×")
+    for label, result in (("1 worker", ours), (f"{args.workers} workers", ours_parallel)):
+        print(
+            f"{label}: ours / floor (all values) {result['seconds'] / floor_all:.2f}×, "
+            f"ours / floor (latest values) {result['seconds'] / floor_latest:.2f}×, "
+            f"naive / ours {naive_scaled / result['seconds']:.0f}×"
+        )
+
+
+def _count_child(url: str, queue: multiprocessing.Queue) -> None:
+    django_setup(url)
+    from scorecards.models import MeasureValue
+
+    queue.put({"value_rows": MeasureValue.objects.count(), "build_seconds": 0.0})
 
 
 def _build_child(url: str, accounts: int, days: int, queue: multiprocessing.Queue) -> None:
