@@ -106,7 +106,9 @@ class Definition:
         )
 
 
-def _definition_of(frames: selectors.ScorecardFrames, scorecard_id: int) -> Definition:
+def definition_of(frames: selectors.ScorecardFrames, scorecard_id: int) -> Definition:
+    """One scorecard's rows of selectors.scorecard_frames()."""
+
     def own(frame: pd.DataFrame) -> pd.DataFrame:
         return frame[frame[engine.SCORECARD_ID] == scorecard_id].reset_index(drop=True)
 
@@ -122,7 +124,7 @@ def _definition_of(frames: selectors.ScorecardFrames, scorecard_id: int) -> Defi
 
 def scorecard_definition(*, scorecard: Scorecard) -> Definition:
     """The scorecard's current definition, read from the database (six small queries)."""
-    return _definition_of(selectors.scorecard_frames(), scorecard.pk)
+    return definition_of(selectors.scorecard_frames(), scorecard.pk)
 
 
 # --- Loading -------------------------------------------------------------------------------------
@@ -195,7 +197,7 @@ def backtest_sample_load(
         }
     )
     as_of = outcomes[learning.SCORED_ON].max().date() if len(outcomes) else timezone.localdate()
-    measure_ids = sorted(set(_definition_of(frames, scorecard.pk).measures[engine.MEASURE_ID]))
+    measure_ids = sorted(set(definition_of(frames, scorecard.pk).measures[engine.MEASURE_ID]))
     values = values_at_frame(
         probes=outcomes[[learning.OUTCOME_ID, engine.ACCOUNT_ID, learning.SCORED_ON]],
         measure_ids=measure_ids,
@@ -368,6 +370,38 @@ def scorecard_backtest(
         **_header(scorecard=scorecard, sample=sample),
         **backtest_report_of(scored=scored, definition=definition),
     }
+
+
+def scorecard_backtest_compare(
+    *,
+    scorecard: Scorecard,
+    definitions: dict[str, Definition],
+    horizon_days: int = DEFAULT_HORIZON_DAYS,
+    downgraded_is_churned: bool = False,
+) -> dict:
+    """Backtest several definitions of one scorecard (e.g. "current" and "draft") on the same
+    outcomes, loaded once: the header, the outcome counts, and per name the figures that
+    depend on the weights (auc, auc_train, auc_holdout, n_scored, bands, bands_holdout)."""
+    sample = backtest_sample_load(
+        scorecard=scorecard,
+        horizon_days=horizon_days,
+        downgraded_is_churned=downgraded_is_churned,
+    )
+    reports = {
+        name: backtest_report_of(
+            scored=backtest_score(sample=sample, definition=definition), definition=definition
+        )
+        for name, definition in definitions.items()
+    }
+    first = next(iter(reports.values()))
+    return {
+        **_header(scorecard=scorecard, sample=sample),
+        **{key: first[key] for key in _OUTCOME_COUNTS},
+        **{name: _comparable(report) for name, report in reports.items()},
+    }
+
+
+_OUTCOME_COUNTS = ("n_outcomes", "n_churned", "churn_rate", "holdout_size", "train_size")
 
 
 def _comparable(report: dict) -> dict:

@@ -63,3 +63,22 @@ def add_outcome(
             as_of=value_on,
         )
     return RenewalOutcomeFactory(account=account, renewal_date=renewal_date, outcome=outcome)
+
+
+def separable_portfolio(scorecard, *, count: int = 30) -> list[RenewalOutcome]:
+    """`count` outcomes a week apart from 2026-01-01. Outcome i churned when i % 5 is 0 or 2
+    (12 of 30); usage separates them perfectly (churned 10 + i, renewed 60 + i); pulse cycles
+    20, 40, 60, 80 whatever happened. With 30, the last 9 (i = 21…29) are held out."""
+    outcomes = []
+    for i in range(count):
+        is_churned = i % 5 in (0, 2)
+        outcomes.append(
+            add_outcome(
+                scorecard,
+                outcome="churned" if is_churned else "renewed",
+                renewal_date=dt.date(2026, 1, 1) + dt.timedelta(days=7 * i),
+                usage=10 + i if is_churned else 60 + i,
+                pulse=(20, 40, 60, 80)[i % 4],
+            )
+        )
+    return outcomes
