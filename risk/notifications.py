@@ -4,6 +4,7 @@ one email per risk per day."""
 from datetime import date
 
 from django.core.mail import send_mail
+from django.db import transaction
 from django.db.models import Q
 
 from risk.choices import RiskType, Severity
@@ -13,9 +14,7 @@ from risk.models import Risk
 def risk_notification_enqueue(*, risk: Risk) -> None:
     """Send the owner's email from a worker once the transaction that raised the risk (or
     made it critical) commits; nothing is sent when it rolls back (a dry run)."""
-    from django.db import transaction
-
-    from risk import tasks
+    from risk import tasks  # here, not at the top: risk.tasks imports the services
 
     risk_id = risk.pk
     transaction.on_commit(lambda: tasks.risk_notify.delay(risk_id))

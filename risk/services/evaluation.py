@@ -197,7 +197,7 @@ def _risks_evaluate(*, as_of: date, account_ids: list[int] | None) -> RiskEvalua
             evaluation.updated[risk_type] += 1
 
     Risk.objects.bulk_update(
-        [risk for risk in refreshed if risk is not None],
+        refreshed,
         ["severity", "evidence", "condition_cleared_at", "updated_at"],
         batch_size=500,
     )
