@@ -157,6 +157,13 @@ class RowReader:
                 self.error(field_name, "This field is required.")
                 return INVALID
             return ABSENT
+        value = self.row[field_name]
+        if isinstance(value, list | dict):
+            self.error(field_name, "Give a single value, not a list or an object.")
+            return INVALID
+        if isinstance(value, bool) and not isinstance(form_field, StrictBooleanField):
+            self.error(field_name, "Give text or a number, not true or false.")
+            return INVALID
         try:
             return form_field.clean(self.row[field_name])
         except ValidationError as problem:
@@ -185,8 +192,17 @@ def _may_be_blank(form_field: forms.Field) -> bool:
     return isinstance(form_field, forms.CharField | forms.DateField | forms.EmailField)
 
 
+class IsoDateField(forms.DateField):
+    """A date as YYYY-MM-DD text; a number or a boolean is an error, not a crash."""
+
+    def to_python(self, value: Any) -> date | None:
+        if value is not None and not isinstance(value, str | date):
+            raise ValidationError(f"Enter a date as YYYY-MM-DD, not {value!r}.")
+        return super().to_python(value)
+
+
 def iso_date_field() -> forms.DateField:
-    return forms.DateField(required=False, input_formats=["%Y-%m-%d"])
+    return IsoDateField(required=False, input_formats=["%Y-%m-%d"])
 
 
 def money_field() -> forms.DecimalField:

@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q, QuerySet
 from django.http import Http404
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import PolymorphicProxySerializer
 from rest_framework import exceptions, serializers, status
@@ -169,6 +170,10 @@ class HasRolePermission(BasePermission):
             return False
         if request.method in SAFE_METHODS:
             return True
+        if request.method.lower() not in view.http_method_names or not hasattr(
+            view, request.method.lower()
+        ):
+            return True  # the view answers 405 Method Not Allowed
         perms = self.required_permissions(request, view)
         return request.user.has_perms(perms)
 
@@ -294,4 +299,66 @@ def one_or_many(serializer_class: type[serializers.Serializer], name: str):
         serializers=[serializer_class, serializer_class(many=True)],
         resource_type_field_name=None,
         many=False,
+    )
+
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "description": "The one error shape of the API.",
+    "properties": {
+        "message": {"type": "string"},
+        "code": {"type": "string"},
+        "fields": {
+            "type": "object",
+            "additionalProperties": {"type": "array", "items": {"type": "string"}},
+            "description": "Messages by field; nested fields by dotted path (groups.0.weight).",
+        },
+        "rows": {
+            "type": "array",
+            "description": "Bulk writes: every bad row (its index, or line in a file).",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "row": {"type": "integer"},
+                    "field": {"type": "string"},
+                    "message": {"type": "string"},
+                },
+                "required": ["row", "field", "message"],
+            },
+        },
+    },
+    "required": ["message", "code", "fields"],
+}
+ERROR_RESPONSES = {
+    "400": "Invalid input: the message, and the fields or rows at fault.",
+    "401": "Not authenticated, or an invalid or revoked API key.",
+    "403": "The role or the API key's scopes do not allow this.",
+    "404": "No such object among those the caller may see.",
+    "405": "Method not allowed.",
+    "406": "Not acceptable.",
+    "415": "Unsupported media type.",
+    "429": "Too many requests for this key or user; retry later.",
+}
+
+
+def schema_add_error_responses(result, generator, request, public):
+    """drf-spectacular post-processing hook: every operation may answer with the one error
+    shape, so the schema documents it once and every operation refers to it."""
+    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    reference = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            for code, description in ERROR_RESPONSES.items():
+                responses.setdefault(code, {"description": description, "content": reference})
+    return result
+
+
+@csrf_exempt
+def api_not_found(request, *args, **kwargs):
+    """Any /api/ path that names no endpoint: a 404 in the error shape, not an HTML page."""
+    from django.http import JsonResponse
+
+    return JsonResponse(
+        error_body(message="No such endpoint.", code="not_found"), status=status.HTTP_404_NOT_FOUND
     )

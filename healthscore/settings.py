@@ -191,6 +191,10 @@ SPECTACULAR_SETTINGS = {
         "MeasureKindEnum": "scorecards.choices.MeasureKind",
         "TouchpointKindEnum": "accounts.models.Touchpoint.Kind",
     },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "healthscore.api.schema_add_error_responses",
+    ],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }

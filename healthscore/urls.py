@@ -1,14 +1,16 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from healthscore import views
+from healthscore.api import api_not_found
 
 api_v1 = [
     path("", include("accounts.api.urls")),
     path("", include("scorecards.api.urls")),
     path("", include("risk.api.urls")),
+    re_path(r"^.*$", api_not_found),
 ]
 
 urlpatterns = [
