@@ -9,6 +9,7 @@ from django.utils import timezone
 from risk import notifications, services
 from risk.models import Risk
 from scorecards.models import ScoreRun
+from scorecards.services import scoring
 
 
 # Named in settings.SCORE_RUN_FINISHED_TASKS: sent with the run's id when a score run
@@ -26,6 +27,16 @@ def risks_evaluate(as_of: str) -> None:
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
 def sponsor_measures_compute(as_of: str) -> None:
     services.sponsor_measures_compute(as_of=date.fromisoformat(as_of))
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
+def nightly() -> None:
+    """The beat entry: today's sponsor measures from contacts and touchpoints, then a full
+    recompute; risks follow when the run finishes (SCORE_RUN_FINISHED_TASKS). Safe to run
+    twice: the measures are upserted and a second run replaces the day's snapshots."""
+    today = timezone.localdate()
+    services.sponsor_measures_compute(as_of=today)
+    scoring.score_run_start(as_of=today)
 
 
 # Safe to run twice: the day is claimed before sending, so a risk gets one email a day.
