@@ -4,7 +4,9 @@ and checks that nothing answers with a server error or breaks the documented sha
 import pytest
 import schemathesis
 from django.core.management import call_command
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -37,7 +39,18 @@ schema.config.generation.update(no_shrink=True)
 
 
 @pytest.fixture
-def api_key_header(db) -> dict[str, str]:
+def test_transaction_kept():
+    """Requests go through the WSGI handler, which closes the database connection when a
+    request ends; that would end the test's transaction. Django's test client does the same."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def api_key_header(db, test_transaction_kept) -> dict[str, str]:
     """A superuser's key with every scope, over a small portfolio."""
     owner = UserFactory(username="fuzzer", is_superuser=True, is_staff=True)
     AccountFactory(external_id="FUZZ-1", owner=owner)
