@@ -30,7 +30,7 @@ from typing import Any
 import pandas as pd
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.ingestion import (
@@ -259,7 +259,9 @@ def measure_values_write(
                 entered_by=user,
             )
         )
-    if to_write:
+    if to_write and connection.vendor == "postgresql":
+        _values_upsert_postgresql(to_write)
+    elif to_write:
         # One INSERT … ON CONFLICT DO UPDATE per 1,000 rows; a value written meanwhile by
         # someone else is updated rather than failing the batch.
         MeasureValue.objects.bulk_create(
@@ -270,6 +272,34 @@ def measure_values_write(
             update_fields=["raw_value", "score", "comment", "entered_by"],
         )
     return result
+
+
+def _values_upsert_postgresql(values: list[MeasureValue]) -> None:
+    """The same upsert as bulk_create(update_conflicts=True), as one statement over arrays:
+    10,000 values are one round trip with eight parameters rather than 90,000."""
+    columns = {
+        "account_id": ("bigint", [value.account_id for value in values]),
+        "measure_id": ("bigint", [value.measure_id for value in values]),
+        "as_of": ("date", [value.as_of for value in values]),
+        "source": ("text", [value.source for value in values]),
+        "raw_value": ("float8", [value.raw_value for value in values]),
+        "score": ("numeric", [value.score for value in values]),
+        "comment": ("text", [value.comment for value in values]),
+        "entered_by_id": ("bigint", [value.entered_by_id for value in values]),
+    }
+    names = ", ".join(columns)
+    arrays = ", ".join(f"%s::{kind}[]" for kind, _ in columns.values())
+    updated = ", ".join(
+        f"{name} = excluded.{name}" for name in ("raw_value", "score", "comment", "entered_by_id")
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {MeasureValue._meta.db_table} ({names}, created_at) "
+            f"SELECT *, now() FROM unnest({arrays}) "
+            "ON CONFLICT (account_id, measure_id, as_of, source) "
+            f"DO UPDATE SET {updated}",
+            [array for _, array in columns.values()],
+        )
 
 
 def _existing_values(keys: list[Key]) -> dict[Key, tuple[float, Decimal, str]]:
