@@ -27,13 +27,14 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 from django.db.models import Count, Max
 from django.utils import timezone
 
 from accounts.models import RenewalOutcome
 from scorecards import engine, learning, selectors
-from scorecards.models import MeasureValue, RenewalCalibration, Scorecard
+from scorecards.models import BacktestRun, MeasureValue, RenewalCalibration, Scorecard
 
 DEFAULT_HORIZON_DAYS = 90
 # Accounts per query when values are read without PostgreSQL's LATERAL probes (SQLite).
@@ -233,20 +234,23 @@ def values_at_frame(*, probes: pd.DataFrame, measure_ids: list[int]) -> pd.DataF
             {engine.AS_OF: "datetime64[ns]"}
         )
     if connection.vendor == "postgresql":
+        # Probes outside, measures inside: an account's measures sit side by side in the
+        # index, so its ten probes read the same few pages.
         sql = (
-            "SELECT p.probe_id, m.measure_id, v.raw_value, v.as_of, v.id "
+            "SELECT p.probe_id, x.measure_id, x.raw_value, x.as_of, x.id "
             "FROM unnest(%s::bigint[], %s::bigint[], %s::date[]) AS p(probe_id, account_id, day) "
-            "CROSS JOIN unnest(%s::bigint[]) AS m(measure_id) "
-            "CROSS JOIN LATERAL (SELECT raw_value, as_of, id FROM scorecards_measurevalue mv "
-            "  WHERE mv.account_id = p.account_id AND mv.measure_id = m.measure_id "
-            "  AND mv.as_of <= p.day ORDER BY mv.as_of DESC, mv.id DESC LIMIT 1) v"
+            "CROSS JOIN LATERAL (SELECT m.measure_id, v.raw_value, v.as_of, v.id "
+            "  FROM unnest(%s::bigint[]) AS m(measure_id) "
+            "  CROSS JOIN LATERAL (SELECT raw_value, as_of, id FROM scorecards_measurevalue mv "
+            "    WHERE mv.account_id = p.account_id AND mv.measure_id = m.measure_id "
+            "    AND mv.as_of <= p.day ORDER BY mv.as_of DESC, mv.id DESC LIMIT 1) v) x"
         )
-        days = pd.to_datetime(probes[learning.SCORED_ON]).dt.date.tolist()
+        days = pd.to_datetime(probes[learning.SCORED_ON]).dt.strftime("%Y-%m-%d")
         params = [
-            probes[learning.OUTCOME_ID].astype(int).tolist(),
-            probes[engine.ACCOUNT_ID].astype(int).tolist(),
-            days,
-            [int(measure_id) for measure_id in measure_ids],
+            _array_literal(probes[learning.OUTCOME_ID].astype(np.int64)),
+            _array_literal(probes[engine.ACCOUNT_ID].astype(np.int64)),
+            _array_literal(days),
+            _array_literal(pd.Series(measure_ids, dtype=np.int64)),
         ]
         # The scorecards app reads its big frames through COPY; the selector's helper does it.
         values = selectors._copy_frame(sql, params, columns)
@@ -261,6 +265,12 @@ def values_at_frame(*, probes: pd.DataFrame, measure_ids: list[int]) -> pd.DataF
             engine.VALUE_ID: "int64",
         }
     )
+
+
+def _array_literal(items: pd.Series) -> str:
+    """A PostgreSQL array literal ('{1,2,3}') of ints or ISO dates: one short string to pass,
+    where a Python list of 100,000 items costs seconds to adapt item by item."""
+    return "{" + ",".join(items.astype(str).tolist()) + "}"
 
 
 def _history_frame(
@@ -566,3 +576,68 @@ def renewal_likelihood_for(*, scorecard: Scorecard, overall: float | None) -> fl
         return None
     probability = learning.calibration_predict(calibration.fit, np.array([float(overall)]))[0]
     return float(engine.round_half_up(probability, 4))
+
+
+# --- Runs in a worker ----------------------------------------------------------------------------
+def backtest_run_start(
+    *,
+    scorecard: Scorecard,
+    user: AbstractBaseUser | None = None,
+    horizon_days: int = DEFAULT_HORIZON_DAYS,
+    downgraded_is_churned: bool = False,
+) -> BacktestRun:
+    """Create a pending backtest-and-optimizer run and hand it to a worker once the transaction
+    commits (large portfolios take a while; the run's row shows the progress)."""
+    from scorecards import tasks_learning
+
+    run = BacktestRun.objects.create(
+        scorecard=scorecard,
+        horizon_days=horizon_days,
+        is_downgraded_churned=downgraded_is_churned,
+        requested_by=user if user is not None and user.is_authenticated else None,
+    )
+    transaction.on_commit(lambda: tasks_learning.backtest_run_execute.delay(run.pk))
+    return run
+
+
+def backtest_run_execute(*, run: BacktestRun) -> BacktestRun:
+    """Run the optimizer for a pending run, recording progress on the row, and store its
+    report (``result``). With too few outcomes for a suggestion the result is the plain
+    backtest with ``suggested`` None and the reason in ``message``. Safe to call twice: only
+    the call that moves the run from pending to running does the work."""
+    claimed = BacktestRun.objects.filter(pk=run.pk, status=BacktestRun.Status.PENDING).update(
+        status=BacktestRun.Status.RUNNING, started_at=timezone.now(), progress=0
+    )
+    if not claimed:  # another worker got there first, or it already ran
+        run.refresh_from_db()
+        return run
+
+    def progress(fraction: float, stage: str) -> None:
+        BacktestRun.objects.filter(pk=run.pk).update(
+            progress=min(100, round(fraction * 100)), stage=stage[:100]
+        )
+
+    options = {
+        "scorecard": run.scorecard,
+        "horizon_days": run.horizon_days,
+        "downgraded_is_churned": run.is_downgraded_churned,
+    }
+    try:
+        try:
+            result = scorecard_optimize(**options, progress=progress)
+        except learning.InsufficientOutcomes as problem:
+            result = {**scorecard_backtest(**options), "suggested": None, "message": str(problem)}
+    except Exception as error:
+        BacktestRun.objects.filter(pk=run.pk).update(
+            status=BacktestRun.Status.FAILED, error=str(error)[:2000], finished_at=timezone.now()
+        )
+        raise
+    BacktestRun.objects.filter(pk=run.pk).update(
+        status=BacktestRun.Status.FINISHED,
+        progress=100,
+        stage="Done",
+        result=result,
+        finished_at=timezone.now(),
+    )
+    run.refresh_from_db()
+    return run

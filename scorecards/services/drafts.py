@@ -75,15 +75,16 @@ def _weight(value: Any, path: str, errors: dict[str, list[str]]) -> Decimal | No
     return stored
 
 
-def _document_with_weights(
+def draft_document(
     document: dict[str, Any],
     *,
     group_weights: dict[str, Any],
     measure_weights: dict[str, Any],
 ) -> dict[str, Any]:
-    """A copy of the document with the given weights (others unchanged). Raises ValidationError
-    keyed ``group_weights.<name>`` / ``measure_weights.<key>`` for unknown names and weights
-    that are not positive numbers with at most 8 digits."""
+    """The definition of a draft: a copy of the document with the given weights (the others
+    unchanged). Raises ValidationError keyed ``group_weights.<name>`` /
+    ``measure_weights.<key>`` for unknown names and weights that are not positive numbers with
+    at most 8 digits."""
     errors: dict[str, list[str]] = {}
     groups, measures = draft_weights(document)
     for name in group_weights:
@@ -132,7 +133,7 @@ def scorecard_draft_create(
     Raises ValidationError keyed by ``measure_weights.<key>`` / ``group_weights.<name>``.
     Writes the draft only: no score, no version changes.
     """
-    document = _document_with_weights(
+    document = draft_document(
         scorecard_to_document(scorecard),
         group_weights=group_weights or {},
         measure_weights=measure_weights,
@@ -207,7 +208,7 @@ def scorecard_draft_update(
     """Edit a draft's weights (the given ones; the others stay) and note. An edited suggestion
     becomes a manual draft; its optimizer report stays for reference."""
     locked = _open_draft(draft)
-    locked.definition = _document_with_weights(
+    locked.definition = draft_document(
         locked.definition,
         group_weights=group_weights or {},
         measure_weights=measure_weights or {},
