@@ -49,3 +49,11 @@ def integration_client(integration) -> APIClient:
 @pytest.fixture
 def others_account(db, other_csm):
     return AccountFactory(owner=other_csm, external_id="OTHER-1", name="Not yours")
+
+
+@pytest.fixture(autouse=True)
+def throttle_budgets_reset():
+    """Throttle counts live in the cache, keyed by user id; ids repeat from test to test."""
+    from django.core.cache import cache
+
+    cache.clear()

@@ -1,17 +1,10 @@
 import datetime as dt
 
-import pytest
 import time_machine
-from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from accounts.authentication import api_key_create, api_key_revoke
 from accounts.models import ApiKey
-
-
-@pytest.fixture(autouse=True)
-def empty_throttle_cache():
-    cache.clear()
 
 
 def bearer(key: str) -> APIClient:
