@@ -7,6 +7,7 @@ page size: rows are loaded set-based, and per-row extras (sparklines, band colou
 one query each for the whole page.
 """
 
+import heapq
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
@@ -14,23 +15,33 @@ from decimal import Decimal
 from typing import Any
 
 import pandas as pd
+from django.core.cache import cache
 from django.core.paginator import Page, Paginator
 from django.db.models import (
     Avg,
+    CharField,
     Count,
     F,
+    FilteredRelation,
     Max,
-    OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Sum,
+    Value,
 )
 
 from accounts.models import Account, Contact, Touchpoint
 from scorecards import engine
 from scorecards.choices import NOT_SCORED, ExceptionAction
-from scorecards.models import Band, Measure, MeasureGroup, MeasureValue, ScoreSnapshot
+from scorecards.models import (
+    Band,
+    CurrentScore,
+    Measure,
+    MeasureGroup,
+    MeasureValue,
+    ScoreRun,
+    ScoreSnapshot,
+)
 
 # Rule 9: a trend smaller than this (in points) is flat.
 FLAT_BELOW = Decimal("2")
@@ -40,6 +51,7 @@ SPARKLINE_HEIGHT = 24
 HISTORY_DAYS = 180
 PORTFOLIO_TREND_DAYS = 180
 PORTFOLIO_TREND_STEP_DAYS = 7
+PORTFOLIO_TREND_CACHE_SECONDS = 24 * 3600
 RENEWAL_WINDOW_DAYS = 90
 CHANGE_WINDOWS = (7, 30, 90)
 SUMMARY_LIST_LENGTH = 8
@@ -230,6 +242,18 @@ class DashboardRow:
     def trend_title(self) -> str:
         return trend_title(self.trend_7, self.trend_30, self.trend_90)
 
+    @property
+    def trend_30_text(self) -> str:
+        return "" if self.trend_30 is None else f"{self.trend_30:+.1f}"
+
+    @property
+    def arrow(self) -> str:
+        return {"up": "▲", "down": "▼", "flat": "▶"}.get(self.direction or "", "")
+
+    @property
+    def exception_text(self) -> str:
+        return "; ".join(self.exceptions)
+
 
 @dataclass(frozen=True)
 class SortHeader:
@@ -254,19 +278,27 @@ class DashboardPage:
     page_sizes: tuple[int, ...] = PAGE_SIZES
 
 
-def _with_previous_band(accounts: QuerySet[Account]) -> QuerySet[Account]:
-    """Annotate `previous_band`: the band of each account's snapshot just before its current
-    one (one index probe per account on the (account, as_of) unique index)."""
-    previous = ScoreSnapshot.objects.filter(
-        account=OuterRef("pk"), as_of__lt=OuterRef("current_score__as_of")
-    ).order_by("-as_of")
-    return accounts.annotate(previous_band=Subquery(previous.values("band")[:1]))
+def previous_scoring_day() -> date | None:
+    """The last day scored before the latest current score: yesterday, after a nightly run.
+    Two index probes."""
+    latest = CurrentScore.objects.aggregate(latest=Max("as_of"))["latest"]
+    if latest is None:
+        return None
+    earlier = ScoreSnapshot.objects.filter(as_of__lt=latest).order_by("-as_of")
+    return earlier.values_list("as_of", flat=True).first()
 
 
-def _band_moved(accounts: QuerySet[Account]) -> QuerySet[Account]:
+def _band_moved(accounts: QuerySet[Account], previous_day: date | None) -> QuerySet[Account]:
+    """The accounts whose current band differs from their band on `previous_day`, annotated
+    with `previous_band`. A join on that day's snapshots (the planner may hash it), not a
+    correlated lookup of each account's previous snapshot."""
+    if previous_day is None:
+        return accounts.annotate(previous_band=Value(None, output_field=CharField())).none()
+    on_previous_day = FilteredRelation("snapshots", condition=Q(snapshots__as_of=previous_day))
     return (
-        _with_previous_band(accounts)
-        .filter(current_score__isnull=False, previous_band__isnull=False)
+        accounts.annotate(previous=on_previous_day)
+        .annotate(previous_band=F("previous__band"))
+        .filter(previous_band__isnull=False, current_score__isnull=False)
         .exclude(previous_band=F("current_score__band"))
     )
 
@@ -297,7 +329,7 @@ def dashboard_accounts(
     if filters.has_open_risk and has_risk_counts:
         result = result.filter(open_risks__gt=0)
     if filters.moved:
-        result = _band_moved(result)
+        result = _band_moved(result, previous_scoring_day())
     key = filters.sort.removeprefix("-")
     if key not in SORT_FIELDS or (key == "risks" and not has_risk_counts):
         key = DEFAULT_SORT
@@ -318,14 +350,20 @@ def dashboard_page(
     page_number: Any = 1,
     per_page: int = PAGE_SIZES[0],
 ) -> DashboardPage:
-    """One page of the dashboard table in five queries (count, rows, bands, sparklines, group
-    names), whatever the page size."""
+    """One page of the dashboard table in six queries (count, page ids, rows, bands,
+    sparklines, group names), whatever the page size."""
     ordered = dashboard_accounts(accounts=accounts, filters=filters, today=today)
-    rows_query = ordered.select_related("owner", "current_score__snapshot").defer(
-        "current_score__snapshot__measures"
+    # The page's ids first, from a lean query; then its rows with their snapshots and
+    # annotations, so that the joins and the open-risk counts cost 25 rows, not thousands.
+    page = Paginator(ordered.values_list("pk", flat=True), per_page).get_page(page_number)
+    ids = list(page.object_list)
+    details = (
+        accounts.filter(pk__in=ids)
+        .select_related("owner", "current_score__snapshot")
+        .defer("current_score__snapshot__measures")
     )
-    page = Paginator(rows_query, per_page).get_page(page_number)
-    accounts_on_page = list(page.object_list)
+    by_pk = {account.pk: account for account in details}
+    accounts_on_page = [by_pk[pk] for pk in ids]
     palette = band_palette()
     sparklines = _sparklines(account_ids=[a.pk for a in accounts_on_page], today=today)
     group_names = _default_group_names()
@@ -457,6 +495,7 @@ class DashboardSummary:
     renewing: list[AccountMention]
     renewing_count: int
     renewing_bands: list[str]
+    previous_day: date | None
     top_label: str
     renewal_window: int = RENEWAL_WINDOW_DAYS
 
@@ -490,15 +529,16 @@ def band_counts(*, accounts: QuerySet[Account], palette: BandPalette) -> list[Ba
 
 
 def dashboard_summary(*, accounts: QuerySet[Account], today: date) -> DashboardSummary:
-    """Above the table: counts by band, the accounts whose band moved since their previous
-    snapshot, and those renewing within 90 days outside the best band. Six queries."""
+    """Above the table: counts by band, the accounts whose band moved since the previous
+    scoring day, and those renewing within 90 days outside the best band. Eight queries."""
     palette = band_palette()
     counts = band_counts(accounts=accounts, palette=palette)
     active = accounts.filter(status=Account.Status.ACTIVE)
-    moved = _band_moved(active).order_by("name", "pk")
-    moved_rows = list(
-        moved.values("pk", "name", "current_score__band", "previous_band")[:SUMMARY_LIST_LENGTH]
-    )
+    previous_day = previous_scoring_day()
+    moved = _band_moved(active, previous_day).order_by("name", "pk")
+    # All of them in one query: a day moves a few accounts in a hundred, and counting them
+    # separately would join the previous day's snapshots a second time.
+    moved_rows = list(moved.values("pk", "name", "current_score__band", "previous_band"))
     renewing_bands = palette.not_top_labels
     renewing = active.filter(
         _band_q(renewing_bands),
@@ -518,9 +558,9 @@ def dashboard_summary(*, accounts: QuerySet[Account], today: date) -> DashboardS
                 band=palette.style(row["current_score__band"]),
                 previous_band=palette.style(row["previous_band"]),
             )
-            for row in moved_rows
+            for row in moved_rows[:SUMMARY_LIST_LENGTH]
         ],
-        moved_count=moved.count() if len(moved_rows) == SUMMARY_LIST_LENGTH else len(moved_rows),
+        moved_count=len(moved_rows),
         renewing=[
             AccountMention(
                 pk=row["pk"],
@@ -535,6 +575,7 @@ def dashboard_summary(*, accounts: QuerySet[Account], today: date) -> DashboardS
             renewing.count() if len(renewing_rows) == SUMMARY_LIST_LENGTH else len(renewing_rows)
         ),
         renewing_bands=renewing_bands,
+        previous_day=previous_day,
         top_label=palette.labels[0] if palette.labels else "",
     )
 
@@ -996,23 +1037,28 @@ def portfolio_overview(*, accounts: QuerySet[Account], today: date) -> Portfolio
     renewing = active.filter(
         renewal_date__gte=today, renewal_date__lte=today + timedelta(days=RENEWAL_WINDOW_DAYS)
     )
+    average_score = _two_places(totals["average_score"])
+    current = band_counts(accounts=active, palette=palette)
+    movers_down, movers_up = _movers(accounts=active, palette=palette)
     return Portfolio(
         totals=PortfolioTotals(
             accounts=totals["accounts"],
             scored=totals["scored"],
             arr=totals["total_arr"] or Decimal(0),
-            average_score=_two_places(totals["average_score"]),
+            average_score=average_score,
             arr_at_risk=totals["risky_arr"] or Decimal(0),
             at_risk_bands=at_risk,
         ),
-        band_counts=band_counts(accounts=active, palette=palette),
-        trend=_portfolio_trend(accounts=active, today=today, palette=palette),
+        band_counts=current,
+        trend=_portfolio_trend(
+            today=today, palette=palette, current=current, average=average_score
+        ),
         rollups=[
             (title, _rollup(accounts=active, param=param, columns=columns, palette=palette))
             for title, param, columns in ROLLUP_DIMENSIONS
         ],
-        movers_down=_movers(accounts=active, palette=palette, down=True),
-        movers_up=_movers(accounts=active, palette=palette, down=False),
+        movers_down=movers_down,
+        movers_up=movers_up,
         renewals=band_counts(accounts=renewing, palette=palette),
     )
 
@@ -1066,67 +1112,83 @@ def _rollup(
     return sorted(result, key=lambda r: (-r.arr_at_risk, r.label.lower()))
 
 
-def _movers(*, accounts: QuerySet[Account], palette: BandPalette, down: bool) -> list[Mover]:
-    """The accounts whose score moved most over 30 days (rule 9's trend_30), one query."""
+def _movers(*, accounts: QuerySet[Account], palette: BandPalette) -> tuple[list, list]:
+    """The accounts whose score moved most over 30 days (rule 9's trend_30), down and up.
+
+    One pass over the current snapshots' trends (the snapshot rows are wide, so reading them
+    once matters more than sorting in the database), then one query for the ten shown."""
     trend = "current_score__snapshot__trend_30"
-    query = accounts.filter(**{f"{trend}__lt" if down else f"{trend}__gt": 0})
-    query = query.order_by(trend if down else f"-{trend}", "name")[:MOVERS_LENGTH]
-    rows = query.values(
-        "pk",
-        "name",
-        "owner__first_name",
-        "owner__last_name",
-        "owner__username",
-        "current_score__overall",
-        "current_score__band",
-        "current_score__snapshot__scorecard_id",
-        trend,
-    )
-    return [
-        Mover(
-            pk=row["pk"],
+    trends = list(accounts.filter(**{f"{trend}__isnull": False}).values_list("pk", trend))
+    down = heapq.nsmallest(MOVERS_LENGTH, (t for t in trends if t[1] < 0), key=lambda t: t[1])
+    up = heapq.nlargest(MOVERS_LENGTH, (t for t in trends if t[1] > 0), key=lambda t: t[1])
+    rows = {
+        row["pk"]: row
+        for row in accounts.filter(pk__in=[pk for pk, _ in down + up]).values(
+            "pk",
+            "name",
+            "owner__first_name",
+            "owner__last_name",
+            "owner__username",
+            "current_score__overall",
+            "current_score__band",
+            "current_score__snapshot__scorecard_id",
+        )
+    }
+
+    def mover(pk: int, delta: Decimal) -> Mover:
+        row = rows[pk]
+        owner = f"{row['owner__first_name']} {row['owner__last_name']}".strip()
+        return Mover(
+            pk=pk,
             name=row["name"],
-            owner_name=f"{row['owner__first_name']} {row['owner__last_name']}".strip()
-            or (row["owner__username"] or ""),
+            owner_name=owner or (row["owner__username"] or ""),
             overall=row["current_score__overall"],
             band=palette.style(
                 row["current_score__band"], row["current_score__snapshot__scorecard_id"]
             ),
-            trend_30=row[trend],
+            trend_30=delta,
         )
-        for row in rows
-    ]
+
+    return [mover(*t) for t in down], [mover(*t) for t in up]
 
 
-def _portfolio_trend(*, accounts: QuerySet[Account], today: date, palette: BandPalette) -> dict:
-    """Average score and band mix, weekly over the last 180 days (one query over the weekly
-    dates only: a year of daily snapshots for 10,000 accounts is millions of rows)."""
-    dates = [
+def _portfolio_trend(
+    *, today: date, palette: BandPalette, current: list[BandCount], average: Decimal | None
+) -> dict:
+    """Average score and band mix, weekly over the last 180 days.
+
+    Today's point is the portfolio as it stands (`current`, `average`). The earlier weekly
+    points read every snapshot of those dates: the portfolio page is for those who see every
+    account, and an account that churned since still counted then. They change only when a
+    full run finishes (a backfill), so they are cached under the latest finished full run.
+    """
+    past = [
         today - timedelta(days=offset)
-        for offset in range(0, PORTFOLIO_TREND_DAYS + 1, PORTFOLIO_TREND_STEP_DAYS)
+        for offset in range(
+            PORTFOLIO_TREND_STEP_DAYS, PORTFOLIO_TREND_DAYS + 1, PORTFOLIO_TREND_STEP_DAYS
+        )
     ][::-1]
-    rows = (
-        ScoreSnapshot.objects.filter(as_of__in=dates, account__in=accounts)
-        .values("as_of", "band")
-        .annotate(count=Count("id"), total=Sum("overall"), scored=Count("overall"))
-        .order_by()
+    latest_run = (
+        ScoreRun.objects.filter(is_full=True, status=ScoreRun.Status.FINISHED)
+        .order_by("-pk")
+        .values_list("pk", "finished_at")
+        .first()
     )
-    per_date: dict[date, dict[str, Any]] = defaultdict(lambda: {"total": 0.0, "scored": 0})
-    counts: dict[tuple[date, str], int] = {}
-    for row in rows:
-        day = per_date[row["as_of"]]
-        day["total"] += float(row["total"] or 0)
-        day["scored"] += row["scored"]
-        counts[(row["as_of"], row["band"] or NOT_SCORED)] = row["count"]
-    shown = [day for day in dates if day in per_date]
+    key = f"healthscore:portfolio-trend:{today.isoformat()}:{latest_run}"
+    history = cache.get(key)
+    if history is None:
+        history = _trend_points(dates=past)
+        cache.set(key, history, timeout=PORTFOLIO_TREND_CACHE_SECONDS)
+    averages, counts = history
+    counts = dict(counts)
+    shown = [day for day in past if day in averages]
+    for item in current:
+        counts[(today, item.band.label)] = item.count
+    shown.append(today)
+    averages = {**averages, today: float(average) if average is not None else None}
     return {
         "labels": [day.isoformat() for day in shown],
-        "average": [
-            round(per_date[day]["total"] / per_date[day]["scored"], 2)
-            if per_date[day]["scored"]
-            else None
-            for day in shown
-        ],
+        "average": [averages[day] for day in shown],
         "bands": [
             {
                 "label": label,
@@ -1137,6 +1199,26 @@ def _portfolio_trend(*, accounts: QuerySet[Account], today: date, palette: BandP
             if any(counts.get((day, label)) for day in shown)
         ],
     }
+
+
+def _trend_points(*, dates: list[date]) -> tuple[dict, dict]:
+    """Per date, the average score and the count of snapshots per band. Two aggregates that
+    the (as_of, overall) and (as_of, band) indexes answer without reading the wide rows."""
+    averages = {
+        row["as_of"]: round(float(row["total"]) / row["scored"], 2) if row["scored"] else None
+        for row in ScoreSnapshot.objects.filter(as_of__in=dates)
+        .values("as_of")
+        .annotate(total=Sum("overall"), scored=Count("overall"))
+        .order_by()
+    }
+    counts = {
+        (row["as_of"], row["band"] or NOT_SCORED): row["count"]
+        for row in ScoreSnapshot.objects.filter(as_of__in=dates)
+        .values("as_of", "band")
+        .annotate(count=Count("*"))
+        .order_by()
+    }
+    return averages, counts
 
 
 PORTFOLIO_CSV_HEADER = [

@@ -4,6 +4,7 @@ import datetime as dt
 import re
 
 import pytest
+from django.core.cache import cache
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
@@ -15,6 +16,12 @@ from tests.web.conftest import measure_value, score_day
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("migrated_data")]
 
 PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """The portfolio caches its trend per finished run; ids repeat from test to test."""
+    cache.clear()
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.core.cache import cache
 from django.utils import timezone
 
 from scorecards.choices import ValueSource
@@ -35,6 +36,12 @@ def score_day(as_of: dt.date) -> None:
     """Score every active account for one day, as the nightly run does."""
     run = scoring.score_run_create(as_of=as_of)
     scoring.score_run_execute_inline(run=run)
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """The portfolio caches its trend per finished run; ids repeat from test to test."""
+    cache.clear()
 
 
 @pytest.fixture
