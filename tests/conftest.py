@@ -27,6 +27,16 @@ def fast_password_hasher(settings) -> None:
 
 
 @pytest.fixture(autouse=True)
+def private_cache(settings) -> None:
+    """Each test gets an empty in-process cache, so throttle counts never leak between tests
+    through a shared Redis."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def tasks_run_inline(request) -> None:
     """Tasks run inline in the test process unless a test drives a real worker
     (the `celery_worker_process` fixture), even when REDIS_URL is set."""
