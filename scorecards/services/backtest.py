@@ -153,9 +153,10 @@ def backtest_sample_load(
     horizon_days: int = DEFAULT_HORIZON_DAYS,
     downgraded_is_churned: bool = False,
 ) -> BacktestSample:
-    """Every renewal outcome of an account the scorecard is assigned to, with what it is scored
-    from. Queries: the scorecards' frames, the outcomes (one join with their accounts) and the
-    values (one query on PostgreSQL). Reads only."""
+    """Every renewal outcome of an account the scorecard is assigned to (whatever the account's
+    status: churned accounts are the point), with what it is scored from. Queries: the
+    scorecards' frames, the outcomes (one join with their accounts) and the values (one query
+    on PostgreSQL). Reads only."""
     frames = selectors.scorecard_frames()
     rows = RenewalOutcome.objects.order_by("pk").values_list(
         "pk",
@@ -474,18 +475,7 @@ def scorecard_optimize(
     progress(1.0, "Done")
     return {
         **_header(scorecard=scorecard, sample=sample),
-        **{
-            key: report[key]
-            for key in (
-                "n_outcomes",
-                "n_churned",
-                "churn_rate",
-                "n_scored",
-                "n_not_scored",
-                "holdout_size",
-                "train_size",
-            )
-        },
+        **{key: report[key] for key in (*_OUTCOME_COUNTS, "n_scored", "n_not_scored")},
         "current": _comparable(report),
         "suggested": {
             "weights": measure_weights,

@@ -12,6 +12,7 @@ applied to measures they were never compared with.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -59,15 +60,15 @@ def draft_weights(document: dict[str, Any]) -> tuple[dict[str, float], dict[str,
 
 def _weight(value: Any, path: str, errors: dict[str, list[str]]) -> Decimal | None:
     """A weight as stored (2 decimals, half up), or None with the reason added to errors."""
-    try:
-        number = Decimal(str(value)) if not isinstance(value, bool) else None
-    except (InvalidOperation, ValueError):
-        number = None
-    problems = weight_validate(number if number is not None else value)
-    stored = number.quantize(_CENT, rounding=ROUND_HALF_UP) if not problems else None
+    number = None
+    if not isinstance(value, bool):
+        with contextlib.suppress(InvalidOperation):
+            number = Decimal(str(value))
+    problems = weight_validate(value if number is None else number)
+    stored = None if problems else number.quantize(_CENT, rounding=ROUND_HALF_UP)
     if stored is not None and stored <= 0:
         problems = [f"The weight must be at least 0.01, not {value}."]
-    if stored is not None and stored > _MAX_WEIGHT:
+    elif stored is not None and stored > _MAX_WEIGHT:
         problems = [f"The weight must be at most {_MAX_WEIGHT}, not {value}."]
     if problems:
         errors[path] = problems
@@ -318,7 +319,9 @@ def scorecard_draft_preview(
     scored on ``as_of`` (default :func:`preview_date`) with the current and with the draft's
     weights, from the same values. Writes nothing (the draft need not even be saved).
 
-    Output (JSON-ready): ``scorecard, scorecard_version, draft_id, as_of, accounts, arr``;
+    Output (JSON-ready): ``scorecard, scorecard_version, draft_id, base_version, is_current``
+    (False when the scorecard moved on since the draft: it can no longer be published),
+    ``as_of, accounts, arr``;
     ``bands`` (labels: "Not scored", then the bands by ascending min); ``matrix`` (one cell
     per (from, to) band pair: ``from, to, accounts, arr``; the counts add up to ``accounts``);
     ``changed_band`` (accounts and ARR whose band changes, ``up`` / ``down`` counts);
@@ -386,6 +389,8 @@ def scorecard_draft_preview(
         "scorecard": scorecard.name,
         "scorecard_version": scorecard.version,
         "draft_id": draft.pk,
+        "base_version": draft.base_version,
+        "is_current": draft.base_version == scorecard.version,
         "as_of": as_of.isoformat(),
         "accounts": len(impact),
         "arr": _money(impact["arr"].sum()),

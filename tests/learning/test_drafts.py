@@ -258,3 +258,14 @@ def test_scorecard_draft_discard_leaves_no_trace(portfolio, scorecard):
     assert not ScorecardDraft.objects.exists()
     assert scorecard.versions.count() == 1
     assert _bands_on(AS_OF)["A"] == "Yellow"
+
+
+def test_scorecard_draft_preview_says_when_the_draft_is_outdated(portfolio, scorecard):
+    draft = _draft(scorecard)
+    before = drafts.scorecard_draft_preview(draft=draft, as_of=AS_OF, with_backtest=False)
+    assert before["is_current"] is True
+    scorecard.groups.filter(name="Outcomes").update(weight=55)
+    scorecard_version_create(scorecard=scorecard, user=None)
+    draft.scorecard.refresh_from_db()
+    preview = drafts.scorecard_draft_preview(draft=draft, as_of=AS_OF, with_backtest=False)
+    assert (preview["base_version"], preview["is_current"], preview["backtest"]) == (1, False, None)
