@@ -32,7 +32,7 @@ from django.db.models import (
 
 from accounts.models import Account, Contact, Touchpoint
 from scorecards import engine
-from scorecards.choices import NOT_SCORED, ExceptionAction
+from scorecards.choices import NOT_SCORED, ExceptionAction, ValueSource
 from scorecards.models import (
     Band,
     CurrentScore,
@@ -921,10 +921,12 @@ def account_contacts(*, account: Account, today: date) -> list[ContactLine]:
 
 
 def account_timeline(*, account: Account) -> list[TimelineEntry]:
-    """The latest measure values and touchpoints of an account, newest first (three
-    queries). The risk layer adds its own entries with `timeline_merge`."""
+    """The latest values people entered or commented on, and touchpoints, newest first (three
+    queries). Automated values arrive every day and would bury everything else; the
+    breakdown shows them. The risk layer adds its own entries with `timeline_merge`."""
     values = (
         MeasureValue.objects.filter(account=account)
+        .filter(Q(source=ValueSource.MANUAL) | ~Q(comment=""))
         .select_related("measure", "entered_by")
         .order_by("-as_of", "-id")[:TIMELINE_LENGTH]
     )

@@ -103,12 +103,15 @@ def test_account_page_contacts_show_sponsors_departures_and_touchpoints(client, 
     ]
 
 
-def test_account_page_timeline_lists_values_newest_first(client, csm, scored):
+def test_account_page_timeline_lists_entered_values_and_touchpoints(client, csm, scored):
+    measure_value(scored, "roi", 2, 25, today() - dt.timedelta(days=2), source="manual")
+    TouchpointFactory(account=scored, occurred_on=today() - dt.timedelta(days=5), summary="QBR")
     timeline = page(client, csm, scored).context["timeline"]
-    assert [entry.title for entry in timeline] == [
-        "Adoption: 0.6 (score 60.00)",
-        "CSM sentiment: 4 (score 75.00)",
-        "Adoption: 0.8 (score 80.00)",
+    # Automated values without a comment (adoption) stay in the breakdown.
+    assert [(entry.kind, entry.title) for entry in timeline] == [
+        ("value", "ROI: 2 (score 25.00)"),
+        ("touchpoint", "Meeting with no contact recorded"),
+        ("value", "CSM sentiment: 4 (score 75.00)"),
     ]
 
 
