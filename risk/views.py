@@ -181,7 +181,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 def _account_context(request: HttpRequest, account: Account, **extra) -> dict:
     """Everything the account page shows; `extra` adds to it or replaces a part."""
     today = timezone.localdate()
-    risks = _account_risks(account=account, user=request.user)
+    risks = extra.pop("risks", None) or _account_risks(account=account, user=request.user)
     return {
         "account": account,
         "score": selectors_web.account_score(account=account, today=today),
@@ -256,10 +256,13 @@ def risk_transition(request: HttpRequest, pk: int) -> HttpResponse:
             services.risk_transition(risk=risk, user=request.user, **form.cleaned_data)
         except services.RiskTransitionError as refusal:
             form.add_error(None, refusal.message)
-    if not _is_htmx(request):
+    if not form.errors and not _is_htmx(request):
         return redirect("risk:account-detail", pk=risk.account_id)
     bound_pk = risk.pk if form.errors else 0
     risks = _account_risks(account=risk.account, user=request.user, bound=form, bound_pk=bound_pk)
+    if not _is_htmx(request):
+        context = _account_context(request, risk.account, risks=risks)
+        return render(request, "accounts/account_detail.html", context)
     context = {"account": risk.account, "risks": risks}
     context["timeline"] = _timeline(account=risk.account, risks=risks)
     return render(request, "risk/partials/_risks.html", context)

@@ -64,3 +64,13 @@ def test_leader_may_work_any_risk(client, leader, account):
     post(client, risk, to_status="mitigating", note="")
     risk.refresh_from_db()
     assert risk.status == RiskStatus.MITIGATING
+
+
+def test_risk_refusal_without_htmx_shows_the_account_page_with_the_error(client, csm, account):
+    risk = RiskFactory(account=account)
+    client.force_login(csm)
+    url = reverse("risk:risk-transition", kwargs={"pk": risk.pk})
+    response = client.post(url, {"to_status": "resolved", "note": ""})
+    assert response.status_code == 200
+    assert response.templates[0].name == "accounts/account_detail.html"
+    assert "A note is required to move a risk to resolved." in response.content.decode()
