@@ -1176,7 +1176,9 @@ def _portfolio_trend(
         .values_list("pk", "finished_at")
         .first()
     )
-    key = f"healthscore:portfolio-trend:{today.isoformat()}:{latest_run}"
+    run_pk, finished_at = latest_run or (None, None)
+    finished = finished_at.timestamp() if finished_at else 0
+    key = f"healthscore:portfolio-trend:{today.isoformat()}:{run_pk}:{finished}"
     history = cache.get(key)
     if history is None:
         history = _trend_points(dates=past)
