@@ -185,7 +185,26 @@ def backtest_sample_load(
     assigned = engine.assign_scorecards(accounts, frames.assignment_rules)
     ours = assigned.loc[assigned[engine.SCORECARD_ID] == scorecard.pk, engine.ACCOUNT_ID]
     outcomes = every[every[engine.ACCOUNT_ID].isin(ours)].reset_index(drop=True)
-    outcomes = outcomes.drop(columns=[engine.SEGMENT, engine.TIER, engine.LIFECYCLE])
+    return backtest_sample_build(
+        scorecard_id=scorecard.pk,
+        outcomes=outcomes.drop(columns=[engine.SEGMENT, engine.TIER, engine.LIFECYCLE]),
+        measure_ids=sorted(set(definition_of(frames, scorecard.pk).measures[engine.MEASURE_ID])),
+        horizon_days=horizon_days,
+        downgraded_is_churned=downgraded_is_churned,
+    )
+
+
+def backtest_sample_build(
+    *,
+    scorecard_id: int,
+    outcomes: pd.DataFrame,
+    measure_ids: list[int],
+    horizon_days: int = DEFAULT_HORIZON_DAYS,
+    downgraded_is_churned: bool = False,
+) -> BacktestSample:
+    """A sample from outcomes already chosen (``outcome_id, account_id, renewal_date, outcome,
+    arr_before``, sorted by outcome_id): their scoring dates, labels and hold-out, and their
+    values (one query, see values_at_frame) moved to one common date."""
     renewal = pd.to_datetime(outcomes[learning.RENEWAL_DATE])
     outcomes = outcomes.assign(
         **{
@@ -199,13 +218,12 @@ def backtest_sample_load(
         }
     )
     as_of = outcomes[learning.SCORED_ON].max().date() if len(outcomes) else timezone.localdate()
-    measure_ids = sorted(set(definition_of(frames, scorecard.pk).measures[engine.MEASURE_ID]))
     values = values_at_frame(
         probes=outcomes[[learning.OUTCOME_ID, engine.ACCOUNT_ID, learning.SCORED_ON]],
         measure_ids=measure_ids,
     )
     return BacktestSample(
-        scorecard_id=scorecard.pk,
+        scorecard_id=scorecard_id,
         horizon_days=horizon_days,
         downgraded_is_churned=downgraded_is_churned,
         outcomes=outcomes,
@@ -430,14 +448,9 @@ def scorecard_optimize(
 ) -> dict:
     """Backtest the current weights, fit suggested ones on the training part and backtest them.
 
-    Output (JSON-ready): the header, ``n_outcomes, n_churned, churn_rate, n_scored,
-    n_not_scored, holdout_size, train_size``; ``current`` and ``suggested`` each with ``auc,
-    auc_train, auc_holdout, n_scored, bands, bands_holdout``, and in ``suggested`` also
-    ``weights`` (measure key → weight, % of the total) and ``group_weights`` (group name →
-    weight); ``measures`` (``key, group, auc, auc_holdout, present, current_weight,
-    suggested_weight`` — weights as nominal effective %). Raises learning.InsufficientOutcomes
-    when the training part is too small. Reads only: a suggestion becomes a draft through
-    scorecards.services.drafts.
+    Output (JSON-ready): the header (scorecard, version, horizon) and sample_optimize's report.
+    Raises learning.InsufficientOutcomes when the training part is too small. Reads only: a
+    suggestion becomes a draft through scorecards.services.drafts.
     """
     definition = scorecard_definition(scorecard=scorecard)
     progress(0.05, "Loading outcomes and values")
@@ -446,6 +459,26 @@ def scorecard_optimize(
         horizon_days=horizon_days,
         downgraded_is_churned=downgraded_is_churned,
     )
+    report = sample_optimize(sample=sample, definition=definition, C=C, progress=progress)
+    return {**_header(scorecard=scorecard, sample=sample), **report}
+
+
+def sample_optimize(
+    *,
+    sample: BacktestSample,
+    definition: Definition,
+    C: float = learning.OPTIMIZER_C,
+    progress: Progress = _no_progress,
+) -> dict:
+    """The optimizer on a loaded sample (pure computation, no query).
+
+    Output: ``n_outcomes, n_churned, churn_rate, holdout_size, train_size, n_scored,
+    n_not_scored``; ``current`` and ``suggested`` each with ``auc, auc_train, auc_holdout,
+    n_scored, bands, bands_holdout``, and in ``suggested`` also ``weights`` (measure key →
+    weight, % of the total) and ``group_weights`` (group name → weight); ``measures`` (``key,
+    group, auc, auc_holdout, present, current_weight, suggested_weight`` — weights as nominal
+    effective %). Raises learning.InsufficientOutcomes when the training part is too small.
+    """
     progress(0.4, "Scoring with the current weights")
     current = backtest_score(sample=sample, definition=definition)
     report = backtest_report_of(scored=current, definition=definition)
@@ -474,7 +507,6 @@ def scorecard_optimize(
     group_of = definition.group_of
     progress(1.0, "Done")
     return {
-        **_header(scorecard=scorecard, sample=sample),
         **{key: report[key] for key in (*_OUTCOME_COUNTS, "n_scored", "n_not_scored")},
         "current": _comparable(report),
         "suggested": {
