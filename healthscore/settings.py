@@ -149,6 +149,8 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Task modules that autodiscovery (which looks for tasks.py) does not find.
+CELERY_IMPORTS = ["scorecards.tasks_learning"]
 
 # Tasks sent with a run's id when a score run finishes: risks follow every recompute.
 SCORE_RUN_FINISHED_TASKS: list[str] = ["risk.tasks.risks_evaluate_after_run"]

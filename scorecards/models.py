@@ -252,10 +252,17 @@ class MeasureValue(models.Model):
     (account, measure, as_of, source) is one value, so a retried push changes nothing.
     """
 
+    # No single-column indexes: the idempotency key and `measurevalue_latest` lead with the
+    # account, `measurevalue_measure_as_of` with the measure, and every index slows ingestion.
     account = models.ForeignKey(
-        "accounts.Account", on_delete=models.CASCADE, related_name="measure_values"
+        "accounts.Account",
+        on_delete=models.CASCADE,
+        related_name="measure_values",
+        db_index=False,
     )
-    measure = models.ForeignKey(Measure, on_delete=models.PROTECT, related_name="values")
+    measure = models.ForeignKey(
+        Measure, on_delete=models.PROTECT, related_name="values", db_index=False
+    )
     raw_value = models.FloatField()
     score = models.DecimalField(max_digits=5, decimal_places=2, validators=SCORE_RANGE)
     as_of = models.DateField()
