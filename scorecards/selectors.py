@@ -192,15 +192,36 @@ def accounts_frame(*, first_id: int, last_id: int) -> pd.DataFrame:
     )
 
 
-def latest_values_frame(*, first_id: int, last_id: int, as_of: date) -> pd.DataFrame:
+# Below about this many stored values per (account, measure), reading the short histories in
+# index order beats one index probe per pair; above it, probing wins (bench/recompute.py).
+SCAN_MAX_VALUES_PER_PAIR = 40
+LATEST_BY_SCAN = (
+    "SELECT DISTINCT ON (account_id, measure_id) account_id, measure_id, raw_value, as_of, id "
+    "FROM scorecards_measurevalue WHERE account_id BETWEEN %s AND %s AND as_of <= %s "
+    "ORDER BY account_id, measure_id, as_of DESC, id DESC"
+)
+LATEST_BY_PROBE = (
+    "SELECT a.id, m.id, v.raw_value, v.as_of, v.id "
+    "FROM accounts_account a CROSS JOIN scorecards_measure m "
+    "CROSS JOIN LATERAL (SELECT raw_value, as_of, id FROM scorecards_measurevalue mv "
+    "  WHERE mv.account_id = a.id AND mv.measure_id = m.id AND mv.as_of <= %s "
+    "  ORDER BY mv.as_of DESC, mv.id DESC LIMIT 1) v "
+    "WHERE a.id BETWEEN %s AND %s"
+)
+
+
+def latest_values_frame(
+    *, first_id: int, last_id: int, as_of: date, strategy: str | None = None
+) -> pd.DataFrame:
     """The latest value on or before `as_of` of every measure of the accounts with ids in
     [first_id, last_id] (rule 2): account_id, measure_id, raw_value, as_of, value_id.
 
-    On PostgreSQL each (account, measure) is one probe of the `measurevalue_latest` covering
-    index (LATERAL … LIMIT 1), so the cost follows the number of accounts and measures, not
-    the length of the history, and COPY streams the result. Elsewhere the whole history up to
-    `as_of` is read and the engine picks the latest. On equal dates the later-written value
-    (higher id) wins, in both.
+    On PostgreSQL both ways read only the `measurevalue_latest` covering index and stream the
+    result with COPY: "scan" walks each pair's history in index order and keeps the first row
+    (DISTINCT ON), cheap while histories are short; "probe" makes one LIMIT 1 probe per pair
+    (LATERAL), whose cost does not grow with the history. `strategy` None picks by the
+    table's size per pair. Elsewhere the whole history up to `as_of` is read and the engine
+    picks the latest. On equal dates the later-written value (higher id) wins, in all three.
     """
     columns = [
         engine.ACCOUNT_ID,
@@ -210,15 +231,11 @@ def latest_values_frame(*, first_id: int, last_id: int, as_of: date) -> pd.DataF
         engine.VALUE_ID,
     ]
     if connection.vendor == "postgresql":
-        sql = (
-            "SELECT a.id, m.id, v.raw_value, v.as_of, v.id "
-            "FROM accounts_account a CROSS JOIN scorecards_measure m "
-            "CROSS JOIN LATERAL (SELECT raw_value, as_of, id FROM scorecards_measurevalue mv "
-            "  WHERE mv.account_id = a.id AND mv.measure_id = m.id AND mv.as_of <= %s "
-            "  ORDER BY mv.as_of DESC, mv.id DESC LIMIT 1) v "
-            "WHERE a.id BETWEEN %s AND %s"
-        )
-        frame = _copy_frame(sql, [as_of, first_id, last_id], columns)
+        strategy = strategy or _latest_values_strategy()
+        if strategy == "scan":
+            frame = _copy_frame(LATEST_BY_SCAN, [first_id, last_id, as_of], columns)
+        else:
+            frame = _copy_frame(LATEST_BY_PROBE, [as_of, first_id, last_id], columns)
     else:
         with connection.cursor() as cursor:
             cursor.execute(
@@ -237,6 +254,21 @@ def latest_values_frame(*, first_id: int, last_id: int, as_of: date) -> pd.DataF
             engine.VALUE_ID: "int64",
         }
     )
+
+
+def _latest_values_strategy() -> str:
+    """ "scan" while the planner's row estimates say histories are short, else "probe"."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT (SELECT reltuples FROM pg_class "
+            "        WHERE oid = 'scorecards_measurevalue'::regclass), "
+            "       (SELECT reltuples FROM pg_class WHERE oid = 'accounts_account'::regclass), "
+            "       (SELECT count(*) FROM scorecards_measure)"
+        )
+        values, accounts, measures = cursor.fetchone()
+    if values <= 0 or accounts <= 0 or not measures:  # never analysed: no estimate
+        return "probe"
+    return "scan" if values / (accounts * measures) <= SCAN_MAX_VALUES_PER_PAIR else "probe"
 
 
 def earlier_scores_frame(
