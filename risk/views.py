@@ -182,9 +182,11 @@ def _account_context(request: HttpRequest, account: Account, **extra) -> dict:
     """Everything the account page shows; `extra` adds to it or replaces a part."""
     today = timezone.localdate()
     risks = extra.pop("risks", None) or _account_risks(account=account, user=request.user)
+    score = selectors_web.account_score(account=account, today=today)
     return {
         "account": account,
-        "score": selectors_web.account_score(account=account, today=today),
+        "score": score,
+        "likelihood": selectors_web.account_renewal_likelihood(snapshot=score.snapshot),
         "contacts": selectors_web.account_contacts(account=account, today=today),
         "risks": risks,
         "timeline": _timeline(account=account, risks=risks),

@@ -42,6 +42,7 @@ from scorecards.models import (
     ScoreRun,
     ScoreSnapshot,
 )
+from scorecards.services.backtest import RenewalLikelihood, renewal_likelihood_of
 
 # Rule 9: a trend smaller than this (in points) is flat.
 FLAT_BELOW = Decimal("2")
@@ -757,6 +758,15 @@ def account_score(*, account: Account, today: date) -> AccountScore:
             account=account, today=today, palette=palette, scorecard_id=snapshot.scorecard_id
         ),
     )
+
+
+def account_renewal_likelihood(*, snapshot: ScoreSnapshot | None) -> RenewalLikelihood | None:
+    """The renewal likelihood shown on the account page: the calibration of the snapshot's
+    scorecard applied to its overall score. None when not scored or when the scorecard has too
+    few renewal outcomes (then the page shows nothing). Two queries once fitted."""
+    if snapshot is None or snapshot.overall is None:
+        return None
+    return renewal_likelihood_of(scorecard=snapshot.scorecard, overall=float(snapshot.overall))
 
 
 def _action_label(action: str) -> str:

@@ -12,6 +12,7 @@ from django.http import Http404
 from accounts.models import Account
 from scorecards import engine
 from scorecards.models import CurrentScore, ScoreSnapshot
+from scorecards.services.backtest import renewal_likelihood_for
 
 TREND_WINDOWS = (7, 30, 90)
 HISTORY_DAYS = 90
@@ -39,7 +40,9 @@ def account_snapshot(*, account: Account, as_of: date | None) -> ScoreSnapshot:
 
 def score_document(*, account: Account, snapshot: ScoreSnapshot) -> dict[str, Any]:
     """The score of PRODUCT.md: account (its external_id), date, scorecard (its name),
-    overall, band, coverage, trend, groups, measures, exceptions, biggest_lever."""
+    overall, band, coverage, trend, groups, measures, exceptions, biggest_lever, and
+    renewal_likelihood (the calibrated probability of renewal of the overall score, None when
+    not scored or with too few renewal outcomes)."""
     return {
         "account": account.external_id,
         "date": snapshot.as_of.isoformat(),
@@ -69,6 +72,9 @@ def score_document(*, account: Account, snapshot: ScoreSnapshot) -> dict[str, An
             for exception in snapshot.exceptions
         ],
         "biggest_lever": snapshot.biggest_lever,
+        "renewal_likelihood": renewal_likelihood_for(
+            scorecard=snapshot.scorecard, overall=_number(snapshot.overall)
+        ),
     }
 
 

@@ -113,6 +113,16 @@ class ScoreSerializer(serializers.Serializer):
     measures = ScoreMeasureSerializer(many=True)
     exceptions = ScoreExceptionSerializer(many=True)
     biggest_lever = BiggestLeverSerializer(allow_null=True)
+    renewal_likelihood = serializers.FloatField(
+        allow_null=True,
+        min_value=0,
+        max_value=1,
+        help_text=(
+            "The calibrated probability (0–1) that the account renews, learned from the "
+            "scorecard's backtest on renewal outcomes; null when not scored or when there are "
+            "fewer than 50 scored outcomes (or fewer than 10 churned)."
+        ),
+    )
 
 
 class ScoreHistoryRowSerializer(serializers.Serializer):

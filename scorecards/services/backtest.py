@@ -587,17 +587,65 @@ def renewal_calibration_current(
     return calibration
 
 
-def renewal_likelihood_for(*, scorecard: Scorecard, overall: float | None) -> float | None:
-    """The calibrated probability (0–1, 4 decimals) that an account with this overall score on
-    this scorecard renews; None when not scored or when there are too few outcomes (fewer than
-    50 scored, or fewer than 10 churned)."""
+@dataclass(frozen=True)
+class RenewalLikelihood:
+    """A calibrated renewal probability (0–1, 4 decimals) and what it was calibrated on."""
+
+    probability: float
+    n_outcomes: int
+    n_churned: int
+
+    @property
+    def percent(self) -> int:
+        return int(engine.round_half_up(self.probability * 100, 0))
+
+
+def renewal_likelihood_of(
+    *, scorecard: Scorecard, overall: float | None
+) -> RenewalLikelihood | None:
+    """The renewal likelihood of an account with this overall score on this scorecard, with the
+    number of scored outcomes its calibration was fitted on; None when not scored or when there
+    are too few outcomes (fewer than 50 scored, or fewer than 10 churned)."""
     if overall is None or overall != overall:
         return None
     calibration = renewal_calibration_current(scorecard=scorecard)
     if calibration.fit is None:
         return None
     probability = learning.calibration_predict(calibration.fit, np.array([float(overall)]))[0]
-    return float(engine.round_half_up(probability, 4))
+    return RenewalLikelihood(
+        probability=float(engine.round_half_up(probability, 4)),
+        n_outcomes=calibration.n_outcomes,
+        n_churned=calibration.n_churned,
+    )
+
+
+def renewal_likelihood_for(*, scorecard: Scorecard, overall: float | None) -> float | None:
+    """The calibrated probability (0–1, 4 decimals) that an account with this overall score on
+    this scorecard renews; None when not scored or when there are too few outcomes (fewer than
+    50 scored, or fewer than 10 churned)."""
+    likelihood = renewal_likelihood_of(scorecard=scorecard, overall=overall)
+    return None if likelihood is None else likelihood.probability
+
+
+def scorecard_backtest_and_suggest(
+    *,
+    scorecard: Scorecard,
+    horizon_days: int = DEFAULT_HORIZON_DAYS,
+    downgraded_is_churned: bool = False,
+    progress: Progress = _no_progress,
+) -> dict:
+    """What the backtest page and a backtest run show: scorecard_optimize's report, or, with
+    too few outcomes for a suggestion, the plain backtest with ``suggested`` None and the
+    reason in ``message``. Reads only."""
+    options = {
+        "scorecard": scorecard,
+        "horizon_days": horizon_days,
+        "downgraded_is_churned": downgraded_is_churned,
+    }
+    try:
+        return {**scorecard_optimize(**options, progress=progress), "message": ""}
+    except learning.InsufficientOutcomes as problem:
+        return {**scorecard_backtest(**options), "suggested": None, "message": str(problem)}
 
 
 # --- Runs in a worker ----------------------------------------------------------------------------
@@ -639,16 +687,13 @@ def backtest_run_execute(*, run: BacktestRun) -> BacktestRun:
             progress=min(100, round(fraction * 100)), stage=stage[:100]
         )
 
-    options = {
-        "scorecard": run.scorecard,
-        "horizon_days": run.horizon_days,
-        "downgraded_is_churned": run.is_downgraded_churned,
-    }
     try:
-        try:
-            result = scorecard_optimize(**options, progress=progress)
-        except learning.InsufficientOutcomes as problem:
-            result = {**scorecard_backtest(**options), "suggested": None, "message": str(problem)}
+        result = scorecard_backtest_and_suggest(
+            scorecard=run.scorecard,
+            horizon_days=run.horizon_days,
+            downgraded_is_churned=run.is_downgraded_churned,
+            progress=progress,
+        )
     except Exception as error:
         BacktestRun.objects.filter(pk=run.pk).update(
             status=BacktestRun.Status.FAILED, error=str(error)[:2000], finished_at=timezone.now()

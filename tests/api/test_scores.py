@@ -102,6 +102,7 @@ def test_score_on_a_date_in_the_contract_shape(csm_client, scored):
         ],
         "exceptions": [],
         "biggest_lever": {"measure": "m1", "gain": 9.0},
+        "renewal_likelihood": None,  # no renewal outcomes at all
     }
 
 
