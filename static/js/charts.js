@@ -125,7 +125,65 @@
     });
   }
 
-  var kinds = { "score-history": scoreHistory, "portfolio-trend": portfolioTrend };
+  // The backtest page: churn rate per band with the current (and suggested) weights.
+  function bandChurn(canvas, data) {
+    var colors = ["#1f5fae", "#27ae60"];
+    return new Chart(canvas, {
+      type: "bar",
+      data: {
+        labels: data.labels,
+        datasets: data.datasets.map(function (set, i) {
+          return { label: set.label, data: set.data, backgroundColor: colors[i % colors.length] };
+        }),
+      },
+      options: {
+        responsive: true,
+        maintainAspectRatio: false,
+        animation: false,
+        scales: { y: { beginAtZero: true, title: { display: true, text: "Churn rate (%)" } } },
+        plugins: {
+          tooltip: {
+            callbacks: {
+              afterLabel: function (item) {
+                var lift = item.datasetIndex === 0 ? data.lift[item.dataIndex] : null;
+                return lift === null || lift === undefined ? "" : "lift " + lift;
+              },
+            },
+          },
+        },
+      },
+    });
+  }
+
+  // The backtest page: predicted vs observed renewal rate by decile of the held-out part.
+  function calibration(canvas, data) {
+    return new Chart(canvas, {
+      type: "bar",
+      data: {
+        labels: data.labels,
+        datasets: [
+          { label: "Predicted", data: data.predicted, backgroundColor: "#9fb3c8" },
+          { label: "Observed", data: data.observed, backgroundColor: "#1f5fae" },
+        ],
+      },
+      options: {
+        responsive: true,
+        maintainAspectRatio: false,
+        animation: false,
+        scales: {
+          y: { min: 0, max: 100, title: { display: true, text: "Renewed (%)" } },
+          x: { title: { display: true, text: "Decile of the prediction" } },
+        },
+      },
+    });
+  }
+
+  var kinds = {
+    "score-history": scoreHistory,
+    "portfolio-trend": portfolioTrend,
+    "band-churn": bandChurn,
+    calibration: calibration,
+  };
 
   function draw(root) {
     if (typeof Chart === "undefined") {

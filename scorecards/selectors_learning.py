@@ -1,0 +1,249 @@
+"""Read-models of the learning pages (PRODUCT.md "Learning from renewals"): the scorecard's
+backtest page and a draft's impact preview. The figures come from
+``scorecards.services.backtest`` and ``scorecards.services.drafts``; this module only shapes
+them for the templates (which never query) and for Chart.js."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from accounts import roles
+from accounts.models import RenewalOutcome
+from scorecards import learning
+from scorecards.models import (
+    BacktestRun,
+    Measure,
+    RenewalCalibration,
+    Scorecard,
+    ScorecardDraft,
+)
+from scorecards.services import backtest, drafts
+
+# Up to this many renewal outcomes in all, the page backtests while it loads (about a second
+# per 10,000 outcomes on SQLite); above it, a worker does (backtest_run_start) and the page
+# shows the latest finished run and the progress of the one under way.
+SYNC_OUTCOMES_LIMIT = 20_000
+RUNNING = (BacktestRun.Status.PENDING, BacktestRun.Status.RUNNING)
+
+
+def may_backtest(user) -> bool:
+    """Backtests and draft previews are for CS Ops and CS leaders (and superusers)."""
+    return user.is_superuser or bool(roles.user_roles(user) & {roles.CS_OPS, roles.CS_LEADER})
+
+
+def backtest_scorecards(*, user) -> list[Scorecard]:
+    """The scorecards whose backtest page the user may open, by name."""
+    if not may_backtest(user):
+        return []
+    return list(Scorecard.objects.order_by("name"))
+
+
+def _percent(rate: float | None) -> float | None:
+    return None if rate is None else round(rate * 100, 1)
+
+
+def _measure_names() -> dict[str, str]:
+    return dict(Measure.objects.values_list("key", "name"))
+
+
+@dataclass(frozen=True)
+class BacktestPage:
+    """Everything the backtest page shows.
+
+    report: backtest.scorecard_backtest_and_suggest's report, or None when there is none yet
+    (a large portfolio whose first run has not finished). run: the run under way, if any.
+    """
+
+    scorecard: Scorecard
+    report: dict | None
+    run: BacktestRun | None
+    is_large: bool
+    calibration: RenewalCalibration | None
+    measures: list[dict]
+    bands: list[dict]
+    band_chart: dict
+    calibration_chart: dict | None
+    empty_message: str
+    calibration_message: str
+
+    @property
+    def suggested(self) -> dict | None:
+        return self.report.get("suggested") if self.report else None
+
+
+def backtest_page(*, scorecard: Scorecard) -> BacktestPage:
+    """The scorecard's backtest, optimizer suggestion and calibration, computed now for up to
+    SYNC_OUTCOMES_LIMIT outcomes, else read from the latest finished BacktestRun (and the
+    stored calibration). May store a calibration fit (backtest.renewal_calibration_current)."""
+    is_large = RenewalOutcome.objects.count() > SYNC_OUTCOMES_LIMIT
+    runs = BacktestRun.objects.filter(scorecard=scorecard).order_by("-created_at", "-pk")
+    run = runs.filter(status__in=RUNNING).first()
+    if is_large:
+        finished = runs.filter(status=BacktestRun.Status.FINISHED).first()
+        report = finished.result if finished else None
+        calibration = RenewalCalibration.objects.filter(
+            scorecard=scorecard, scorecard_version=scorecard.version
+        ).first()
+    else:
+        report = backtest.scorecard_backtest_and_suggest(scorecard=scorecard)
+        calibration = backtest.renewal_calibration_current(scorecard=scorecard)
+    return BacktestPage(
+        scorecard=scorecard,
+        report=report,
+        run=run,
+        is_large=is_large,
+        calibration=calibration,
+        measures=_measure_rows(report),
+        bands=_band_rows(report),
+        band_chart=_band_chart(report),
+        calibration_chart=_calibration_chart(calibration),
+        empty_message=_empty_message(report),
+        calibration_message=_calibration_message(calibration),
+    )
+
+
+def _empty_message(report: dict | None) -> str:
+    """Why there is no suggestion (or no backtest at all), or "" when there is one."""
+    if report is None or report.get("suggested") is not None:
+        return ""
+    return (
+        f"Not enough renewal outcomes yet ({report['n_outcomes']}, need "
+        f"{learning.MIN_TRAINING_OUTCOMES} scored before the latest 30 % that are held out, "
+        f"with at least {learning.MIN_TRAINING_PER_CLASS} churned and "
+        f"{learning.MIN_TRAINING_PER_CLASS} renewed)."
+    )
+
+
+def _calibration_message(calibration: RenewalCalibration | None) -> str:
+    if calibration is None or calibration.fit is not None:
+        return ""
+    return (
+        f"Not enough renewal outcomes yet for a renewal likelihood ({calibration.n_outcomes} "
+        f"scored, {calibration.n_churned} churned; need {learning.MIN_LIKELIHOOD_OUTCOMES} "
+        f"with {learning.MIN_LIKELIHOOD_CHURNED} churned)."
+    )
+
+
+def _measure_rows(report: dict | None) -> list[dict]:
+    """Each measure's own AUC (all and held out), with its name and, when there is a
+    suggestion, its current and suggested nominal effective weight in %."""
+    if report is None:
+        return []
+    names = _measure_names()
+    return [
+        {**measure, "name": names.get(measure["key"], measure["key"])}
+        for measure in report["measures"]
+    ]
+
+
+def _band_rows(report: dict | None) -> list[dict]:
+    """Per band of all outcomes: accounts, churned, churn rate % and lift with the current
+    weights, and with the suggested ones when there are."""
+    if report is None:
+        return []
+    current = report["current"]["bands"] if "current" in report else report["bands"]
+    suggested = (report.get("suggested") or {}).get("bands") or [None] * len(current)
+    return [
+        {
+            **now,
+            "churn_pct": _percent(now["churn_rate"]),
+            "suggested": None
+            if then is None
+            else {**then, "churn_pct": _percent(then["churn_rate"])},
+        }
+        for now, then in zip(current, suggested, strict=True)
+    ]
+
+
+def _band_chart(report: dict | None) -> dict:
+    """Chart.js data: churn rate (%) per band, current and suggested weights."""
+    rows = _band_rows(report)
+    chart = {
+        "labels": [row["label"] for row in rows],
+        "datasets": [{"label": "Current weights", "data": [row["churn_pct"] for row in rows]}],
+        "lift": [row["lift"] for row in rows],
+    }
+    if rows and rows[0]["suggested"] is not None:
+        chart["datasets"].append(
+            {"label": "Suggested weights", "data": [row["suggested"]["churn_pct"] for row in rows]}
+        )
+    return chart
+
+
+def _calibration_chart(calibration: RenewalCalibration | None) -> dict | None:
+    """Chart.js data: predicted vs observed renewal rate (%) by decile of the held-out part."""
+    if calibration is None or not calibration.table:
+        return None
+    return {
+        "labels": [str(row["decile"]) for row in calibration.table],
+        "predicted": [_percent(row["predicted"]) for row in calibration.table],
+        "observed": [_percent(row["observed"]) for row in calibration.table],
+    }
+
+
+# --- Draft preview -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class DraftPreview:
+    """A draft's impact: the band matrix as rows, the movers with measure names, and the
+    backtest of current vs draft (preview: drafts.scorecard_draft_preview's report)."""
+
+    draft: ScorecardDraft
+    preview: dict
+    matrix_rows: list[dict]
+    movers: list[dict]
+    weights: list[dict]
+
+
+def draft_preview_page(*, draft: ScorecardDraft) -> DraftPreview:
+    """drafts.scorecard_draft_preview of the draft, shaped for the page. Writes nothing."""
+    preview = drafts.scorecard_draft_preview(draft=draft)
+    names = _measure_names()
+    return DraftPreview(
+        draft=draft,
+        preview=preview,
+        matrix_rows=_matrix_rows(preview),
+        movers=[
+            {
+                **mover,
+                "measures": [
+                    {**measure, "name": names.get(measure["key"], measure["key"])}
+                    for measure in mover["measures"]
+                ],
+            }
+            for mover in preview["movers"]
+        ],
+        weights=_weight_rows(draft=draft, names=names),
+    )
+
+
+def _matrix_rows(preview: dict) -> list[dict]:
+    """One row per current band: its cells (count, ARR) per draft band, in label order."""
+    cells = {(cell["from"], cell["to"]): cell for cell in preview["matrix"]}
+    return [
+        {
+            "label": before,
+            "cells": [cells[(before, after)] for after in preview["bands"]],
+            "accounts": sum(cells[(before, after)]["accounts"] for after in preview["bands"]),
+        }
+        for before in preview["bands"]
+    ]
+
+
+def _weight_rows(*, draft: ScorecardDraft, names: dict[str, str]) -> list[dict]:
+    """The draft's group and measure weights next to those of the scorecard now."""
+    now_groups, now_measures = drafts.draft_weights(drafts.scorecard_to_document(draft.scorecard))
+    new_groups, new_measures = drafts.draft_weights(draft.definition)
+    rows = [
+        {"kind": "group", "name": name, "current": now_groups.get(name), "draft": weight}
+        for name, weight in new_groups.items()
+    ]
+    rows += [
+        {
+            "kind": "measure",
+            "name": names.get(key, key),
+            "current": now_measures.get(key),
+            "draft": weight,
+        }
+        for key, weight in new_measures.items()
+    ]
+    return rows
