@@ -43,6 +43,7 @@ from scorecards.services.versions import (
     scorecard_version_create,
     scorecard_versions_create_for_measure,
 )
+from scorecards.version_diff import version_diff
 
 
 def _pretty_json(value: Any) -> str:
@@ -108,7 +109,7 @@ class ScorecardAdmin(admin.ModelAdmin):
     list_display = ["name", "is_default", "priority", "version", "min_coverage"]
     list_filter = ["is_default"]
     search_fields = ["name"]
-    readonly_fields = ["version", "version_history"]
+    readonly_fields = ["version", "version_history", "backtest"]
     fieldsets = [
         (None, {"fields": ["name", "description", "is_default", "min_coverage"]}),
         (
@@ -122,6 +123,7 @@ class ScorecardAdmin(admin.ModelAdmin):
             },
         ),
         (_("Versions"), {"fields": ["version", "version_note", "version_history"]}),
+        (_("Learning from renewals"), {"fields": ["backtest"]}),
     ]
     inlines = [BandInline, MeasureGroupInline, ScorecardMeasureInline, ExceptionRuleInline]
 
@@ -155,34 +157,60 @@ class ScorecardAdmin(admin.ModelAdmin):
                 request, _("Saved as version %(number)s.") % {"number": version.number}
             )
 
+    @admin.display(description=_("Backtest"))
+    def backtest(self, scorecard: Scorecard) -> str:
+        if scorecard.pk is None:
+            return "—"
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("scorecards:backtest", args=[scorecard.pk]),
+            _("Backtest on renewal outcomes, suggested weights and drafts"),
+        )
+
     @admin.display(description=_("Version history"))
     def version_history(self, scorecard: Scorecard) -> str:
         if scorecard.pk is None:
             return "—"
-        versions = scorecard.versions.select_related("created_by").order_by("-number")
+        versions = list(scorecard.versions.select_related("created_by").order_by("number"))
+        previous = [None, *(version.definition for version in versions[:-1])]
         rows = format_html_join(
             "",
-            '<tr><td><a href="{}">v{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>',
+            '<tr><td><a href="{}">v{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>',
             (
                 (
                     reverse("admin:scorecards_scorecardversion_change", args=[version.pk]),
                     version.number,
                     date_format(timezone.localtime(version.created_at), "DATETIME_FORMAT"),
                     version.created_by or "—",
+                    _changes_summary(before, version.definition),
                     version.note,
                 )
-                for version in versions
+                for version, before in reversed(list(zip(versions, previous, strict=True)))
             ),
         )
         return format_html(
-            "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead>"
-            "<tbody>{}</tbody></table>",
+            "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>"
+            "</thead><tbody>{}</tbody></table>",
             _("Version"),
             _("When"),
             _("Who"),
+            _("What changed"),
             _("Note"),
             rows,
         )
+
+
+SUMMARY_CHANGES = 3
+
+
+def _changes_summary(previous: dict | None, current: dict) -> str:
+    """The first few changes from the previous version, on one line."""
+    if previous is None:
+        return str(_("first version"))
+    changes = version_diff(previous, current)
+    shown = "; ".join(str(change) for change in changes[:SUMMARY_CHANGES])
+    more = len(changes) - SUMMARY_CHANGES
+    return shown + (f"; and {more} more" if more > 0 else "") if changes else "—"
 
 
 @admin.register(ScorecardVersion)
@@ -190,8 +218,38 @@ class ScorecardVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["scorecard", "number", "created_by", "created_at", "note"]
     list_filter = ["scorecard"]
     list_select_related = ["scorecard", "created_by"]
-    fields = ["scorecard", "number", "created_by", "created_at", "note", "document"]
+    fields = ["scorecard", "number", "created_by", "created_at", "note", "changes", "document"]
     readonly_fields = fields
+
+    @admin.display(description=_("Changes from the previous version"))
+    def changes(self, version: ScorecardVersion) -> str:
+        previous = (
+            ScorecardVersion.objects.filter(
+                scorecard_id=version.scorecard_id, number__lt=version.number
+            )
+            .order_by("-number")
+            .first()
+        )
+        if previous is None:
+            return _("The first version: nothing to compare with.")
+        changes = version_diff(previous.definition, version.definition)
+        if not changes:
+            return _("Nothing in the definition changed.")
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            ((c.section, c.subject, c.before or "—", c.after or "—") for c in changes),
+        )
+        return format_html(
+            '<table class="version-diff"><caption>{}</caption><thead><tr><th>{}</th><th>{}</th>'
+            "<th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table>",
+            _("From v%(number)s") % {"number": previous.number},
+            _("Section"),
+            _("What"),
+            _("Before"),
+            _("After"),
+            rows,
+        )
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Snapshots name the version they were scored with.

@@ -761,3 +761,38 @@ def test_measure_value_changelist_queries_do_not_grow_with_rows(admin_client, db
 def test_scorecard_measure_and_band_models_are_edited_inline_only():
     for model in (Band, MeasureGroup, ScorecardMeasure, ExceptionRule):
         assert model not in admin.site._registry
+
+
+# The version history says who changed what, with a diff; the backtest is one click away
+
+
+def test_scorecard_version_page_shows_the_diff_from_the_previous_one(
+    admin_client, scorecard, change_url, post_data
+):
+    post_data[f"{row_prefix(post_data, 'groups', 'name', 'Outcomes')}-weight"] = "60"
+    assert admin_client.post(change_url, post_data).status_code == 302
+    version = scorecard.versions.get(number=2)
+    url = reverse("admin:scorecards_scorecardversion_change", args=[version.pk])
+    html = admin_client.get(url).content.decode()
+    assert "<caption>From v1</caption>" in html
+    assert "<tr><td>weights</td><td>group Outcomes</td><td>50</td><td>60</td></tr>" in html
+
+
+def test_scorecard_first_version_page_says_there_is_nothing_to_compare(admin_client, scorecard):
+    url = reverse("admin:scorecards_scorecardversion_change", args=[scorecard.versions.get().pk])
+    assert "The first version: nothing to compare with." in admin_client.get(url).content.decode()
+
+
+def test_scorecard_version_history_says_who_changed_what(
+    admin_client, scorecard, change_url, post_data
+):
+    post_data[f"{row_prefix(post_data, 'groups', 'name', 'Outcomes')}-weight"] = "60"
+    assert admin_client.post(change_url, post_data).status_code == 302
+    html = admin_client.get(change_url).content.decode()
+    assert "<td>admin</td><td>group Outcomes: 50 → 60</td>" in html
+    assert "<td>first version</td>" in html
+
+
+def test_scorecard_change_page_links_the_backtest(admin_client, scorecard, change_url):
+    html = admin_client.get(change_url).content.decode()
+    assert f'href="/scorecards/{scorecard.pk}/backtest/"' in html
