@@ -19,10 +19,11 @@ from scorecards.models import (
 )
 from scorecards.services import backtest, drafts
 
-# Up to this many renewal outcomes in all, the page backtests while it loads (about a second
-# per 10,000 outcomes on SQLite); above it, a worker does (backtest_run_start) and the page
-# shows the latest finished run and the progress of the one under way.
-SYNC_OUTCOMES_LIMIT = 20_000
+# Up to this many renewal outcomes in all, the page backtests while it loads (the backtest,
+# the optimizer and, once per version, the calibration: three passes over the outcomes);
+# above it, a worker does (backtest_run_start) and the page shows the latest finished run and
+# the progress of the one under way.
+SYNC_OUTCOMES_LIMIT = 5_000
 RUNNING = (BacktestRun.Status.PENDING, BacktestRun.Status.RUNNING)
 
 

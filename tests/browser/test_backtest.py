@@ -1,0 +1,52 @@
+"""CS Ops learn from renewals: the backtest page of the seeded demo portfolio, its suggestion
+opened as a draft, the draft's impact preview, and publishing it — through Chromium."""
+
+import io
+import re
+
+import pytest
+from django.core.management import call_command
+from playwright.sync_api import Page, expect
+
+from scorecards.models import Scorecard
+from scorecards.services import backtest
+from scorecards.services.demo import DEMO_PASSWORD
+from tests.browser.conftest import screenshot
+
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("migrated_data")]
+
+
+@pytest.fixture
+def demo_scorecard() -> Scorecard:
+    """200 demo accounts with 180 days of history: 56 renewal outcomes, 11 churned — enough
+    for a suggestion (seed 1)."""
+    call_command("seed_demo", accounts=200, seed=1, no_progress=True, stdout=io.StringIO())
+    return Scorecard.objects.get(is_default=True)
+
+
+def test_cs_ops_opens_the_suggestion_as_a_draft_and_publishes_it(page: Page, demo_scorecard):
+    auc = backtest.scorecard_backtest(scorecard=demo_scorecard)["auc"]
+    page.goto("/login/")
+    page.fill("#id_username", "ops")
+    page.fill("#id_password", DEMO_PASSWORD)
+    page.click("button[type=submit]")
+    expect(page).to_have_url("/portfolio/")  # CS Ops land on the portfolio
+    page.get_by_role("link", name=demo_scorecard.name).click()
+    expect(page).to_have_url(f"/scorecards/{demo_scorecard.pk}/backtest/")
+    expect(page.get_by_test_id("auc")).to_have_text(str(auc))
+    expect(page.get_by_test_id("suggestion")).to_contain_text("Held-out AUC")
+    expect(page.locator("canvas[data-chart=band-churn]")).to_be_visible()
+    screenshot(page, "backtest")
+
+    page.get_by_role("button", name="Open as draft").click()
+    expect(page).to_have_url(re.compile(r"/scorecards/drafts/\d+/$"))
+    expect(page.get_by_role("heading", name="Band to band (accounts, ARR)")).to_be_visible()
+    expect(page.get_by_test_id("band-matrix")).to_contain_text("Not scored")
+    expect(page.get_by_test_id("backtest-compare")).to_contain_text("AUC, the 17 held out")
+    screenshot(page, "draft-preview")
+
+    page.get_by_role("button", name="Publish").click()
+    expect(page).to_have_url(f"/scorecards/{demo_scorecard.pk}/backtest/")
+    expect(page.locator(".messages")).to_contain_text("Published as version 2")
+    demo_scorecard.refresh_from_db()
+    assert demo_scorecard.version == 2
