@@ -103,6 +103,23 @@ def backtest_page(*, scorecard: Scorecard) -> BacktestPage:
     )
 
 
+def suggestion_of_latest_run(*, scorecard: Scorecard) -> dict | None:
+    """For a large portfolio, the report of the latest finished run when it holds a suggestion
+    for the scorecard's current version, so that opening it as a draft needs no new fit; else
+    None (a small portfolio is fitted again in a moment)."""
+    if RenewalOutcome.objects.count() <= SYNC_OUTCOMES_LIMIT:
+        return None
+    run = (
+        BacktestRun.objects.filter(scorecard=scorecard, status=BacktestRun.Status.FINISHED)
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    report = run.result if run else None
+    if not report or not report.get("suggested"):
+        return None
+    return report if report.get("scorecard_version") == scorecard.version else None
+
+
 def _empty_message(report: dict | None) -> str:
     """Why there is no suggestion (or no backtest at all), or "" when there is one."""
     if report is None or report.get("suggested") is not None:

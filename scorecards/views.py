@@ -118,8 +118,14 @@ def scorecard_draft_open(request: HttpRequest, pk: int) -> HttpResponse:
     """Open the optimizer's suggestion as a draft (CS Ops) and show its impact."""
     _require_cs_ops(request)
     scorecard = get_object_or_404(Scorecard, pk=pk)
+    report = selectors_learning.suggestion_of_latest_run(scorecard=scorecard)
     try:
-        draft = drafts.scorecard_draft_suggest(scorecard=scorecard, user=request.user)
+        if report is not None:  # a large portfolio: the worker's fit, not a new one
+            draft = drafts.scorecard_draft_create_from_report(
+                scorecard=scorecard, report=report, user=request.user
+            )
+        else:
+            draft = drafts.scorecard_draft_suggest(scorecard=scorecard, user=request.user)
     except learning.InsufficientOutcomes as problem:
         messages.error(request, str(problem))
         return redirect("scorecards:backtest", pk=scorecard.pk)

@@ -169,3 +169,40 @@ def test_backtest_page_starts_a_run_for_a_worker(
         response = client.post(reverse("scorecards:backtest-run", kwargs={"pk": scorecard.pk}))
     assert response.status_code == 302
     assert (BacktestRun.objects.get().requested_by, len(callbacks)) == (ops, 1)
+
+
+def test_open_as_draft_of_a_large_portfolio_uses_the_finished_run(
+    client, ops, scorecard, monkeypatch
+):
+    report = drafts.backtest.scorecard_backtest_and_suggest(scorecard=scorecard)
+    BacktestRun.objects.create(
+        scorecard=scorecard, status=BacktestRun.Status.FINISHED, result=report
+    )
+    monkeypatch.setattr("scorecards.selectors_learning.SYNC_OUTCOMES_LIMIT", 10)
+
+    def no_new_fit(**kwargs):
+        raise AssertionError("the optimizer ran again")
+
+    monkeypatch.setattr(drafts.backtest, "scorecard_optimize", no_new_fit)
+    client.force_login(ops)
+    client.post(reverse("scorecards:draft-open", kwargs={"pk": scorecard.pk}))
+    draft = ScorecardDraft.objects.get()
+    assert draft.report == report
+    assert (
+        draft.definition["groups"][0]["weight"] == report["suggested"]["group_weights"]["Outcomes"]
+    )
+
+
+def test_open_as_draft_refits_when_the_run_is_of_another_version(
+    client, ops, scorecard, monkeypatch
+):
+    report = drafts.backtest.scorecard_backtest_and_suggest(scorecard=scorecard)
+    BacktestRun.objects.create(
+        scorecard=scorecard,
+        status=BacktestRun.Status.FINISHED,
+        result={**report, "scorecard_version": 0},
+    )
+    monkeypatch.setattr("scorecards.selectors_learning.SYNC_OUTCOMES_LIMIT", 10)
+    client.force_login(ops)
+    client.post(reverse("scorecards:draft-open", kwargs={"pk": scorecard.pk}))
+    assert ScorecardDraft.objects.get().report["scorecard_version"] == 1
