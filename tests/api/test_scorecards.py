@@ -116,6 +116,10 @@ def test_scorecard_shape_errors_are_named_by_path(ops):
     }
 
 
+# The db mark keeps this test among the database tests: a fixture fetched by name at run time
+# is invisible to pytest-django's ordering, which would run it after the transactional tests
+# had flushed the roles away.
+@pytest.mark.django_db
 @pytest.mark.parametrize("role", ["csm", "leader"])
 def test_scorecard_write_is_for_cs_ops_only(request, role):
     user = request.getfixturevalue(role)
