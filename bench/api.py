@@ -85,6 +85,7 @@ def post_measure_values(base: str, key: str, rows: list[dict]) -> tuple[float, d
 
     body = json.dumps(rows).encode()
     headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    common.server_settle(base)
     started = time.perf_counter()
     response = requests.post(
         f"{base}/api/v1/measure-values/", data=body, headers=headers, timeout=120

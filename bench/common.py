@@ -356,10 +356,25 @@ def load_measure(
         response = requests.get(base + path, headers=headers, timeout=60, allow_redirects=False)
         if response.status_code != 200:
             raise SystemExit(f"GET {path} answered {response.status_code}: {response.text[:500]}")
+    server_settle(base)
     if warmup_seconds:
         _load_run(base, paths, headers, concurrency, warmup_seconds)
     figures = _load_run(base, paths, headers, concurrency, seconds)
     return Load(label=label, concurrency=concurrency, **figures)
+
+
+def server_settle(base: str, *, timeout: float = 120) -> None:
+    """Wait until the requests left over from the last load are answered. wrk stops sending
+    at its deadline, but the sync workers still serve what is queued (8 portfolio requests
+    are seconds of work), FIFO before any new request: two fast answers in a row mean idle."""
+    import requests
+
+    deadline = time.monotonic() + timeout
+    fast = 0
+    while fast < 2 and time.monotonic() < deadline:
+        started = time.perf_counter()
+        requests.get(f"{base}/login/", timeout=timeout)
+        fast = fast + 1 if time.perf_counter() - started < 0.1 else 0
 
 
 def _load_run(base, paths, headers, concurrency, seconds) -> dict:
