@@ -5,11 +5,13 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.db import connection
 
 from tests.conftest import service_missing
@@ -24,6 +26,7 @@ class WorkerProcesses:
 
     env: dict[str, str]
     log_path: Path
+    queue: str
     processes: list[subprocess.Popen] = field(default_factory=list)
 
     def start(self) -> subprocess.Popen:
@@ -43,6 +46,7 @@ class WorkerProcesses:
                 "--without-gossip",
                 "--without-mingle",
                 "--loglevel=INFO",
+                f"--queues={self.queue}",
             ],
             cwd=ROOT,
             env=self.env,
@@ -82,7 +86,10 @@ def celery_worker_process(migrated_data, redis_url, tmp_path) -> Iterator[Worker
 
     from healthscore.celery import app
 
-    redis.Redis.from_url(redis_url).flushdb()  # no message left over from another test
+    # A queue of its own: no message of another test, or of another run sharing this Redis
+    # (a second checkout, a developer's run beside CI), reaches this worker, nor the reverse.
+    queue = f"healthscore-test-{uuid.uuid4().hex[:12]}"
+    app.conf.task_default_queue = queue
     app.conf.task_always_eager = False
     database = connection.settings_dict
     env = {
@@ -92,10 +99,13 @@ def celery_worker_process(migrated_data, redis_url, tmp_path) -> Iterator[Worker
             f"{database['PORT'] or 5432}/{database['NAME']}"
         ),
         "REDIS_URL": redis_url,
+        "CELERY_QUEUE": queue,
     }
-    workers = WorkerProcesses(env=env, log_path=tmp_path / "worker.log")
+    workers = WorkerProcesses(env=env, log_path=tmp_path / "worker.log", queue=queue)
     yield workers
     workers.stop_all()
+    redis.Redis.from_url(redis_url).delete(queue)
+    app.conf.task_default_queue = settings.CELERY_TASK_DEFAULT_QUEUE
     app.conf.task_always_eager = True
 
 
