@@ -52,6 +52,8 @@ class Account(models.Model):
         ]
         indexes = [
             models.Index(fields=["owner", "status", "name"], name="account_owner_status_name"),
+            # Leaders and integrations list every account by name (the API's default order).
+            models.Index(fields=["name", "id"], name="account_name"),
             models.Index(fields=["status", "renewal_date"], name="account_status_renewal"),
             models.Index(fields=["segment", "status"], name="account_segment_status"),
             models.Index(fields=["region", "status"], name="account_region_status"),
