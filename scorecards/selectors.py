@@ -12,12 +12,10 @@ from accounts.models import Account
 from scorecards import engine
 from scorecards.models import (
     Band,
-    CurrentScore,
     ExceptionRule,
     MeasureGroup,
     Scorecard,
     ScorecardMeasure,
-    ScoreRun,
     ScoreSnapshot,
 )
 
@@ -308,14 +306,3 @@ def _copy_frame(sql: str, params: list, columns: list[str]) -> pd.DataFrame:
         cursor.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT csv)", buffer)
     buffer.seek(0)
     return pd.read_csv(buffer, names=columns, header=None, quoting=csv.QUOTE_MINIMAL)
-
-
-def current_score_for(*, account: Account) -> ScoreSnapshot | None:
-    """The snapshot pages and the API show for an account: the latest of a finished run."""
-    current = CurrentScore.objects.select_related("snapshot").filter(account=account).first()
-    return current.snapshot if current else None
-
-
-def score_run_latest() -> ScoreRun | None:
-    """The most recent full run, whatever its status."""
-    return ScoreRun.objects.filter(is_full=True).order_by("-created_at").first()
