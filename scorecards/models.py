@@ -481,6 +481,11 @@ class CurrentScore(models.Model):
     snapshot = models.OneToOneField(
         ScoreSnapshot, on_delete=models.CASCADE, related_name="current_for"
     )
+    # Copied from the snapshot so that rollups can tell each account's lowest band (ARR at
+    # risk) without joining the snapshots. Unindexed: nothing looks scores up by scorecard.
+    scorecard = models.ForeignKey(
+        Scorecard, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     as_of = models.DateField()
     overall = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
     band = models.CharField(max_length=30)

@@ -215,11 +215,13 @@ def current_scores_publish(*, run: ScoreRun) -> None:
     a later date (a backfill of old days must not replace today's score)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "INSERT INTO scorecards_currentscore (account_id, snapshot_id, as_of, overall, band) "
-            "SELECT account_id, id, as_of, overall, band FROM scorecards_scoresnapshot "
-            "WHERE run_id = %s "
+            "INSERT INTO scorecards_currentscore "
+            "(account_id, snapshot_id, scorecard_id, as_of, overall, band) "
+            "SELECT account_id, id, scorecard_id, as_of, overall, band "
+            "FROM scorecards_scoresnapshot WHERE run_id = %s "
             "ON CONFLICT (account_id) DO UPDATE SET snapshot_id = excluded.snapshot_id, "
-            "as_of = excluded.as_of, overall = excluded.overall, band = excluded.band "
+            "scorecard_id = excluded.scorecard_id, as_of = excluded.as_of, "
+            "overall = excluded.overall, band = excluded.band "
             "WHERE scorecards_currentscore.as_of <= excluded.as_of",
             [run.pk],
         )

@@ -19,10 +19,15 @@ def external_ids(response) -> list[str]:
     return [row["external_id"] for row in response.json()["results"]]
 
 
-def give_current_score(account, overall, band):
-    snapshot = ScoreSnapshotFactory(account=account, overall=overall, band=band)
+def give_current_score(account, overall, band, **snapshot_fields):
+    snapshot = ScoreSnapshotFactory(account=account, overall=overall, band=band, **snapshot_fields)
     CurrentScore.objects.create(
-        account=account, snapshot=snapshot, as_of=snapshot.as_of, overall=overall, band=band
+        account=account,
+        snapshot=snapshot,
+        scorecard_id=snapshot.scorecard_id,
+        as_of=snapshot.as_of,
+        overall=overall,
+        band=band,
     )
 
 

@@ -5,6 +5,7 @@ from scorecards.models import ScoreRun
 from tests.accounts.factories import AccountFactory
 from tests.api.conftest import client_for
 from tests.api.test_accounts import give_current_score
+from tests.scorecards.factories import BandFactory, ScorecardFactory, ScoreSnapshotFactory
 
 
 def portfolio(csm, others_account):
@@ -45,6 +46,64 @@ def test_portfolio_groups_by_segment(csm, leader, others_account):
     assert [(g["key"], g["accounts"], g["arr"], g["arr_at_risk"]) for g in body["groups"]] == [
         ("Enterprise", 1, 50000.0, 0.0),
         ("Mid-Market", 3, 80000.0, 70000.0),
+    ]
+
+
+def test_portfolio_for_a_date_reads_that_days_snapshots(csm, csm_client):
+    earlier, later = dt.date(2026, 10, 1), dt.date(2026, 11, 1)
+    improved = AccountFactory(owner=csm, arr=Decimal("30000"))
+    ScoreSnapshotFactory(account=improved, as_of=earlier, overall=Decimal("30.00"), band="Red")
+    give_current_score(improved, Decimal("90.00"), "Green")
+    unscored_then = AccountFactory(owner=csm, arr=Decimal("5000"))
+    give_current_score(unscored_then, Decimal("60.00"), "Yellow")
+
+    body = csm_client.get(f"/api/v1/portfolio/?date={earlier}").json()
+
+    assert body["date"] == "2026-10-01"
+    assert body["total"] == {
+        "key": None,
+        "accounts": 2,
+        "arr": 35000.0,
+        "average_score": 30.0,
+        "arr_at_risk": 30000.0,
+        "bands": [
+            {"band": "Not scored", "accounts": 1, "arr": 5000.0},
+            {"band": "Red", "accounts": 1, "arr": 30000.0},
+        ],
+    }
+    assert csm_client.get(f"/api/v1/portfolio/?date={later}").json()["total"]["average_score"] == (
+        75.0  # (90 + 60) / 2: give_current_score's snapshots are dated 2026-11-01
+    )
+
+
+def test_portfolio_by_owner_names_unowned_accounts_last(csm, leader):
+    AccountFactory(owner=csm, arr=Decimal("1000"))
+    AccountFactory(owner=None, arr=Decimal("2000"))
+    body = client_for(leader).get("/api/v1/portfolio/?group_by=owner").json()
+    assert [(g["key"], g["arr"]) for g in body["groups"]] == [
+        (csm.email, 1000.0),
+        ("(no owner)", 2000.0),
+    ]
+
+
+def test_portfolio_arr_at_risk_is_the_lowest_band_of_each_accounts_scorecard(csm, csm_client):
+    # "Red" is the lowest band of the default scorecard only; this one's lowest is "Critical".
+    strict = ScorecardFactory(name="Strict")
+    BandFactory(scorecard=strict, label="Critical", min_score=0)
+    BandFactory(scorecard=strict, label="Red", min_score=40)
+    on_default = AccountFactory(owner=csm, arr=Decimal("100"))
+    on_strict_red = AccountFactory(owner=csm, arr=Decimal("200"))
+    on_strict_critical = AccountFactory(owner=csm, arr=Decimal("400"))
+    give_current_score(on_default, Decimal("20.00"), "Red")
+    give_current_score(on_strict_red, Decimal("45.00"), "Red", scorecard=strict)
+    give_current_score(on_strict_critical, Decimal("10.00"), "Critical", scorecard=strict)
+
+    total = csm_client.get("/api/v1/portfolio/").json()["total"]
+
+    assert total["arr_at_risk"] == 500.0  # 100 (default's Red) + 400 (Strict's Critical)
+    assert total["bands"] == [
+        {"band": "Critical", "accounts": 1, "arr": 400.0},
+        {"band": "Red", "accounts": 2, "arr": 300.0},
     ]
 
 
