@@ -364,16 +364,24 @@ class ScoreSnapshot(models.Model):
         "contribution",
     )
 
-    # No index of its own: the (account, as_of) unique constraint serves account lookups, and
-    # each index costs every nightly insert.
+    # No foreign-key indexes: each index costs every nightly insert. The (account, as_of)
+    # unique constraint serves account lookups and (as_of, band) a day's snapshots, a run's
+    # included; only deleting a scorecard or a run (rare, by hand) scans the table.
     account = models.ForeignKey(
         "accounts.Account", on_delete=models.CASCADE, related_name="snapshots", db_index=False
     )
     as_of = models.DateField()
-    scorecard = models.ForeignKey(Scorecard, on_delete=models.PROTECT, related_name="snapshots")
+    scorecard = models.ForeignKey(
+        Scorecard, on_delete=models.PROTECT, related_name="snapshots", db_index=False
+    )
     scorecard_version = models.PositiveIntegerField()
     run = models.ForeignKey(
-        ScoreRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="snapshots"
+        ScoreRun,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="snapshots",
+        db_index=False,
     )
     overall = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
     computed = models.DecimalField(
