@@ -2,6 +2,8 @@
 
 from django import forms
 
+from scorecards.selectors_learning import HORIZON_DAYS_MAX, HORIZON_DAYS_MIN
+from scorecards.services.backtest import DEFAULT_HORIZON_DAYS
 from scorecards.services.sentiment import COMMENT_REQUIRED_AT_OR_BELOW, SENTIMENT_CHOICES
 
 SENTIMENT_LABELS = {
@@ -35,3 +37,32 @@ class SentimentForm(forms.Form):
             self.add_error("comment", "Say why when the sentiment is 1 or 2.")
         cleaned["comment"] = comment
         return cleaned
+
+
+_HORIZON_RANGE = f"Choose a horizon of {HORIZON_DAYS_MIN} to {HORIZON_DAYS_MAX} days."
+
+
+class BacktestHorizonForm(forms.Form):
+    """The horizon of the backtest page: the days before renewal at which each outcome is
+    scored. Bound to the page's query (to view) or to the POST that starts a run."""
+
+    horizon = forms.IntegerField(
+        required=False,
+        min_value=HORIZON_DAYS_MIN,
+        max_value=HORIZON_DAYS_MAX,
+        label="Horizon (days before renewal)",
+        widget=forms.NumberInput(attrs={"placeholder": str(DEFAULT_HORIZON_DAYS)}),
+        error_messages={
+            "invalid": f"Enter a whole number of days. {_HORIZON_RANGE}",
+            "min_value": _HORIZON_RANGE,
+            "max_value": _HORIZON_RANGE,
+        },
+    )
+
+    def __init__(self, data=None):
+        super().__init__(data, label_suffix="")
+
+    def horizon_days(self) -> int:
+        """The chosen horizon; the default when none was given or it is invalid (call after
+        is_valid())."""
+        return getattr(self, "cleaned_data", {}).get("horizon") or DEFAULT_HORIZON_DAYS

@@ -25,6 +25,10 @@ from scorecards.services import backtest, drafts
 # the progress of the one under way.
 SYNC_OUTCOMES_LIMIT = 5_000
 RUNNING = (BacktestRun.Status.PENDING, BacktestRun.Status.RUNNING)
+# The horizons CS Ops may choose (days before renewal at which outcomes are scored): at least
+# a day, and at most two years, beyond which few accounts have any value history to score.
+HORIZON_DAYS_MIN = 1
+HORIZON_DAYS_MAX = 730
 
 
 def may_backtest(user) -> bool:
@@ -49,13 +53,15 @@ def _measure_names() -> dict[str, str]:
 
 @dataclass(frozen=True)
 class BacktestPage:
-    """Everything the backtest page shows.
+    """Everything the backtest page shows, for one horizon.
 
     report: backtest.scorecard_backtest_and_suggest's report, or None when there is none yet
-    (a large portfolio whose first run has not finished). run: the run under way, if any.
+    (a large portfolio with no finished run at this horizon). run: the run under way at this
+    horizon, if any.
     """
 
     scorecard: Scorecard
+    horizon_days: int
     report: dict | None
     run: BacktestRun | None
     is_large: bool
@@ -71,25 +77,42 @@ class BacktestPage:
     def suggested(self) -> dict | None:
         return self.report.get("suggested") if self.report else None
 
+    @property
+    def default_horizon_days(self) -> int:
+        return backtest.DEFAULT_HORIZON_DAYS
 
-def backtest_page(*, scorecard: Scorecard) -> BacktestPage:
-    """The scorecard's backtest, optimizer suggestion and calibration, computed now for up to
-    SYNC_OUTCOMES_LIMIT outcomes, else read from the latest finished BacktestRun (and the
-    stored calibration). May store a calibration fit (backtest.renewal_calibration_current)."""
+    @property
+    def is_default_horizon(self) -> bool:
+        """Account pages show the renewal likelihood calibrated at the default horizon."""
+        return self.horizon_days == backtest.DEFAULT_HORIZON_DAYS
+
+
+def backtest_page(
+    *, scorecard: Scorecard, horizon_days: int = backtest.DEFAULT_HORIZON_DAYS
+) -> BacktestPage:
+    """The scorecard's backtest, optimizer suggestion and calibration at the horizon, computed
+    now for up to SYNC_OUTCOMES_LIMIT outcomes, else read from the latest finished BacktestRun
+    at that horizon (and the stored calibration). May store a calibration fit
+    (backtest.renewal_calibration_current)."""
     is_large = RenewalOutcome.objects.count() > SYNC_OUTCOMES_LIMIT
-    runs = BacktestRun.objects.filter(scorecard=scorecard).order_by("-created_at", "-pk")
+    runs = _runs_at(scorecard=scorecard, horizon_days=horizon_days)
     run = runs.filter(status__in=RUNNING).first()
     if is_large:
         finished = runs.filter(status=BacktestRun.Status.FINISHED).first()
         report = finished.result if finished else None
         calibration = RenewalCalibration.objects.filter(
-            scorecard=scorecard, scorecard_version=scorecard.version
+            scorecard=scorecard, scorecard_version=scorecard.version, horizon_days=horizon_days
         ).first()
     else:
-        report = backtest.scorecard_backtest_and_suggest(scorecard=scorecard)
-        calibration = backtest.renewal_calibration_current(scorecard=scorecard)
+        report = backtest.scorecard_backtest_and_suggest(
+            scorecard=scorecard, horizon_days=horizon_days
+        )
+        calibration = backtest.renewal_calibration_current(
+            scorecard=scorecard, horizon_days=horizon_days
+        )
     return BacktestPage(
         scorecard=scorecard,
+        horizon_days=horizon_days,
         report=report,
         run=run,
         is_large=is_large,
@@ -103,15 +126,25 @@ def backtest_page(*, scorecard: Scorecard) -> BacktestPage:
     )
 
 
-def suggestion_of_latest_run(*, scorecard: Scorecard) -> dict | None:
-    """For a large portfolio, the report of the latest finished run when it holds a suggestion
-    for the scorecard's current version, so that opening it as a draft needs no new fit; else
-    None (a small portfolio is fitted again in a moment)."""
+def _runs_at(*, scorecard: Scorecard, horizon_days: int):
+    """The scorecard's runs at the horizon, latest first. The page shows only plain backtests
+    (downgraded counted as renewed), as the runs it starts are."""
+    return BacktestRun.objects.filter(
+        scorecard=scorecard, horizon_days=horizon_days, is_downgraded_churned=False
+    ).order_by("-created_at", "-pk")
+
+
+def suggestion_of_latest_run(
+    *, scorecard: Scorecard, horizon_days: int = backtest.DEFAULT_HORIZON_DAYS
+) -> dict | None:
+    """For a large portfolio, the report of the latest finished run at the horizon when it
+    holds a suggestion for the scorecard's current version, so that opening it as a draft needs
+    no new fit; else None (a small portfolio is fitted again in a moment)."""
     if RenewalOutcome.objects.count() <= SYNC_OUTCOMES_LIMIT:
         return None
     run = (
-        BacktestRun.objects.filter(scorecard=scorecard, status=BacktestRun.Status.FINISHED)
-        .order_by("-created_at", "-pk")
+        _runs_at(scorecard=scorecard, horizon_days=horizon_days)
+        .filter(status=BacktestRun.Status.FINISHED)
         .first()
     )
     report = run.result if run else None
@@ -213,8 +246,11 @@ class DraftPreview:
 
 
 def draft_preview_page(*, draft: ScorecardDraft) -> DraftPreview:
-    """drafts.scorecard_draft_preview of the draft, shaped for the page. Writes nothing."""
-    preview = drafts.scorecard_draft_preview(draft=draft)
+    """drafts.scorecard_draft_preview of the draft, shaped for the page, with the backtest at
+    the horizon its suggestion was fitted at (the default for a hand-made draft). Writes
+    nothing."""
+    horizon_days = (draft.report or {}).get("horizon_days", backtest.DEFAULT_HORIZON_DAYS)
+    preview = drafts.scorecard_draft_preview(draft=draft, horizon_days=horizon_days)
     names = _measure_names()
     return DraftPreview(
         draft=draft,

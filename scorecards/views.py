@@ -2,18 +2,21 @@
 scorecard and the impact preview of its drafts (PRODUCT.md "Learning from renewals")."""
 
 import csv
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts import roles
 from accounts.selectors import accounts_visible_to
 from scorecards import learning, selectors_learning, selectors_web
+from scorecards.forms_web import BacktestHorizonForm
 from scorecards.models import BacktestRun, Scorecard, ScorecardDraft
 from scorecards.services import backtest, drafts
 
@@ -81,23 +84,50 @@ def _learning_context(request: HttpRequest, **context) -> dict:
     return {"may_edit": _is_cs_ops(request.user), "sees_portfolio": True, **context}
 
 
+def _posted_horizon(request: HttpRequest) -> int | None:
+    """The horizon of a POST from the backtest page (the default when none is posted), or None
+    with the form's error as a message when it is invalid: nothing is started then."""
+    form = BacktestHorizonForm(request.POST)
+    if form.is_valid():
+        return form.horizon_days()
+    messages.error(request, " ".join(form.errors["horizon"]))
+    return None
+
+
+def _backtest_redirect(scorecard: Scorecard, horizon_days: int | None = None) -> HttpResponse:
+    """Back to the backtest page, at the horizon when it is not the default."""
+    url = reverse("scorecards:backtest", kwargs={"pk": scorecard.pk})
+    if horizon_days not in (None, backtest.DEFAULT_HORIZON_DAYS):
+        url += "?" + urlencode({"horizon": horizon_days})
+    return redirect(url)
+
+
 @login_required
 def scorecard_backtest(request: HttpRequest, pk: int) -> HttpResponse:
-    """AUC, band churn rates and lift, per-measure AUC, calibration and the suggestion."""
+    """AUC, band churn rates and lift, per-measure AUC, calibration and the suggestion, at the
+    horizon chosen in the query (the default when it is missing or invalid)."""
     _require_learning_role(request)
     scorecard = get_object_or_404(Scorecard, pk=pk)
-    page = selectors_learning.backtest_page(scorecard=scorecard)
-    return render(request, "scorecards/backtest.html", _learning_context(request, page=page))
+    form = BacktestHorizonForm(request.GET)
+    form.is_valid()
+    page = selectors_learning.backtest_page(scorecard=scorecard, horizon_days=form.horizon_days())
+    context = _learning_context(request, page=page, horizon_form=form)
+    return render(request, "scorecards/backtest.html", context)
 
 
 @require_POST
 @login_required
 def scorecard_backtest_run(request: HttpRequest, pk: int) -> HttpResponse:
-    """Hand the backtest and optimizer to a worker (large portfolios); the page shows progress."""
+    """Hand the backtest and optimizer at the posted horizon to a worker (large portfolios);
+    the page at that horizon shows its progress."""
     _require_learning_role(request)
     scorecard = get_object_or_404(Scorecard, pk=pk)
-    backtest.backtest_run_start(scorecard=scorecard, user=request.user)
-    return redirect("scorecards:backtest", pk=scorecard.pk)
+    horizon_days = _posted_horizon(request)
+    if horizon_days is not None:
+        backtest.backtest_run_start(
+            scorecard=scorecard, user=request.user, horizon_days=horizon_days
+        )
+    return _backtest_redirect(scorecard, horizon_days)
 
 
 @login_required
@@ -115,20 +145,28 @@ def backtest_run_progress(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @login_required
 def scorecard_draft_open(request: HttpRequest, pk: int) -> HttpResponse:
-    """Open the optimizer's suggestion as a draft (CS Ops) and show its impact."""
+    """Open the optimizer's suggestion at the posted horizon as a draft (CS Ops) and show its
+    impact."""
     _require_cs_ops(request)
     scorecard = get_object_or_404(Scorecard, pk=pk)
-    report = selectors_learning.suggestion_of_latest_run(scorecard=scorecard)
+    horizon_days = _posted_horizon(request)
+    if horizon_days is None:
+        return _backtest_redirect(scorecard)
+    report = selectors_learning.suggestion_of_latest_run(
+        scorecard=scorecard, horizon_days=horizon_days
+    )
     try:
         if report is not None:  # a large portfolio: the worker's fit, not a new one
             draft = drafts.scorecard_draft_create_from_report(
                 scorecard=scorecard, report=report, user=request.user
             )
         else:
-            draft = drafts.scorecard_draft_suggest(scorecard=scorecard, user=request.user)
+            draft = drafts.scorecard_draft_suggest(
+                scorecard=scorecard, user=request.user, horizon_days=horizon_days
+            )
     except learning.InsufficientOutcomes as problem:
         messages.error(request, str(problem))
-        return redirect("scorecards:backtest", pk=scorecard.pk)
+        return _backtest_redirect(scorecard, horizon_days)
     return redirect("scorecards:draft", pk=draft.pk)
 
 
