@@ -3,7 +3,9 @@ from rest_framework import serializers
 from accounts.api.serializers import UpsertResultSerializer
 from accounts.models import Account
 from scorecards.choices import ExceptionAction, ExceptionOp, MappingType, MeasureKind, ValueSource
-from scorecards.models import MeasureValue, ScoreRun
+from scorecards.models import BacktestRun, MeasureValue, Scorecard, ScoreRun
+from scorecards.selectors_learning import HORIZON_DAYS_MAX, HORIZON_DAYS_MIN
+from scorecards.services.backtest import DEFAULT_HORIZON_DAYS
 
 __all__ = ["UpsertResultSerializer"]
 
@@ -266,6 +268,60 @@ class ScoreRunSerializer(serializers.ModelSerializer):
 
 class ScoreRunStartSerializer(serializers.Serializer):
     date = serializers.DateField(required=False, help_text="YYYY-MM-DD; default today.")
+
+
+# --- Backtest runs (learning from renewals) -------------------------------------------------
+
+
+class BacktestRunSerializer(serializers.ModelSerializer):
+    result = serializers.JSONField(
+        read_only=True,
+        allow_null=True,
+        help_text=(
+            "When finished: the backtest and optimizer report (outcome counts, AUC and bands "
+            "with the current and the suggested weights, held-out figures, each measure's AUC "
+            "and weights; `suggested` is null and `message` says why when there are too few "
+            "outcomes to learn from). Null until then."
+        ),
+    )
+    requested_by = serializers.SlugRelatedField(
+        slug_field="username",
+        read_only=True,
+        allow_null=True,
+        help_text="The username of who started the run; null when nobody did (a task).",
+    )
+
+    class Meta:
+        model = BacktestRun
+        fields = [
+            "id",
+            "scorecard",
+            "horizon_days",
+            "status",
+            "progress",
+            "stage",
+            "result",
+            "error",
+            "requested_by",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+        extra_kwargs = {
+            "progress": {"help_text": "Percent done, 0–100."},
+            "error": {"help_text": "Why the run failed; empty unless it failed."},
+        }
+
+
+class BacktestRunStartSerializer(serializers.Serializer):
+    scorecard = serializers.PrimaryKeyRelatedField(queryset=Scorecard.objects.all())
+    horizon_days = serializers.IntegerField(
+        min_value=HORIZON_DAYS_MIN,
+        max_value=HORIZON_DAYS_MAX,
+        default=DEFAULT_HORIZON_DAYS,
+        help_text="Days before each renewal at which its account is scored.",
+    )
 
 
 # --- Portfolio -------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ router = SimpleRouter()
 router.register("measure-values", views.MeasureValueViewSet, basename="measure-value")
 router.register("scorecards", views.ScorecardViewSet, basename="scorecard")
 router.register("recompute", views.RecomputeViewSet, basename="recompute")
+router.register("backtest-runs", views.BacktestRunViewSet, basename="backtest-run")
 
 urlpatterns = [
     path("accounts/<str:lookup>/score/", views.AccountScoreView.as_view(), name="account-score"),

@@ -3,6 +3,7 @@ from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -10,12 +11,18 @@ from rest_framework.views import APIView
 from accounts.ingestion import rows_check_size
 from accounts.models import ApiKey
 from accounts.selectors import accounts_visible_to
-from healthscore.api import CursorListPagination, account_visible_for_lookup, one_or_many
+from healthscore.api import (
+    ApiKeyScope,
+    CursorListPagination,
+    account_visible_for_lookup,
+    one_or_many,
+)
+from scorecards import selectors_learning
 from scorecards.api import rollups, scores, serializers
 from scorecards.documents import scorecard_to_document
 from scorecards.filtersets import MeasureValueFilterSet, ScoreRunFilterSet
-from scorecards.models import MeasureValue, Scorecard, ScoreRun
-from scorecards.services import ingestion
+from scorecards.models import BacktestRun, MeasureValue, Scorecard, ScoreRun
+from scorecards.services import backtest, ingestion
 from scorecards.services.scoring import score_run_start
 
 MEASURE_VALUES_EXAMPLE = OpenApiExample(
@@ -232,3 +239,94 @@ class RecomputeViewSet(
         as_of = start.validated_data.get("date") or timezone.localdate()
         run = score_run_start(as_of=as_of, user=request.user)
         return Response(serializers.ScoreRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+
+
+class MayBacktest(BasePermission):
+    """Backtests are for CS Ops and CS leaders, to start as to read (the backtest page's rule,
+    selectors_learning.may_backtest); no model permission is involved."""
+
+    message = "Backtests are for CS Ops and CS leaders."
+
+    def has_permission(self, request: Request, view) -> bool:
+        return selectors_learning.may_backtest(request.user)
+
+
+BACKTEST_RUN_EXAMPLE = OpenApiExample(
+    "A 90-day backtest", value={"scorecard": 1, "horizon_days": 90}, request_only=True
+)
+BACKTEST_RUN_STARTED_EXAMPLE = OpenApiExample(
+    "Started",
+    value={
+        "id": 7,
+        "scorecard": 1,
+        "horizon_days": 90,
+        "status": "pending",
+        "progress": 0,
+        "stage": "",
+        "result": None,
+        "error": "",
+        "requested_by": "ops",
+        "created_at": "2026-11-20T09:00:00Z",
+        "started_at": None,
+        "finished_at": None,
+    },
+    response_only=True,
+    status_codes=["202"],
+)
+BACKTEST_RUN_RUNNING_EXAMPLE = OpenApiExample(
+    "Under way",
+    value={
+        **BACKTEST_RUN_STARTED_EXAMPLE.value,
+        "status": "running",
+        "progress": 60,
+        "stage": "Fitting suggested weights",
+        "started_at": "2026-11-20T09:00:01Z",
+    },
+    response_only=True,
+    status_codes=["200"],
+)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Backtest runs, latest first (CS Ops and CS leaders)"),
+    retrieve=extend_schema(
+        summary="One backtest run's progress, and its report once finished",
+        examples=[BACKTEST_RUN_RUNNING_EXAMPLE],
+    ),
+    create=extend_schema(
+        summary="Start a backtest and optimizer run for a scorecard (CS Ops and CS leaders)",
+        description=(
+            "Each renewal outcome of the scorecard's accounts is scored `horizon_days` before "
+            "its renewal; a worker computes the backtest and the suggested weights. Answers "
+            "202 with the pending run: follow its progress at `backtest-runs/{id}/`. "
+            "A suggestion changes nothing until CS Ops publish it as a draft."
+        ),
+        request=serializers.BacktestRunStartSerializer,
+        responses={202: serializers.BacktestRunSerializer},
+        examples=[BACKTEST_RUN_EXAMPLE, BACKTEST_RUN_STARTED_EXAMPLE],
+    ),
+)
+class BacktestRunViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """For CS Ops and CS leaders. An API key may read runs (with the read scope) but not
+    start one: no key scope covers it, as for recomputes; sign in to start a run."""
+
+    queryset = BacktestRun.objects.select_related("requested_by").order_by("-created_at", "-id")
+    serializer_class = serializers.BacktestRunSerializer
+    filterset_fields = ["scorecard", "status"]
+    permission_classes = [MayBacktest, ApiKeyScope]
+
+    def create(self, request: Request, *args, **kwargs) -> Response:
+        start = serializers.BacktestRunStartSerializer(data=request.data)
+        start.is_valid(raise_exception=True)
+        run = backtest.backtest_run_start(
+            scorecard=start.validated_data["scorecard"],
+            horizon_days=start.validated_data["horizon_days"],
+            user=request.user,
+        )
+        body = serializers.BacktestRunSerializer(run).data
+        return Response(body, status=status.HTTP_202_ACCEPTED)
