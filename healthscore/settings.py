@@ -6,6 +6,7 @@ to a Redis broker with real workers, and `HEALTHSCORE_ENV=production` to hardene
 need `SECRET_KEY` and `ALLOWED_HOSTS` from the environment.
 """
 
+import os
 from pathlib import Path
 
 import environ
@@ -152,6 +153,10 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Task modules that autodiscovery (which looks for tasks.py) does not find.
 CELERY_IMPORTS = ["scorecards.tasks_learning"]
+
+# Connections a big read (an impact preview, a backtest) may use side by side, each on a core
+# of PostgreSQL's.
+READ_CONNECTIONS = env.int("READ_CONNECTIONS", default=min(4, os.cpu_count() or 1))
 
 # Tasks sent with a run's id when a score run finishes: risks follow every recompute.
 SCORE_RUN_FINISHED_TASKS: list[str] = ["risk.tasks.risks_evaluate_after_run"]

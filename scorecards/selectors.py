@@ -2,6 +2,7 @@
 
 import csv
 import io
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -295,6 +296,29 @@ def earlier_scores_frame(
     history[engine.AS_OF] = pd.to_datetime(history[engine.AS_OF])
     history[engine.OVERALL] = history[engine.OVERALL].astype(float)
     return history.drop_duplicates().astype({engine.ACCOUNT_ID: "int64"})
+
+
+def copy_frames(sql: str, params_list: list[list], columns: list[str]) -> pd.DataFrame:
+    """The rows of `sql` run once per parameter list, concatenated in that order.
+
+    Outside a transaction each part runs in a thread on a connection of its own, so that
+    PostgreSQL reads them on several cores at once. Inside one, the parts run one after the
+    other on this connection: other connections would not see its uncommitted rows."""
+    if len(params_list) < 2 or connection.in_atomic_block:
+        frames = [_copy_frame(sql, params, columns) for params in params_list]
+    else:
+        with ThreadPoolExecutor(max_workers=len(params_list)) as pool:
+            frames = list(
+                pool.map(lambda params: _copy_frame_in_thread(sql, params, columns), params_list)
+            )
+    return pd.concat(frames, ignore_index=True)
+
+
+def _copy_frame_in_thread(sql: str, params: list, columns: list[str]) -> pd.DataFrame:
+    try:
+        return _copy_frame(sql, params, columns)
+    finally:
+        connection.close()  # this thread's own connection, which nothing else would close
 
 
 def _copy_frame(sql: str, params: list, columns: list[str]) -> pd.DataFrame:

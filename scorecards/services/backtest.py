@@ -27,6 +27,7 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 from django.db.models import Count, Max
@@ -39,6 +40,8 @@ from scorecards.models import BacktestRun, MeasureValue, RenewalCalibration, Sco
 DEFAULT_HORIZON_DAYS = 90
 # Accounts per query when values are read without PostgreSQL's LATERAL probes (SQLite).
 _IDS_PER_QUERY = 5_000
+# Below this many probes one connection reads the values in well under a second.
+PARALLEL_READ_MIN_PROBES = 20_000
 
 Progress = Callable[[float, str], None]
 
@@ -264,15 +267,21 @@ def values_at_frame(*, probes: pd.DataFrame, measure_ids: list[int]) -> pd.DataF
             "    WHERE mv.account_id = p.account_id AND mv.measure_id = m.measure_id "
             "    AND mv.as_of <= p.day ORDER BY mv.as_of DESC, mv.id DESC LIMIT 1) v) x"
         )
+        probes = probes.sort_values([engine.ACCOUNT_ID, learning.OUTCOME_ID])
         days = pd.to_datetime(probes[learning.SCORED_ON]).dt.strftime("%Y-%m-%d")
-        params = [
-            _array_literal(probes[learning.OUTCOME_ID].astype(np.int64)),
-            _array_literal(probes[engine.ACCOUNT_ID].astype(np.int64)),
-            _array_literal(days),
-            _array_literal(pd.Series(measure_ids, dtype=np.int64)),
+        measures = _array_literal(pd.Series(measure_ids, dtype=np.int64))
+        # Big reads are split into runs of accounts, read side by side (selectors.copy_frames).
+        parts = settings.READ_CONNECTIONS if len(probes) >= PARALLEL_READ_MIN_PROBES else 1
+        params_list = [
+            [
+                _array_literal(probes[learning.OUTCOME_ID].iloc[part].astype(np.int64)),
+                _array_literal(probes[engine.ACCOUNT_ID].iloc[part].astype(np.int64)),
+                _array_literal(days.iloc[part]),
+                measures,
+            ]
+            for part in np.array_split(np.arange(len(probes)), parts)
         ]
-        # The scorecards app reads its big frames through COPY; the selector's helper does it.
-        values = selectors._copy_frame(sql, params, columns)
+        values = selectors.copy_frames(sql, params_list, columns)
     else:
         values = _history_frame(probes=probes, measure_ids=measure_ids, columns=columns)
     values[engine.AS_OF] = pd.to_datetime(values[engine.AS_OF])
