@@ -170,3 +170,6 @@ def test_draft_preview_backtests_at_the_horizon_of_its_suggestion(client, ops, s
     draft = ScorecardDraft.objects.get()
     response = client.get(reverse("scorecards:draft", kwargs={"pk": draft.pk}))
     assert response.context["preview"].preview["backtest"]["horizon_days"] == 100
+    assert "Each renewal outcome scored 100 days before its renewal date." in (
+        response.content.decode()
+    )
