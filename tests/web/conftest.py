@@ -12,7 +12,12 @@ from django.utils import timezone
 from scorecards.choices import ValueSource
 from scorecards.models import Measure, MeasureValue
 from scorecards.services import scoring
+from scorecards.services.versions import scorecard_version_create
 from tests.accounts.factories import UserFactory
+from tests.learning.conftest import (  # noqa: F401 (a fixture)
+    renewals_scorecard,
+    separable_portfolio,
+)
 
 
 def today() -> dt.date:
@@ -52,6 +57,20 @@ def leader(db):
 @pytest.fixture
 def other_csm(db):
     return UserFactory(username="other", role="CSM")
+
+
+@pytest.fixture
+def ops(db):
+    return UserFactory(username="ops", role="CS Ops")
+
+
+@pytest.fixture
+def scorecard(renewals_scorecard):  # noqa: F811
+    """The "Renewals" scorecard (tests/learning/conftest.py) published as version 1, with 30
+    renewal outcomes that usage separates perfectly."""
+    scorecard_version_create(scorecard=renewals_scorecard, user=None)
+    separable_portfolio(renewals_scorecard)
+    return renewals_scorecard
 
 
 def adoption_account(owner, adoption: float, as_of: dt.date, **fields):

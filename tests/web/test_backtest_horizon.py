@@ -8,26 +8,12 @@ from django.urls import reverse
 
 from scorecards.models import BacktestRun, RenewalCalibration, ScorecardDraft
 from scorecards.services import backtest
-from scorecards.services.versions import scorecard_version_create
-from tests.accounts.factories import UserFactory
 from tests.learning.conftest import (  # noqa: F401 (a fixture)
     renewals_scorecard,
     separable_portfolio,
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def ops(db):
-    return UserFactory(username="ops", role="CS Ops")
-
-
-@pytest.fixture
-def scorecard(renewals_scorecard):  # noqa: F811
-    scorecard_version_create(scorecard=renewals_scorecard, user=None)  # version 1
-    separable_portfolio(renewals_scorecard)
-    return renewals_scorecard
 
 
 def _page(client, user, scorecard, query: str = ""):

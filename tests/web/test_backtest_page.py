@@ -9,8 +9,6 @@ from sklearn.metrics import roc_auc_score
 
 from scorecards.models import BacktestRun, ScorecardDraft
 from scorecards.services import drafts
-from scorecards.services.versions import scorecard_version_create
-from tests.accounts.factories import UserFactory
 from tests.learning.conftest import (  # noqa: F401 (a fixture)
     add_outcome,
     renewals_scorecard,
@@ -18,18 +16,6 @@ from tests.learning.conftest import (  # noqa: F401 (a fixture)
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def ops(db):
-    return UserFactory(username="ops", role="CS Ops")
-
-
-@pytest.fixture
-def scorecard(renewals_scorecard):  # noqa: F811
-    scorecard_version_create(scorecard=renewals_scorecard, user=None)  # version 1
-    separable_portfolio(renewals_scorecard)
-    return renewals_scorecard
 
 
 def _get(client, user, name, pk):
