@@ -92,24 +92,21 @@ def backtest_page(
 ) -> BacktestPage:
     """The scorecard's backtest, optimizer suggestion and calibration at the horizon, computed
     now for up to SYNC_OUTCOMES_LIMIT outcomes, else read from the latest finished BacktestRun
-    at that horizon (and the stored calibration). May store a calibration fit
-    (backtest.renewal_calibration_current)."""
+    at that horizon. The calibration is the stored one, fitted first when missing or out of
+    date (by a worker on a large portfolio: backtest.renewal_calibration_current)."""
     is_large = RenewalOutcome.objects.count() > SYNC_OUTCOMES_LIMIT
     runs = _runs_at(scorecard=scorecard, horizon_days=horizon_days)
     run = runs.filter(status__in=RUNNING).first()
     if is_large:
         finished = runs.filter(status=BacktestRun.Status.FINISHED).first()
         report = finished.result if finished else None
-        calibration = RenewalCalibration.objects.filter(
-            scorecard=scorecard, scorecard_version=scorecard.version, horizon_days=horizon_days
-        ).first()
     else:
         report = backtest.scorecard_backtest_and_suggest(
             scorecard=scorecard, horizon_days=horizon_days
         )
-        calibration = backtest.renewal_calibration_current(
-            scorecard=scorecard, horizon_days=horizon_days
-        )
+    calibration = backtest.renewal_calibration_current(
+        scorecard=scorecard, horizon_days=horizon_days
+    )
     return BacktestPage(
         scorecard=scorecard,
         horizon_days=horizon_days,

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Count, Max
 from django.utils import timezone
@@ -536,6 +537,12 @@ def sample_optimize(
 
 
 # --- Renewal likelihood --------------------------------------------------------------------------
+# Above this many renewal outcomes a calibration is fitted by a worker rather than in the request
+# that finds it missing or out of date.
+SYNC_FIT_OUTCOMES_LIMIT = 5_000
+CALIBRATION_FIT_PENDING_SECONDS = 15 * 60
+
+
 def _outcomes_signature() -> tuple[int, int | None]:
     """How many outcomes exist and the newest id: a calibration fitted on other outcomes is
     out of date. (An outcome edited in place is picked up by the next version or refit.)"""
@@ -580,20 +587,44 @@ def renewal_calibration_fit(
 
 def renewal_calibration_current(
     *, scorecard: Scorecard, horizon_days: int = DEFAULT_HORIZON_DAYS
-) -> RenewalCalibration:
+) -> RenewalCalibration | None:
     """The stored calibration of the scorecard's current version, fitted first when there is
-    none yet or the renewal outcomes changed since (see renewal_calibration_fit)."""
+    none yet or the renewal outcomes changed since (see renewal_calibration_fit).
+
+    Above SYNC_FIT_OUTCOMES_LIMIT outcomes the fit is handed to a worker instead, so that an
+    account page or a score request never waits for a backtest; the stored fit (None before
+    the first) serves until the new one lands."""
     calibration = RenewalCalibration.objects.filter(
         scorecard=scorecard, scorecard_version=scorecard.version, horizon_days=horizon_days
     ).first()
     total, last_id = _outcomes_signature()
-    if (
-        calibration is None
-        or calibration.outcomes_total != total
-        or calibration.outcomes_last_id != last_id
-    ):
-        calibration = renewal_calibration_fit(scorecard=scorecard, horizon_days=horizon_days)
+    if calibration is not None and (
+        calibration.outcomes_total,
+        calibration.outcomes_last_id,
+    ) == (total, last_id):
+        return calibration
+    if total <= SYNC_FIT_OUTCOMES_LIMIT:
+        return renewal_calibration_fit(scorecard=scorecard, horizon_days=horizon_days)
+    _renewal_calibration_fit_enqueue(
+        scorecard=scorecard, horizon_days=horizon_days, outcomes=(total, last_id)
+    )
     return calibration
+
+
+def _renewal_calibration_fit_enqueue(
+    *, scorecard: Scorecard, horizon_days: int, outcomes: tuple[int, int | None]
+) -> None:
+    """Ask a worker for the fit once per version, horizon and set of outcomes, however many
+    requests find it missing meanwhile (the cache key expires, so a lost task is asked again)."""
+    from scorecards import tasks_learning
+
+    total, last_id = outcomes
+    key = f"calibration-fit:{scorecard.pk}:{scorecard.version}:{horizon_days}:{total}:{last_id}"
+    if cache.add(key, True, timeout=CALIBRATION_FIT_PENDING_SECONDS):
+        scorecard_id = scorecard.pk
+        transaction.on_commit(
+            lambda: tasks_learning.renewal_calibration_fit.delay(scorecard_id, horizon_days)
+        )
 
 
 @dataclass(frozen=True)
@@ -618,7 +649,7 @@ def renewal_likelihood_of(
     if overall is None or overall != overall:
         return None
     calibration = renewal_calibration_current(scorecard=scorecard)
-    if calibration.fit is None:
+    if calibration is None or calibration.fit is None:
         return None
     probability = learning.calibration_predict(calibration.fit, np.array([float(overall)]))[0]
     return RenewalLikelihood(

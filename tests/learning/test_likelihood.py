@@ -4,6 +4,7 @@ scorecard version, never shown with too few outcomes."""
 import datetime as dt
 
 import numpy as np
+import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from scipy.special import expit
@@ -107,6 +108,38 @@ def test_renewal_calibration_of_a_new_version_is_its_own(renewals_scorecard):
     backtest.renewal_likelihood_for(scorecard=renewals_scorecard, overall=50.0)
     versions = RenewalCalibration.objects.order_by("scorecard_version")
     assert list(versions.values_list("scorecard_version", flat=True)) == [1, 2]
+
+
+@pytest.fixture
+def fits_in_a_worker(monkeypatch):
+    """More outcomes than a request fits on its own: 10 stand for the thousands."""
+    monkeypatch.setattr(backtest, "SYNC_FIT_OUTCOMES_LIMIT", 10)
+
+
+def test_renewal_calibration_of_many_outcomes_is_fitted_by_a_worker(
+    renewals_scorecard, fits_in_a_worker, django_capture_on_commit_callbacks
+):
+    likelihood_portfolio(renewals_scorecard)
+    with django_capture_on_commit_callbacks() as enqueued:
+        first = backtest.renewal_likelihood_for(scorecard=renewals_scorecard, overall=62.0)
+        again = backtest.renewal_likelihood_for(scorecard=renewals_scorecard, overall=62.0)
+    # The requests wait for nothing: no likelihood yet, one fit asked of a worker for both.
+    assert (first, again, RenewalCalibration.objects.count(), len(enqueued)) == (None, None, 0, 1)
+    enqueued[0]()  # the worker's turn (tasks run inline in tests)
+    assert RenewalCalibration.objects.get().n_outcomes == 60
+    assert 0 < backtest.renewal_likelihood_for(scorecard=renewals_scorecard, overall=62.0) < 1
+
+
+def test_renewal_calibration_out_of_date_serves_until_the_worker_refits(
+    renewals_scorecard, fits_in_a_worker, django_capture_on_commit_callbacks
+):
+    likelihood_portfolio(renewals_scorecard)
+    backtest.renewal_calibration_fit(scorecard=renewals_scorecard)
+    before = backtest.renewal_likelihood_for(scorecard=renewals_scorecard, overall=62.0)
+    add_outcome(renewals_scorecard, outcome="churned", usage=95)
+    with django_capture_on_commit_callbacks(execute=True) as enqueued:
+        assert backtest.renewal_likelihood_for(scorecard=renewals_scorecard, overall=62.0) == before
+    assert (len(enqueued), RenewalCalibration.objects.get().n_outcomes) == (1, 61)
 
 
 def test_renewal_calibration_table_compares_on_the_held_out_part(renewals_scorecard):
