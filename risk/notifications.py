@@ -1,23 +1,105 @@
-"""Emails to account owners about their risks: when a risk opens or turns critical, at most
-one email per risk per day."""
+"""Emails to account owners about their risks, when a risk opens or turns critical: one email
+per owner per evaluation listing their risks, and a risk in at most one email a day.
 
+An evaluation raises tens of thousands of risks on a big portfolio, so nothing here works per
+risk: risk_notification_enqueue collects a transaction's risks and hands them, on commit, to
+the risks_notify task in a few messages; the task claims the day of all its risks in two
+queries, whatever their number, and sends each owner one email over one mail connection."""
+
+import logging
+import threading
+from collections import defaultdict
 from datetime import date
 
-from django.core.mail import send_mail
+from django.core import mail
+from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Q
 
-from risk.choices import RiskType, Severity
+from risk.choices import UNRESOLVED_STATUSES, RiskType, Severity
 from risk.models import Risk
+
+logger = logging.getLogger(__name__)
+
+# Risk ids in one risks_notify message: a nightly run's risks go out in a handful of messages,
+# and a message's claim stays one statement, far below SQLite's 32,766 bound parameters.
+RISKS_PER_MESSAGE = 2000
+
+# Severity is declared from low to critical; a digest lists the most severe first.
+SEVERITY_RANK = {severity.value: rank for rank, severity in enumerate(reversed(Severity))}
+
+# Per thread, as Django's connections are: the risks this thread's transaction will notify.
+_thread = threading.local()
+
+
+class _PendingNotifications:
+    """The risks one transaction asked to notify about, sent to risks_notify when it commits.
+    Keyed by risk id (a risk raised and made critical in one evaluation is listed once), with
+    the risk's owner, to keep each owner's risks in one message."""
+
+    def __init__(self, connection: BaseDatabaseWrapper) -> None:
+        self.connection = connection
+        self.owner_by_risk: dict[int, int | None] = {}
+        self.is_sent = False
+
+    def is_collecting(self, connection: BaseDatabaseWrapper) -> bool:
+        """Whether the transaction in progress will still send these risks. Django drops the
+        on_commit callbacks of a transaction (or savepoint) that rolls back and tells no one,
+        so our callback still waiting in the connection's queue is the only sign; a risk added
+        to a rolled-back batch would otherwise ride along with the next transaction's."""
+        return (
+            not self.is_sent
+            and connection is self.connection
+            and any(callback == self.send for _, callback, _ in connection.run_on_commit)
+        )
+
+    def send(self) -> None:
+        from risk import tasks  # here, not at the top: risk.tasks imports the services
+
+        self.is_sent = True
+        for risk_ids in _risk_id_messages(owner_by_risk=self.owner_by_risk, size=RISKS_PER_MESSAGE):
+            tasks.risks_notify.delay(risk_ids)
 
 
 def risk_notification_enqueue(*, risk: Risk) -> None:
-    """Send the owner's email from a worker once the transaction that raised the risk (or
-    made it critical) commits; nothing is sent when it rolls back (a dry run)."""
-    from risk import tasks  # here, not at the top: risk.tasks imports the services
+    """Email the account's owner about `risk` from a worker once the transaction that raised
+    it (or made it critical) commits; nothing is sent when it rolls back (a dry run).
 
-    risk_id = risk.pk
-    transaction.on_commit(lambda: tasks.risk_notify.delay(risk_id))
+    Every risk of one transaction goes out together, so an evaluation sends each owner one
+    email however many of their risks it raised. Outside a transaction it is sent at once."""
+    connection = transaction.get_connection()
+    pending = getattr(_thread, "pending", None)
+    if pending is not None and pending.is_collecting(connection):
+        pending.owner_by_risk[risk.pk] = risk.owner_id
+        return
+    pending = _thread.pending = _PendingNotifications(connection)
+    # Added before registering: outside a transaction on_commit calls `send` at once.
+    pending.owner_by_risk[risk.pk] = risk.owner_id
+    transaction.on_commit(pending.send)
+
+
+def _risk_id_messages(*, owner_by_risk: dict[int, int | None], size: int) -> list[list[int]]:
+    """The risk ids split into messages of at most `size` ids, each owner's ids in one message
+    so that they get one email; only an owner with more risks than a message holds is split.
+    The owner is the risk's, which an evaluation copies from the account; the task groups by
+    the account's owner, so a risk reassigned by hand may land in another message."""
+    by_owner: dict[int | None, list[int]] = defaultdict(list)
+    for risk_id, owner_id in owner_by_risk.items():
+        by_owner[owner_id].append(risk_id)
+    messages: list[list[int]] = []
+    current: list[int] = []
+    for risk_ids in by_owner.values():
+        if current and len(current) + len(risk_ids) > size:
+            messages.append(current)
+            current = []
+        current.extend(risk_ids)
+        while len(current) > size:
+            messages.append(current[:size])
+            current = current[size:]
+    if current:
+        messages.append(current)
+    return messages
 
 
 def risk_notification_text(*, risk: Risk) -> tuple[str, str]:
@@ -25,36 +107,141 @@ def risk_notification_text(*, risk: Risk) -> tuple[str, str]:
     kind = RiskType(risk.risk_type).label
     severity = Severity(risk.severity).label
     subject = f"[Healthscore] {severity} risk on {risk.account.name}: {kind}"
-    evidence = "\n".join(f"  {key}: {value}" for key, value in sorted(risk.evidence.items()))
     body = (
         f"A {severity.lower()} risk is open on {risk.account.name}: {kind}.\n"
         f"Raised by {risk.raised_by} on {risk.opened_at:%Y-%m-%d}.\n\n"
-        f"Evidence:\n{evidence or '  (none)'}\n"
+        f"Evidence:\n{_evidence_lines(risk, indent='  ')}\n"
     )
     return subject, body
 
 
-def risk_notify(*, risk: Risk, today: date) -> bool:
-    """Email the account's owner about `risk` unless they were already emailed about it
-    `today`. Returns True when an email went out.
-
-    The day is claimed with a conditional update before sending, so two workers handling the
-    same risk send one email; a failed send gives the claim back for the retry."""
-    owner = risk.account.owner
-    if not risk.is_open or owner is None or not owner.email:
-        return False
-    previous = risk.last_notified_on
-    claimed = (
-        Risk.objects.filter(pk=risk.pk)
-        .filter(Q(last_notified_on__isnull=True) | Q(last_notified_on__lt=today))
-        .update(last_notified_on=today)
+def risk_digest_text(*, risks: list[Risk]) -> tuple[str, str]:
+    """The subject and body of an owner's email about several risks: how many and how many
+    are critical, then each risk (severity, account, type, evidence) in the given order."""
+    critical = sum(risk.severity == Severity.CRITICAL for risk in risks)
+    subject = f"[Healthscore] {len(risks)} new risks on your accounts"
+    if critical:
+        subject += f" ({critical} critical)"
+    sections = [
+        f"{Severity(risk.severity).label} risk on {risk.account.name}: "
+        f"{RiskType(risk.risk_type).label}\n"
+        f"  Raised by {risk.raised_by} on {risk.opened_at:%Y-%m-%d}.\n"
+        f"  Evidence:\n{_evidence_lines(risk, indent='    ')}\n"
+        for risk in risks
+    ]
+    body = (
+        f"{len(risks)} risks on your accounts need your attention, most severe first.\n\n"
+        + "\n".join(sections)
     )
-    if not claimed:
-        return False  # already emailed today, or another worker got there first
-    subject, body = risk_notification_text(risk=risk)
+    return subject, body
+
+
+def _evidence_lines(risk: Risk, *, indent: str) -> str:
+    lines = [f"{indent}{key}: {value}" for key, value in sorted(risk.evidence.items())]
+    return "\n".join(lines) or f"{indent}(none)"
+
+
+def risks_notify(*, risk_ids: list[int], today: date) -> int:
+    """Email each account owner once about the risks of `risk_ids` nobody emailed them about
+    `today`: a single risk in its own email (risk_notification_text), several in a digest
+    (risk_digest_text), most severe first. Returns the number of emails sent.
+
+    Skipped: risks resolved since, and those whose account has no owner or an owner without
+    an email. Every risk's day is claimed before sending, so two workers with the same risks
+    send each owner one email, and a worker dying after the claim loses those emails rather
+    than sending them twice. A failed email gives its owner's claims back and does not stop
+    the other owners' emails; the first failure is then raised for the task to retry, and the
+    retry sends only to the owners whose email failed, since the others' risks are claimed."""
+    risks = _risks_claim(risk_ids=risk_ids, today=today)
+    if not risks:
+        return 0
+    connection = mail.get_connection()
     try:
-        send_mail(subject, body, None, [owner.email])
+        connection.open()  # one connection for every owner's email
     except Exception:
-        Risk.objects.filter(pk=risk.pk, last_notified_on=today).update(last_notified_on=previous)
+        _risk_claims_give_back(risks, today=today)
         raise
-    return True
+    sent = 0
+    failures: list[Exception] = []
+    try:
+        for owner_risks in _risks_by_owner(risks):
+            owner = owner_risks[0].account.owner
+            try:
+                _risk_email(risks=owner_risks, connection=connection).send()
+            except Exception as error:
+                _risk_claims_give_back(owner_risks, today=today)
+                logger.warning(
+                    "Risk email to %s failed, its day given back: %r", owner.email, error
+                )
+                failures.append(error)
+            else:
+                sent += 1
+    finally:
+        connection.close()
+    if failures:
+        raise failures[0]
+    return sent
+
+
+def _risks_claim(*, risk_ids: list[int], today: date) -> list[Risk]:
+    """Claim `today` on those of `risk_ids` still to be emailed today, and return them with
+    their account and owner; each keeps in memory the last_notified_on it had before, for a
+    give-back. Two statements, however many risks.
+
+    The ORM has no UPDATE … RETURNING, so the rows are locked as they are read, then updated:
+    another worker claiming the same risks waits for our commit, and PostgreSQL then checks
+    its condition again on the rows it waited for, which no longer match (ordered by id, so
+    two workers lock in the same order and never deadlock). SQLite has one writer at a time:
+    the second worker's update fails as "database is locked", an OperationalError it retries."""
+    with transaction.atomic():
+        risks = list(
+            Risk.objects.select_for_update(of=("self",))
+            .select_related("account__owner")
+            .filter(pk__in=risk_ids, status__in=UNRESOLVED_STATUSES)
+            .filter(account__owner__isnull=False)
+            .exclude(account__owner__email="")
+            .filter(Q(last_notified_on__isnull=True) | Q(last_notified_on__lt=today))
+            .order_by("pk")
+        )
+        if risks:
+            Risk.objects.filter(pk__in=[risk.pk for risk in risks]).update(last_notified_on=today)
+    return risks
+
+
+def _risk_claims_give_back(risks: list[Risk], *, today: date) -> None:
+    """Give back the day claimed on these risks, restoring the last_notified_on each had
+    before (unless something changed it since): the retry may then claim them again. One
+    statement per earlier day, usually one (never emailed)."""
+    risk_ids_by_previous: dict[date | None, list[int]] = defaultdict(list)
+    for risk in risks:
+        risk_ids_by_previous[risk.last_notified_on].append(risk.pk)
+    for previous, risk_ids in risk_ids_by_previous.items():
+        Risk.objects.filter(pk__in=risk_ids, last_notified_on=today).update(
+            last_notified_on=previous
+        )
+
+
+def _risks_by_owner(risks: list[Risk]) -> list[list[Risk]]:
+    """The risks grouped by their account's owner, each group most severe first (then by
+    account and type, so the email reads the same every time)."""
+    by_owner: dict[int, list[Risk]] = defaultdict(list)
+    for risk in sorted(
+        risks,
+        key=lambda risk: (
+            SEVERITY_RANK[risk.severity],
+            risk.account.name,
+            risk.risk_type,
+            risk.pk,
+        ),
+    ):
+        by_owner[risk.account.owner_id].append(risk)
+    return list(by_owner.values())
+
+
+def _risk_email(*, risks: list[Risk], connection: BaseEmailBackend) -> mail.EmailMessage:
+    if len(risks) == 1:
+        subject, body = risk_notification_text(risk=risks[0])
+    else:
+        subject, body = risk_digest_text(risks=risks)
+    owner = risks[0].account.owner
+    return mail.EmailMessage(subject, body, None, [owner.email], connection=connection)

@@ -7,7 +7,6 @@ from django.db import OperationalError
 from django.utils import timezone
 
 from risk import notifications, services
-from risk.models import Risk
 from scorecards.models import ScoreRun
 from scorecards.services import scoring
 
@@ -39,9 +38,16 @@ def nightly() -> None:
     scoring.score_run_start(as_of=today)
 
 
-# Safe to run twice: the day is claimed before sending, so a risk gets one email a day.
-@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
-def risk_notify(risk_id: int) -> None:
-    risk = Risk.objects.select_related("account__owner").filter(pk=risk_id).first()
-    if risk is not None:
-        notifications.risk_notify(risk=risk, today=timezone.localdate())
+# Safe to run twice: every risk's day is claimed before its email goes out, so a risk is in
+# at most one email a day and a retry sends only the emails that failed. A mail server that
+# refuses or drops us raises an OSError (smtplib's errors are OSErrors): retried as well,
+# after 30 s and then doubling, so that a mail server down for a few minutes loses nothing.
+@shared_task(autoretry_for=(OperationalError, OSError), retry_backoff=30, max_retries=5)
+def risks_notify(risk_ids: list[int]) -> int:
+    return notifications.risks_notify(risk_ids=risk_ids, today=timezone.localdate())
+
+
+# The one-risk task of earlier releases: runs the messages still queued when this one deploys.
+@shared_task(autoretry_for=(OperationalError, OSError), retry_backoff=30, max_retries=5)
+def risk_notify(risk_id: int) -> int:
+    return notifications.risks_notify(risk_ids=[risk_id], today=timezone.localdate())

@@ -1,15 +1,25 @@
-"""The owner's email when a risk opens or turns critical: at most one per risk per day."""
+"""The owners' emails when risks open or turn critical: one email per owner per evaluation,
+listing their risks, and a risk in at most one email a day."""
 
 import datetime as dt
+import smtplib
+import threading
+import time
 
 import pytest
 import time_machine
+from django.core.mail.backends import locmem
+from django.db import connection, transaction
+from django.db.models import QuerySet
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
-from risk import services
+from risk import notifications, services, tasks
 from risk.choices import RiskType
 from risk.models import Risk
-from risk.notifications import risk_notify
-from tests.accounts.factories import AccountFactory
+from risk.notifications import risk_notification_enqueue, risks_notify
+from tests.accounts.factories import AccountFactory, CsmFactory
+from tests.conftest import service_missing
 from tests.risk.conftest import AS_OF, open_risks, rules_only, sentiment
 from tests.risk.factories import RiskFactory
 
@@ -18,9 +28,37 @@ pytestmark = pytest.mark.django_db
 MORNING = dt.datetime(2026, 11, 20, 6, 0, tzinfo=dt.UTC)
 
 
+class RefusingBackend(locmem.EmailBackend):
+    """Delivers to mail.outbox like locmem, except that the server drops the connection on
+    the emails to the addresses in `refusing` (as many times as counted there)."""
+
+    refusing: dict[str, int] = {}
+
+    def send_messages(self, messages):
+        for message in messages:
+            for address in message.to:
+                if self.refusing.get(address, 0) > 0:
+                    self.refusing[address] -= 1
+                    raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+        return super().send_messages(messages)
+
+
+@pytest.fixture
+def refusing(settings):
+    settings.EMAIL_BACKEND = f"{__name__}.RefusingBackend"
+    RefusingBackend.refusing = {}
+    return RefusingBackend.refusing
+
+
 def evaluate(as_of: dt.date, capture) -> None:
     with capture(execute=True):
         services.risks_evaluate(as_of=as_of)
+
+
+def owner_risk(owner, name: str, **fields) -> Risk:
+    """A risk on a new account of `owner` named `name`; the risk's owner is the account's, as
+    an evaluation sets it."""
+    return RiskFactory(account=AccountFactory(owner=owner, name=name), owner=owner, **fields)
 
 
 def test_risk_opening_emails_the_owner(
@@ -45,6 +83,25 @@ def test_risk_opening_emails_the_owner(
         "  value_as_of: 2026-11-20\n"
     )
     assert open_risks(account)[0].last_notified_on == dt.date(2026, 11, 20)
+
+
+def test_risk_evaluation_emails_each_owner_once_from_one_task(
+    account, csm, mailoutbox, django_capture_on_commit_callbacks
+):
+    rules_only(RiskType.LOW_SENTIMENT)
+    for owned in (account, AccountFactory(owner=csm), AccountFactory(owner=csm)):
+        sentiment(owned, 0)
+    sentiment(AccountFactory(owner=CsmFactory(username="other"), name="Other"), 0)
+    with (
+        time_machine.travel(MORNING, tick=False),
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+    ):
+        services.risks_evaluate(as_of=AS_OF)
+    assert len(callbacks) == 1
+    assert sorted((email.to, email.subject) for email in mailoutbox) == [
+        (["csm@example.com"], "[Healthscore] 3 new risks on your accounts (3 critical)"),
+        (["other@example.com"], "[Healthscore] Critical risk on Other: Low sentiment"),
+    ]
 
 
 def test_risk_raised_again_sends_no_new_email(
@@ -87,37 +144,227 @@ def test_risk_turning_critical_the_next_day_emails_again(
     ]
 
 
-def test_risk_notify_twice_the_same_day_sends_one_email(account, mailoutbox):
-    risk = RiskFactory(account=account)
-    sent = [risk_notify(risk=risk, today=AS_OF), risk_notify(risk=risk, today=AS_OF)]
-    assert (sent, len(mailoutbox)) == ([True, False], 1)
-
-
-def test_risk_notify_without_an_owner_sends_nothing(mailoutbox):
-    risk = RiskFactory(account=AccountFactory(owner=None))
-    assert (risk_notify(risk=risk, today=AS_OF), mailoutbox) == (False, [])
-
-
-def test_risk_notify_a_closed_risk_sends_nothing(account, mailoutbox):
-    risk = RiskFactory(account=account, status="resolved")
-    assert (risk_notify(risk=risk, today=AS_OF), mailoutbox) == (False, [])
-
-
-def test_risk_notify_failing_gives_the_day_back(account, mailoutbox, monkeypatch):
-    risk = RiskFactory(account=account)
-
-    def refuse(*args, **kwargs):
-        raise ConnectionRefusedError("SMTP down")
-
-    monkeypatch.setattr("risk.notifications.send_mail", refuse)
-    with pytest.raises(ConnectionRefusedError):
-        risk_notify(risk=risk, today=AS_OF)
-    assert Risk.objects.get(pk=risk.pk).last_notified_on is None
-
-
 def test_dry_run_sends_no_email(account, mailoutbox, django_capture_on_commit_callbacks):
     rules_only(RiskType.LOW_SENTIMENT)
     sentiment(account, 0)
-    with django_capture_on_commit_callbacks(execute=True):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
         services.risks_evaluate(as_of=AS_OF, dry_run=True)
-    assert mailoutbox == []
+    assert (callbacks, mailoutbox) == ([], [])
+
+
+def test_risk_notification_enqueue_forgets_a_rolled_back_transaction(
+    csm, mailoutbox, django_capture_on_commit_callbacks
+):
+    dropped = owner_risk(csm, "Dropped")
+    kept = owner_risk(csm, "Kept")
+    with django_capture_on_commit_callbacks(execute=True):
+        with pytest.raises(RuntimeError), transaction.atomic():
+            risk_notification_enqueue(risk=dropped)
+            raise RuntimeError("rolled back")
+        risk_notification_enqueue(risk=kept)
+    assert [email.subject for email in mailoutbox] == [
+        "[Healthscore] High risk on Kept: Low sentiment"
+    ]
+
+
+def test_risk_notification_enqueue_keeps_each_owner_in_one_message(
+    mailoutbox, django_capture_on_commit_callbacks, monkeypatch
+):
+    monkeypatch.setattr(notifications, "RISKS_PER_MESSAGE", 3)
+    ann, bob, cat = (CsmFactory(username=name) for name in ("ann", "bob", "cat"))
+    risks = [owner_risk(ann, "A1"), owner_risk(bob, "B1"), owner_risk(ann, "A2")]
+    risks += [owner_risk(cat, f"C{n}") for n in range(4)] + [owner_risk(bob, "B2")]
+    with django_capture_on_commit_callbacks(execute=True):
+        for risk in risks:
+            risk_notification_enqueue(risk=risk)
+    # Messages of at most 3: [A1, A2], [B1, B2], [C0, C1, C2], [C3]; only cat, with more
+    # risks than a message holds, gets two emails.
+    assert sorted((email.to[0], email.subject) for email in mailoutbox) == [
+        ("ann@example.com", "[Healthscore] 2 new risks on your accounts"),
+        ("bob@example.com", "[Healthscore] 2 new risks on your accounts"),
+        ("cat@example.com", "[Healthscore] 3 new risks on your accounts"),
+        ("cat@example.com", "[Healthscore] High risk on C3: Low sentiment"),
+    ]
+
+
+def test_risks_notify_one_owner_gets_one_email_most_severe_first(csm, mailoutbox):
+    risks = [
+        owner_risk(csm, "Acme", evidence={"sentiment_score": 25.0}),
+        owner_risk(
+            csm,
+            "Beta",
+            risk_type="score_drop",
+            severity="critical",
+            raised_by="rule:score_drop",
+            evidence={"drop": 20.0, "window_days": 30},
+        ),
+        owner_risk(csm, "Acme 2", risk_type="no_sponsor", severity="medium", raised_by="Dana"),
+    ]
+    sent = risks_notify(risk_ids=[risk.pk for risk in risks], today=AS_OF)
+    [email] = mailoutbox
+    assert (sent, email.to, email.subject) == (
+        1,
+        ["csm@example.com"],
+        "[Healthscore] 3 new risks on your accounts (1 critical)",
+    )
+    assert email.body == (
+        "3 risks on your accounts need your attention, most severe first.\n"
+        "\n"
+        "Critical risk on Beta: Score drop\n"
+        "  Raised by rule:score_drop on 2026-11-01.\n"
+        "  Evidence:\n"
+        "    drop: 20.0\n"
+        "    window_days: 30\n"
+        "\n"
+        "High risk on Acme: Low sentiment\n"
+        "  Raised by rule:low_sentiment on 2026-11-01.\n"
+        "  Evidence:\n"
+        "    sentiment_score: 25.0\n"
+        "\n"
+        "Medium risk on Acme 2: No sponsor\n"
+        "  Raised by Dana on 2026-11-01.\n"
+        "  Evidence:\n"
+        "    (none)\n"
+    )
+    assert set(Risk.objects.values_list("last_notified_on", flat=True)) == {AS_OF}
+
+
+def test_risks_notify_two_owners_get_one_email_each(mailoutbox):
+    ann, bob = CsmFactory(username="ann"), CsmFactory(username="bob")
+    risks = [owner_risk(ann, "A1"), owner_risk(bob, "B1"), owner_risk(ann, "A2")]
+    sent = risks_notify(risk_ids=[risk.pk for risk in risks], today=AS_OF)
+    assert (sent, sorted((email.to[0], email.subject) for email in mailoutbox)) == (
+        2,
+        [
+            ("ann@example.com", "[Healthscore] 2 new risks on your accounts"),
+            ("bob@example.com", "[Healthscore] High risk on B1: Low sentiment"),
+        ],
+    )
+
+
+def test_risks_notify_twice_the_same_day_sends_nothing_the_second_time(csm, mailoutbox):
+    risk_ids = [owner_risk(csm, "Acme").pk, owner_risk(csm, "Beta").pk]
+    sent = [
+        risks_notify(risk_ids=risk_ids, today=AS_OF),
+        risks_notify(risk_ids=risk_ids, today=AS_OF),
+    ]
+    assert (sent, len(mailoutbox)) == ([1, 0], 1)
+
+
+def test_risks_notify_the_next_day_emails_again(csm, mailoutbox):
+    risk_ids = [owner_risk(csm, "Acme").pk]
+    risks_notify(risk_ids=risk_ids, today=AS_OF)
+    sent = risks_notify(risk_ids=risk_ids, today=AS_OF + dt.timedelta(days=1))
+    assert (sent, len(mailoutbox)) == (1, 2)
+
+
+@pytest.mark.parametrize(
+    "risk_fields",
+    [
+        {"account__owner": None},
+        {"account__owner__email": ""},
+        {"status": "resolved"},
+        {"status": "wont_fix"},
+    ],
+    ids=["no owner", "owner without email", "resolved", "closed as won't fix"],
+)
+def test_risks_notify_skips_a_risk_nobody_can_be_emailed_about(csm, mailoutbox, risk_fields):
+    skipped = RiskFactory(**risk_fields)
+    emailed = owner_risk(csm, "Acme")
+    sent = risks_notify(risk_ids=[skipped.pk, emailed.pk], today=AS_OF)
+    assert (sent, [email.subject for email in mailoutbox]) == (
+        1,
+        ["[Healthscore] High risk on Acme: Low sentiment"],
+    )
+    skipped.refresh_from_db()
+    assert skipped.last_notified_on is None
+
+
+def test_risks_notify_failing_gives_back_only_that_owners_day(refusing, mailoutbox):
+    ann, bob = CsmFactory(username="ann"), CsmFactory(username="bob")
+    earlier = AS_OF - dt.timedelta(days=5)
+    never, before, others = (
+        owner_risk(ann, "A1"),
+        owner_risk(ann, "A2", last_notified_on=earlier),
+        owner_risk(bob, "B1"),
+    )
+    refusing["ann@example.com"] = 1
+    with pytest.raises(smtplib.SMTPServerDisconnected):
+        risks_notify(risk_ids=[never.pk, before.pk, others.pk], today=AS_OF)
+    assert [email.to for email in mailoutbox] == [["bob@example.com"]]
+    assert list(
+        Risk.objects.order_by("account__name").values_list("last_notified_on", flat=True)
+    ) == [None, earlier, AS_OF]
+
+
+def test_risks_notify_task_retries_only_the_failed_email(refusing, mailoutbox):
+    ann, bob = CsmFactory(username="ann"), CsmFactory(username="bob")
+    risk_ids = [owner_risk(ann, "A1").pk, owner_risk(bob, "B1").pk]
+    refusing["ann@example.com"] = 1
+    # Inline, unpropagated: Celery runs the retry at once instead of raising Retry.
+    result = tasks.risks_notify.apply(args=[risk_ids], throw=False)
+    assert (result.state, result.result) == ("SUCCESS", 1)
+    assert sorted(email.to[0] for email in mailoutbox) == ["ann@example.com", "bob@example.com"]
+    assert set(Risk.objects.values_list("last_notified_on", flat=True)) == {timezone.localdate()}
+
+
+def test_risks_notify_queries_do_not_grow_with_the_risks(mailoutbox):
+    owners = [CsmFactory(username=f"owner{n}") for n in range(3)]
+
+    def queries(risks: int) -> int:
+        risk_ids = [owner_risk(owners[n % 3], f"Account {n}").pk for n in range(risks)]
+        with CaptureQueriesContext(connection) as captured:
+            risks_notify(risk_ids=risk_ids, today=AS_OF)
+        return len(captured)
+
+    # A savepoint, the locking read, the claiming update, the release: 4 for 3 or 30 risks.
+    assert (queries(3), queries(30), len(mailoutbox)) == (4, 4, 6)
+
+
+def test_risk_notify_task_of_earlier_releases_still_emails(csm, mailoutbox):
+    tasks.risk_notify(owner_risk(csm, "Acme").pk)
+    assert [email.subject for email in mailoutbox] == [
+        "[Healthscore] High risk on Acme: Low sentiment"
+    ]
+
+
+@pytest.fixture
+def postgres_transactional(migrated_data) -> None:
+    if connection.vendor != "postgresql":
+        service_missing("needs PostgreSQL: set DATABASE_URL=postgres://…")
+
+
+def test_risks_notify_two_workers_at_once_send_one_email(
+    postgres_transactional, mailoutbox, monkeypatch
+):
+    csm = CsmFactory(username="csm")
+    risk_ids = [owner_risk(csm, "Acme").pk, owner_risk(csm, "Beta").pk]
+    # Both workers start together, and whichever claims first waits between reading and
+    # updating: without the row locks the other would read the same risks and email too.
+    barrier = threading.Barrier(2, timeout=30)
+    update = QuerySet.update
+
+    def slow_update(queryset, **fields):
+        if queryset.model is Risk:
+            time.sleep(0.3)
+        return update(queryset, **fields)
+
+    monkeypatch.setattr(QuerySet, "update", slow_update)
+    sent: list[int] = []
+    errors: list[Exception] = []
+
+    def worker() -> None:
+        try:
+            barrier.wait()
+            sent.append(risks_notify(risk_ids=risk_ids, today=AS_OF))
+        except Exception as error:  # reported by the test, not lost in the thread
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert (errors, sorted(sent), len(mailoutbox)) == ([], [0, 1], 1)
