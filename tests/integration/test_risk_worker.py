@@ -58,6 +58,8 @@ def portfolio_create(*, as_of: dt.date) -> None:
 def test_nightly_recompute_raises_risks_and_emails_owners(celery_worker_process):
     today = timezone.localdate()
     portfolio_create(as_of=today)
+    # The worker writes its emails to its log, whatever the environment says.
+    celery_worker_process.env["EMAIL_BACKEND"] = "django.core.mail.backends.console.EmailBackend"
     celery_worker_process.start()
 
     nightly_recompute.delay()
@@ -75,6 +77,14 @@ def test_nightly_recompute_raises_risks_and_emails_owners(celery_worker_process)
     assert [
         (risk.account.external_id, risk.risk_type, risk.severity, risk.status) for risk in risks
     ] == [(f"RISK-{n:03d}", "low_sentiment", "critical", "open") for n in range(5)]
+    # One owner, five risks: one email.
+    digest = "Subject: [Healthscore] 5 new risks on your accounts (5 critical)"
+    wait_until(
+        lambda: digest in celery_worker_process.log_path.read_text(),
+        seconds=30,
+        message="the owner's email was not sent",
+    )
+    assert celery_worker_process.log_path.read_text().count("Subject: [Healthscore]") == 1
 
 
 def test_nightly_recompute_twice_keeps_one_open_risk_each(celery_worker_process):
