@@ -2,19 +2,17 @@
 per owner per evaluation listing their risks, and a risk in at most one email a day.
 
 An evaluation raises tens of thousands of risks on a big portfolio, so nothing here works per
-risk: risk_notification_enqueue collects a transaction's risks and hands them, on commit, to
-the risks_notify task in a few messages; the task claims the day of all its risks in two
+risk: an evaluation hands all its risks to risks_notification_enqueue, which sends them, on
+commit, to the risks_notify task in a few messages; the task claims the day of all its risks in two
 queries, whatever their number, and sends each owner one email over one mail connection."""
 
 import logging
-import threading
 from collections import defaultdict
 from datetime import date
 
 from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
-from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Q
 
 from risk.choices import UNRESOLVED_STATUSES, RiskType, Severity
@@ -29,54 +27,20 @@ RISKS_PER_MESSAGE = 2000
 # Severity is declared from low to critical; a digest lists the most severe first.
 SEVERITY_RANK = {severity.value: rank for rank, severity in enumerate(reversed(Severity))}
 
-# Per thread, as Django's connections are: the risks this thread's transaction will notify.
-_thread = threading.local()
 
+def risks_notification_enqueue(*, risks: list[Risk]) -> None:
+    """Email the owners about `risks` (raised, or turned critical) from a worker once the
+    transaction that changed them commits; nothing is sent when it rolls back (a dry run).
 
-class _PendingNotifications:
-    """The risks one transaction asked to notify about, sent to risks_notify when it commits.
-    Keyed by risk id (a risk raised and made critical in one evaluation is listed once), with
-    the risk's owner, to keep each owner's risks in one message."""
+    An evaluation passes all its risks at once, so each owner gets one email however many of
+    their risks it raised. The ids go out in messages of at most RISKS_PER_MESSAGE."""
+    from risk import tasks  # here, not at the top: risk.tasks imports the services
 
-    def __init__(self, connection: BaseDatabaseWrapper) -> None:
-        self.connection = connection
-        self.owner_by_risk: dict[int, int | None] = {}
-        self.is_sent = False
-
-    def is_collecting(self, connection: BaseDatabaseWrapper) -> bool:
-        """Whether the transaction in progress will still send these risks. Django drops the
-        on_commit callbacks of a transaction (or savepoint) that rolls back and tells no one,
-        so our callback still waiting in the connection's queue is the only sign; a risk added
-        to a rolled-back batch would otherwise ride along with the next transaction's."""
-        return (
-            not self.is_sent
-            and connection is self.connection
-            and any(callback == self.send for _, callback, _ in connection.run_on_commit)
-        )
-
-    def send(self) -> None:
-        from risk import tasks  # here, not at the top: risk.tasks imports the services
-
-        self.is_sent = True
-        for risk_ids in _risk_id_messages(owner_by_risk=self.owner_by_risk, size=RISKS_PER_MESSAGE):
-            tasks.risks_notify.delay(risk_ids)
-
-
-def risk_notification_enqueue(*, risk: Risk) -> None:
-    """Email the account's owner about `risk` from a worker once the transaction that raised
-    it (or made it critical) commits; nothing is sent when it rolls back (a dry run).
-
-    Every risk of one transaction goes out together, so an evaluation sends each owner one
-    email however many of their risks it raised. Outside a transaction it is sent at once."""
-    connection = transaction.get_connection()
-    pending = getattr(_thread, "pending", None)
-    if pending is not None and pending.is_collecting(connection):
-        pending.owner_by_risk[risk.pk] = risk.owner_id
+    owner_by_risk = {risk.pk: risk.owner_id for risk in risks}
+    if not owner_by_risk:
         return
-    pending = _thread.pending = _PendingNotifications(connection)
-    # Added before registering: outside a transaction on_commit calls `send` at once.
-    pending.owner_by_risk[risk.pk] = risk.owner_id
-    transaction.on_commit(pending.send)
+    messages = _risk_id_messages(owner_by_risk=owner_by_risk, size=RISKS_PER_MESSAGE)
+    transaction.on_commit(lambda: [tasks.risks_notify.delay(risk_ids) for risk_ids in messages])
 
 
 def _risk_id_messages(*, owner_by_risk: dict[int, int | None], size: int) -> list[list[int]]:

@@ -28,7 +28,7 @@ from accounts.services import contact_departures_record
 from risk import engine, selectors
 from risk.choices import UNRESOLVED_STATUSES, RiskStatus, Severity
 from risk.models import Risk, RiskEvent, RiskRule
-from risk.notifications import risk_notification_enqueue
+from risk.notifications import risks_notification_enqueue
 from scorecards.models import ScoreRun
 
 logger = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ def risks_evaluate(
 
     Side effects: departures recorded outside contact_mark_left become ContactChange rows
     (accounts.services.contact_departures_record); risks and RiskEvents are written; an email
-    to the owner is enqueued, after commit, for each risk that opened or turned critical.
+    to each owner, after commit, lists their risks that opened or turned critical.
     With `dry_run`, all of it happens in a transaction that is rolled back: the counts are
     real and nothing is written or sent."""
     with transaction.atomic():
@@ -159,6 +159,7 @@ def _risks_evaluate(*, as_of: date, account_ids: list[int] | None) -> RiskEvalua
     firing = conditions[conditions[engine.FIRES]]
     to_open = []
     refreshed = []
+    to_notify: list[Risk] = []  # opened, or turned critical: their owners are emailed
     for account_id, risk_type, severity, evidence in zip(
         firing[engine.ACCOUNT_ID].tolist(),
         firing[engine.RISK_TYPE],
@@ -169,7 +170,10 @@ def _risks_evaluate(*, as_of: date, account_ids: list[int] | None) -> RiskEvalua
         key = (account_id, risk_type)
         evidence = {"as_of": as_of.isoformat(), **evidence}
         if key in open_risks:
-            refreshed.append(_risk_refresh(open_risks[key], severity, evidence, now=now))
+            risk = open_risks[key]
+            if _turns_critical(risk, severity):
+                to_notify.append(risk)
+            refreshed.append(_risk_refresh(risk, severity, evidence, now=now))
             evaluation.updated[risk_type] += 1
         elif key in silenced and risk_type not in engine.EVENT_RISK_TYPES:
             evaluation.silenced[risk_type] += 1
@@ -189,12 +193,13 @@ def _risks_evaluate(*, as_of: date, account_ids: list[int] | None) -> RiskEvalua
             severity=severity,
             evidence=evidence,
             now=now,
+            to_notify=to_notify,
         )
         if is_new:
             evaluation.raised[risk_type] += 1
-            risk_notification_enqueue(risk=risk)
         else:
             evaluation.updated[risk_type] += 1
+    risks_notification_enqueue(risks=to_notify)
 
     Risk.objects.bulk_update(
         refreshed,
@@ -229,11 +234,14 @@ def _window(risk_type: str, settings: dict[str, engine.RuleSettings]) -> int:
     return engine.DEFAULT_WINDOWS[risk_type]
 
 
+def _turns_critical(risk: Risk, severity: str) -> bool:
+    """Raising an open risk again as critical emails its owner, as opening one does."""
+    return severity == Severity.CRITICAL and risk.severity != Severity.CRITICAL
+
+
 def _risk_refresh(risk: Risk, severity: str, evidence: dict, *, now) -> Risk:
     """Raising an open risk again: the latest evidence and severity, and its condition holds
-    again. Written in bulk by the caller. Turning critical emails the owner."""
-    if severity == Severity.CRITICAL and risk.severity != Severity.CRITICAL:
-        risk_notification_enqueue(risk=risk)
+    again. Written in bulk by the caller."""
     if severity != risk.severity:
         RiskEvent.objects.create(
             risk=risk,
@@ -256,9 +264,10 @@ def _risk_open(
     severity: str,
     evidence: dict,
     now,
+    to_notify: list[Risk],
 ) -> tuple[Risk, bool]:
     """Open a risk, or update the open one another evaluation opened meanwhile. Returns the
-    risk and whether it is new."""
+    risk and whether it is new; adds it to `to_notify` when it opened or turned critical."""
     raised_by = f"rule:{risk_type}"
     try:
         # A savepoint: when another evaluation committed the same open risk first, the
@@ -277,12 +286,15 @@ def _risk_open(
             RiskEvent.objects.create(
                 risk=risk, from_status="", to_status=RiskStatus.OPEN, note=f"Raised by {raised_by}."
             )
-            return risk, True
+        to_notify.append(risk)
+        return risk, True
     except IntegrityError:
         # Another evaluation got there first: raising again updates its risk.
         risk = Risk.objects.get(
             account_id=account_id, risk_type=risk_type, status__in=UNRESOLVED_STATUSES
         )
+        if _turns_critical(risk, severity):
+            to_notify.append(risk)
         _risk_refresh(risk, severity, evidence, now=now)
         risk.save(update_fields=["severity", "evidence", "condition_cleared_at", "updated_at"])
         return risk, False

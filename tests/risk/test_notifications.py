@@ -17,7 +17,7 @@ from django.utils import timezone
 from risk import notifications, services, tasks
 from risk.choices import RiskType
 from risk.models import Risk
-from risk.notifications import risk_notification_enqueue, risks_notify
+from risk.notifications import risks_notification_enqueue, risks_notify
 from tests.accounts.factories import AccountFactory, CsmFactory
 from tests.conftest import service_missing
 from tests.risk.conftest import AS_OF, open_risks, rules_only, sentiment
@@ -152,22 +152,22 @@ def test_dry_run_sends_no_email(account, mailoutbox, django_capture_on_commit_ca
     assert (callbacks, mailoutbox) == ([], [])
 
 
-def test_risk_notification_enqueue_forgets_a_rolled_back_transaction(
+def test_risks_notification_enqueue_sends_nothing_when_rolled_back(
     csm, mailoutbox, django_capture_on_commit_callbacks
 ):
     dropped = owner_risk(csm, "Dropped")
     kept = owner_risk(csm, "Kept")
     with django_capture_on_commit_callbacks(execute=True):
         with pytest.raises(RuntimeError), transaction.atomic():
-            risk_notification_enqueue(risk=dropped)
+            risks_notification_enqueue(risks=[dropped])
             raise RuntimeError("rolled back")
-        risk_notification_enqueue(risk=kept)
+        risks_notification_enqueue(risks=[kept])
     assert [email.subject for email in mailoutbox] == [
         "[Healthscore] High risk on Kept: Low sentiment"
     ]
 
 
-def test_risk_notification_enqueue_keeps_each_owner_in_one_message(
+def test_risks_notification_enqueue_keeps_each_owner_in_one_message(
     mailoutbox, django_capture_on_commit_callbacks, monkeypatch
 ):
     monkeypatch.setattr(notifications, "RISKS_PER_MESSAGE", 3)
@@ -175,8 +175,7 @@ def test_risk_notification_enqueue_keeps_each_owner_in_one_message(
     risks = [owner_risk(ann, "A1"), owner_risk(bob, "B1"), owner_risk(ann, "A2")]
     risks += [owner_risk(cat, f"C{n}") for n in range(4)] + [owner_risk(bob, "B2")]
     with django_capture_on_commit_callbacks(execute=True):
-        for risk in risks:
-            risk_notification_enqueue(risk=risk)
+        risks_notification_enqueue(risks=risks)
     # Messages of at most 3: [A1, A2], [B1, B2], [C0, C1, C2], [C3]; only cat, with more
     # risks than a message holds, gets two emails.
     assert sorted((email.to[0], email.subject) for email in mailoutbox) == [
