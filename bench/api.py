@@ -49,10 +49,15 @@ def fixtures(url: str, post_rows: int) -> dict:
     """API keys (a CS Leader's to read, an integration's to push) and the accounts to ask for."""
     common.django_setup(url)
     from django.contrib.auth import get_user_model
+    from django.utils import timezone
 
     from accounts.authentication import api_key_create
     from accounts.models import Account, ApiKey
+    from scorecards.models import MeasureValue
 
+    # The seed ends yesterday: today's values are a previous run's POSTs on a reused database.
+    # Forgotten, so that the first POST creates its rows again.
+    MeasureValue.objects.filter(as_of__gte=timezone.localdate()).delete()
     users = get_user_model().objects
     _, read_key = api_key_create(
         owner=users.get(username="leader"), name="bench api read", scopes=[ApiKey.Scope.READ]
