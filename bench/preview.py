@@ -8,7 +8,7 @@ of values) and writes nothing to it: the draft lives in memory only, so the data
 migration of ours. Times, in one run:
   (a) the preview end to end (scorecards.services.drafts.scorecard_draft_preview): the
       accounts and their assignment, the latest values (one LATERAL probe per account and
-      measure, streamed with COPY), the portfolio scored with the current and with the draft's
+      measure, streamed with COPY over READ_CONNECTIONS connections), the portfolio scored with the current and with the draft's
       weights, the band matrix, the top 20 movers with their measures, the backtest (on
       whatever renewal outcomes the database holds);
   (b) its floor: the same values read once, and one engine scoring of them;
