@@ -55,6 +55,14 @@ def postgres(db) -> None:
 
 
 @pytest.fixture
+def postgres_transactional(migrated_data) -> None:
+    """For tests that need PostgreSQL and commits other connections can see (threads, two
+    workers at once)."""
+    if connection.vendor != "postgresql":
+        service_missing("needs PostgreSQL: set DATABASE_URL=postgres://…")
+
+
+@pytest.fixture
 def redis_url() -> str:
     if not settings.REDIS_URL:
         service_missing("needs Redis: set REDIS_URL=redis://…")

@@ -7,21 +7,14 @@ from decimal import Decimal
 
 import pandas as pd
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 
 from scorecards import engine, learning
 from scorecards.services import backtest
 from tests.accounts.factories import AccountFactory
-from tests.conftest import service_missing
 from tests.scorecards.factories import MeasureFactory, MeasureValueFactory
 
 DAY = dt.date(2026, 5, 1)
-
-
-@pytest.fixture
-def postgres_transactional(migrated_data) -> None:
-    if connection.vendor != "postgresql":
-        service_missing("needs PostgreSQL: set DATABASE_URL=postgres://…")
 
 
 @pytest.fixture

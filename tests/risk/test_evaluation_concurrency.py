@@ -11,14 +11,7 @@ from risk import engine, services
 from risk.choices import RiskType
 from risk.models import Risk, RiskEvent
 from tests.accounts.factories import AccountFactory
-from tests.conftest import service_missing
 from tests.risk.conftest import AS_OF, rules_only
-
-
-@pytest.fixture
-def postgres_transactional(migrated_data) -> None:
-    if connection.vendor != "postgresql":
-        service_missing("needs PostgreSQL: set DATABASE_URL=postgres://…")
 
 
 def evaluate_in_threads(count: int) -> tuple[list[services.RiskEvaluation], list[Exception]]:

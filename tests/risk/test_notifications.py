@@ -19,7 +19,6 @@ from risk.choices import RiskType
 from risk.models import Risk
 from risk.notifications import risks_notification_enqueue, risks_notify
 from tests.accounts.factories import AccountFactory, CsmFactory
-from tests.conftest import service_missing
 from tests.risk.conftest import AS_OF, open_risks, rules_only, sentiment
 from tests.risk.factories import RiskFactory
 
@@ -325,12 +324,6 @@ def test_risk_notify_task_of_earlier_releases_still_emails(csm, mailoutbox):
     assert [email.subject for email in mailoutbox] == [
         "[Healthscore] High risk on Acme: Low sentiment"
     ]
-
-
-@pytest.fixture
-def postgres_transactional(migrated_data) -> None:
-    if connection.vendor != "postgresql":
-        service_missing("needs PostgreSQL: set DATABASE_URL=postgres://…")
 
 
 def test_risks_notify_two_workers_at_once_send_one_email(
