@@ -8,9 +8,9 @@ of values) and writes nothing to it: the draft lives in memory only, so the data
 migration of ours. Times, in one run:
   (a) the preview end to end (scorecards.services.drafts.scorecard_draft_preview): the
       accounts and their assignment, the latest values (one LATERAL probe per account and
-      measure, streamed with COPY over READ_CONNECTIONS connections), the portfolio scored with the current and with the draft's
-      weights, the band matrix, the top 20 movers with their measures, the backtest (on
-      whatever renewal outcomes the database holds);
+      measure, streamed with COPY over READ_CONNECTIONS connections), the portfolio scored
+      with the current and with the draft's weights, the band matrix, the top 20 movers with
+      their measures, the backtest (on whatever renewal outcomes the database holds);
   (b) its floor: the same values read once, and one engine scoring of them;
   (c) the optimizer (scorecards.services.backtest) on N renewal outcomes made up in memory for
       the benchmark's accounts (renewals over 30 days, churn drawn from adoption): loading the
