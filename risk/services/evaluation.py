@@ -36,6 +36,9 @@ logger = logging.getLogger(__name__)
 # A run for a day older than this is a backfill: risks describe the present, so finishing
 # it raises none (evaluate_risks --date does, when asked).
 BACKFILL_AGE_DAYS = 1
+# Rows per INSERT when risks open in bulk (a first evaluation of a big portfolio opens tens of
+# thousands).
+BULK_BATCH_SIZE = 1000
 
 
 @dataclass
@@ -185,20 +188,7 @@ def _risks_evaluate(*, as_of: date, account_ids: list[int] | None) -> RiskEvalua
             "pk", "owner_id"
         )
     )
-    for account_id, risk_type, severity, evidence in to_open:
-        risk, is_new = _risk_open(
-            account_id=account_id,
-            owner_id=owners.get(account_id),
-            risk_type=risk_type,
-            severity=severity,
-            evidence=evidence,
-            now=now,
-            to_notify=to_notify,
-        )
-        if is_new:
-            evaluation.raised[risk_type] += 1
-        else:
-            evaluation.updated[risk_type] += 1
+    _risks_open(to_open, owners=owners, now=now, to_notify=to_notify, evaluation=evaluation)
     risks_notification_enqueue(risks=to_notify)
 
     Risk.objects.bulk_update(
@@ -256,6 +246,62 @@ def _risk_refresh(risk: Risk, severity: str, evidence: dict, *, now) -> Risk:
     return risk
 
 
+def _risks_open(
+    to_open: list[tuple[int, str, str, dict]],
+    *,
+    owners: dict[int, int | None],
+    now,
+    to_notify: list[Risk],
+    evaluation: RiskEvaluation,
+) -> None:
+    """Open the risks (account_id, risk_type, severity, evidence) in a few bulk inserts. When
+    another evaluation opened one of them meanwhile, the unique constraint refuses the batch
+    and they are opened one by one instead, each updating the other's risk where it must."""
+    if not to_open:
+        return
+    risks = [
+        Risk(
+            account_id=account_id,
+            risk_type=risk_type,
+            severity=severity,
+            status=RiskStatus.OPEN,
+            owner_id=owners.get(account_id),
+            raised_by=f"rule:{risk_type}",
+            evidence=evidence,
+            opened_at=now,
+        )
+        for account_id, risk_type, severity, evidence in to_open
+    ]
+    try:
+        with transaction.atomic():  # a savepoint: a refused batch undoes only itself
+            Risk.objects.bulk_create(risks, batch_size=BULK_BATCH_SIZE)
+            RiskEvent.objects.bulk_create(
+                [_opening_event(risk) for risk in risks], batch_size=BULK_BATCH_SIZE
+            )
+    except IntegrityError:
+        for account_id, risk_type, severity, evidence in to_open:
+            _, is_new = _risk_open(
+                account_id=account_id,
+                owner_id=owners.get(account_id),
+                risk_type=risk_type,
+                severity=severity,
+                evidence=evidence,
+                now=now,
+                to_notify=to_notify,
+            )
+            (evaluation.raised if is_new else evaluation.updated)[risk_type] += 1
+        return
+    for risk in risks:
+        evaluation.raised[risk.risk_type] += 1
+    to_notify.extend(risks)
+
+
+def _opening_event(risk: Risk) -> RiskEvent:
+    return RiskEvent(
+        risk=risk, from_status="", to_status=RiskStatus.OPEN, note=f"Raised by {risk.raised_by}."
+    )
+
+
 def _risk_open(
     *,
     account_id: int,
@@ -283,9 +329,7 @@ def _risk_open(
                 evidence=evidence,
                 opened_at=now,
             )
-            RiskEvent.objects.create(
-                risk=risk, from_status="", to_status=RiskStatus.OPEN, note=f"Raised by {raised_by}."
-            )
+            _opening_event(risk).save()
         to_notify.append(risk)
         return risk, True
     except IntegrityError:
