@@ -8,10 +8,12 @@ one query each for the whole page.
 """
 
 import heapq
+import operator
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import reduce
 from typing import Any
 
 import pandas as pd
@@ -116,6 +118,8 @@ class BandPalette:
     labels: list[str]
     top_labels: frozenset[str]
     bottom_labels: frozenset[str]
+    # (scorecard_id, label) of each scorecard's lowest band: its accounts' ARR is at risk.
+    bottom_bands: frozenset[tuple[int, str]]
     zones: dict[int, list[dict]]
 
     def style(self, label: str | None, scorecard_id: int | None = None) -> BandStyle:
@@ -123,6 +127,15 @@ class BandPalette:
             return BandStyle(NOT_SCORED, NOT_SCORED_COLOR, "#ffffff")
         found = self.by_scorecard.get((scorecard_id, label)) or self.by_label.get(label)
         return found or BandStyle(label, NOT_SCORED_COLOR, "#ffffff")
+
+    def at_risk_q(self) -> Q:
+        """Accounts whose current score is in the lowest band of its own scorecard (a label
+        that is lowest on one scorecard may not be on another)."""
+        pairs = [
+            Q(current_score__scorecard_id=scorecard_id, current_score__band=label)
+            for scorecard_id, label in sorted(self.bottom_bands)
+        ]
+        return reduce(operator.or_, pairs) if pairs else Q(pk__isnull=True)  # no bands: none
 
     @property
     def filter_labels(self) -> list[str]:
@@ -162,6 +175,7 @@ def band_palette() -> BandPalette:
         labels=sorted(best_min, key=lambda label: (-best_min[label], label)),
         top_labels=frozenset(rows[-1].label for rows in per_scorecard.values()),
         bottom_labels=frozenset(rows[0].label for rows in per_scorecard.values()),
+        bottom_bands=frozenset((key, rows[0].label) for key, rows in per_scorecard.items()),
         zones=zones,
     )
 
@@ -1044,7 +1058,7 @@ def portfolio_overview(*, accounts: QuerySet[Account], today: date) -> Portfolio
         scored=Count("pk", filter=Q(current_score__overall__isnull=False)),
         total_arr=Sum("arr"),
         average_score=Avg("current_score__overall"),
-        risky_arr=Sum("arr", filter=Q(current_score__band__in=at_risk)),
+        risky_arr=Sum("arr", filter=palette.at_risk_q()),
     )
     renewing = active.filter(
         renewal_date__gte=today, renewal_date__lte=today + timedelta(days=RENEWAL_WINDOW_DAYS)
@@ -1093,7 +1107,7 @@ def _rollup(
             n=Count("pk"),
             total_arr=Sum("arr"),
             average=Avg("current_score__overall"),
-            risky_arr=Sum("arr", filter=Q(current_score__band__in=sorted(palette.bottom_labels))),
+            risky_arr=Sum("arr", filter=palette.at_risk_q()),
             **band_columns,
         )
         .order_by(*columns)

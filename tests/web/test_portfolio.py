@@ -11,6 +11,8 @@ from django.urls import reverse
 from accounts.models import Account
 from scorecards.models import ScoreSnapshot
 from tests.accounts.factories import AccountFactory, UserFactory
+from tests.api.test_accounts import give_current_score
+from tests.scorecards.factories import BandFactory, ScorecardFactory
 from tests.web.conftest import adoption_account, measure_value, score_day, today
 
 pytestmark = pytest.mark.django_db
@@ -147,3 +149,20 @@ def test_portfolio_queries_do_not_grow_with_the_portfolio(client, leader):
     Account.objects.all().delete()
     many = _portfolio_queries(client, leader, 30)
     assert few == many
+
+
+def test_portfolio_arr_at_risk_is_the_lowest_band_of_each_accounts_scorecard(client, leader):
+    # "Red" is the default scorecard's lowest band; on "Strict" it sits above "Critical".
+    strict = ScorecardFactory(name="Strict")
+    BandFactory(scorecard=strict, label="Critical", min_score=0)
+    BandFactory(scorecard=strict, label="Red", min_score=40)
+    for name, arr, band, scorecard in (
+        ("Red on default", 100, "Red", None),
+        ("Red on Strict", 200, "Red", strict),
+        ("Critical on Strict", 400, "Critical", strict),
+    ):
+        account = AccountFactory(name=name, arr=arr)
+        fields = {"scorecard": scorecard} if scorecard else {}
+        give_current_score(account, Decimal("30.00"), band, **fields)
+    # 100 (the default's Red) + 400 (Strict's Critical); Strict's Red is not at risk.
+    assert overview(client, leader).totals.arr_at_risk == Decimal("500.00")
