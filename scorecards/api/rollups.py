@@ -29,6 +29,9 @@ NO_OWNER = "(no owner)"
 
 @dataclass
 class _Tally:
+    """One group's (or the whole portfolio's) figures, added up from the grouped rows; per
+    band, [accounts, ARR]."""
+
     accounts: int = 0
     arr: Decimal = Decimal(0)
     score_sum: Decimal = Decimal(0)
