@@ -271,6 +271,29 @@ class BandInlineFormSet(_SiblingFormSet):
             raise ValidationError(errors)
         super().clean()
 
+    def save_existing_objects(self, commit: bool = True) -> list[Band]:
+        """Save the changed bands as new rows once the changed and deleted ones are out of the
+        table: two bands swapping minimums or labels would otherwise meet the unique
+        constraints half-way. Nothing refers to a band by its id (rules name its label)."""
+        if not commit:
+            return super().save_existing_objects(commit=False)
+        changed = [
+            form
+            for form in self.initial_forms
+            if form.instance.pk is not None
+            and form.has_changed()
+            and not self._should_delete_form(form)
+        ]
+        Band.objects.filter(pk__in=[form.instance.pk for form in changed]).delete()
+        for form in changed:
+            form.instance.pk = None  # skipped below, then inserted anew
+            form.instance._state.adding = True
+        saved = super().save_existing_objects(commit=True)  # deletes the deleted ones
+        for form in changed:
+            saved.append(self.save_existing(form, form.instance, commit=True))
+            self.changed_objects.append((form.instance, form.changed_data))
+        return saved
+
 
 class MeasureGroupInlineFormSet(_SiblingFormSet):
     def deleted_group_ids(self) -> set[int]:

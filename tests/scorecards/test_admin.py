@@ -796,3 +796,29 @@ def test_scorecard_version_history_says_who_changed_what(
 def test_scorecard_change_page_links_the_backtest(admin_client, scorecard, change_url):
     html = admin_client.get(change_url).content.decode()
     assert f'href="/scorecards/{scorecard.pk}/backtest/"' in html
+
+
+def test_scorecard_change_two_bands_may_swap_minimums(
+    admin_client, scorecard, change_url, post_data
+):
+    # Yellow 50 → 75 and Green 75 → 50 in one save: a unique (scorecard, min) pair half-way.
+    post_data[f"{row_prefix(post_data, 'bands', 'label', 'Yellow')}-min_score"] = "75"
+    post_data[f"{row_prefix(post_data, 'bands', 'label', 'Green')}-min_score"] = "50"
+    assert admin_client.post(change_url, post_data).status_code == 302
+    assert list(scorecard.bands.values_list("label", "min_score")) == [
+        ("Red", 0),
+        ("Green", 50),
+        ("Yellow", 75),
+    ]
+
+
+def test_scorecard_change_two_bands_may_swap_labels(admin_client, scorecard, change_url, post_data):
+    yellow = row_prefix(post_data, "bands", "label", "Yellow")
+    green = row_prefix(post_data, "bands", "label", "Green")
+    post_data[f"{yellow}-label"], post_data[f"{green}-label"] = "Green", "Yellow"
+    assert admin_client.post(change_url, post_data).status_code == 302
+    assert [band["label"] for band in scorecard.versions.get(number=2).definition["bands"]] == [
+        "Red",
+        "Green",
+        "Yellow",
+    ]
