@@ -12,7 +12,8 @@ from risk import engine
 from risk.choices import UNRESOLVED_STATUSES, RiskStatus, RiskType
 from risk.models import Risk, RiskRule
 from scorecards import engine as scoring_engine
-from scorecards.models import Band, Measure, MeasureValue, ScoreSnapshot
+from scorecards.models import Measure, MeasureValue, ScoreSnapshot
+from scorecards.selectors import lowest_bands
 
 SENTIMENT_MEASURE_KEY = "csm_sentiment"
 
@@ -111,16 +112,6 @@ def _snapshot_rows(ids: list[int]) -> dict[int, tuple]:
         ).values_list("pk", "as_of", "overall", "band", "scorecard_id"):
             rows[pk] = tuple(fields)
     return rows
-
-
-def lowest_bands() -> dict[int, str]:
-    """Each scorecard's lowest band (Red in the default scheme; F in an A–F one)."""
-    lowest: dict[int, str] = {}
-    for scorecard_id, label in Band.objects.order_by("scorecard_id", "-min_score").values_list(
-        "scorecard_id", "label"
-    ):
-        lowest[scorecard_id] = label
-    return lowest
 
 
 def sponsor_left_handled_frame(*, account_ids: list[int] | None = None) -> pd.DataFrame:

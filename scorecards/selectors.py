@@ -23,6 +23,17 @@ from scorecards.models import (
 TREND_WINDOWS = (7, 30, 90)
 
 
+def lowest_bands() -> dict[int, str]:
+    """Each scorecard's lowest band (Red in the default scheme; F in an A–F one): its
+    accounts' ARR is at risk, and entering it raises turned_red."""
+    lowest: dict[int, str] = {}
+    for scorecard_id, label in Band.objects.order_by("scorecard_id", "-min_score").values_list(
+        "scorecard_id", "label"
+    ):
+        lowest[scorecard_id] = label
+    return lowest
+
+
 @dataclass(frozen=True)
 class ScorecardFrames:
     """Every scorecard's definition as the engine's input frames (see engine.score_accounts)."""

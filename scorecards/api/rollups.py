@@ -15,8 +15,8 @@ from typing import Any
 from django.db.models import Count, F, FilteredRelation, Q, QuerySet, Sum
 
 from accounts.models import Account
+from scorecards import selectors
 from scorecards.choices import NOT_SCORED
-from scorecards.models import Band
 
 GROUP_FIELDS = {
     "owner": "owner__email",
@@ -108,7 +108,7 @@ def portfolio_rollup(
     lowest band of their scorecard, the one starting at 0: Red by default), and per band the
     accounts and ARR. `total` is the same over every account."""
     key = GROUP_FIELDS[group_by] if group_by else None
-    lowest_bands = set(Band.objects.filter(min_score=0).values_list("scorecard_id", "label"))
+    lowest_bands = set(selectors.lowest_bands().items())
     total = _Tally()
     groups: dict[Any, _Tally] = defaultdict(_Tally)
     for row in _score_tallies(accounts, key, as_of):
@@ -125,10 +125,8 @@ def portfolio_rollup(
             groups[row[key]].add(**tally)
     # Groups in key order with the empty key last, as PostgreSQL orders NULL.
     ordered_keys = sorted(groups, key=lambda group_key: (group_key is None, group_key or ""))
-    if group_by == "owner":
-        rows = [groups[k].as_row(k or NO_OWNER) for k in ordered_keys]
-    else:
-        rows = [groups[k].as_row(k) for k in ordered_keys]
+    is_by_owner = group_by == "owner"
+    rows = [groups[k].as_row((k or NO_OWNER) if is_by_owner else k) for k in ordered_keys]
     return {
         "date": as_of.isoformat() if as_of else None,
         "group_by": group_by,
