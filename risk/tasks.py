@@ -45,9 +45,3 @@ def nightly() -> None:
 @shared_task(autoretry_for=(OperationalError, OSError), retry_backoff=30, max_retries=5)
 def risks_notify(risk_ids: list[int]) -> int:
     return notifications.risks_notify(risk_ids=risk_ids, today=timezone.localdate())
-
-
-# The one-risk task of earlier releases: runs the messages still queued when this one deploys.
-@shared_task(autoretry_for=(OperationalError, OSError), retry_backoff=30, max_retries=5)
-def risk_notify(risk_id: int) -> int:
-    return notifications.risks_notify(risk_ids=[risk_id], today=timezone.localdate())

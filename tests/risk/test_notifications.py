@@ -319,13 +319,6 @@ def test_risks_notify_queries_do_not_grow_with_the_risks(mailoutbox):
     assert (queries(3), queries(30), len(mailoutbox)) == (4, 4, 6)
 
 
-def test_risk_notify_task_of_earlier_releases_still_emails(csm, mailoutbox):
-    tasks.risk_notify(owner_risk(csm, "Acme").pk)
-    assert [email.subject for email in mailoutbox] == [
-        "[Healthscore] High risk on Acme: Low sentiment"
-    ]
-
-
 def test_risks_notify_two_workers_at_once_send_one_email(
     postgres_transactional, mailoutbox, monkeypatch
 ):
