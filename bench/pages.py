@@ -45,9 +45,9 @@ def fixtures(url: str) -> dict:
 
     from accounts import roles
     from accounts.models import Account
+    from demo.services import DEMO_PASSWORD
     from risk.choices import UNRESOLVED_STATUSES
     from risk.models import Risk
-    from scorecards.services.demo import DEMO_PASSWORD
 
     csm = (
         get_user_model()

@@ -12,7 +12,7 @@ migration of ours. Times, in one run:
       with the current and with the draft's weights, the band matrix, the top 20 movers with
       their measures, the backtest (on whatever renewal outcomes the database holds);
   (b) its floor: the same values read once, and one engine scoring of them;
-  (c) the optimizer (scorecards.services.backtest) on N renewal outcomes made up in memory for
+  (c) the optimizer (scorecards.learning.backtest) on N renewal outcomes made up in memory for
       the benchmark's accounts (renewals over 30 days, churn drawn from adoption): loading the
       sample (one LATERAL probe per outcome and measure, each outcome on its own date), then the
       backtest of the current weights, the fit and the backtest of the suggestion.
@@ -84,7 +84,7 @@ def preview_floor(scorecard, as_of: date) -> tuple[float, float, int]:
 
     from accounts.models import Account
     from scorecards import engine, learning, selectors
-    from scorecards.services import backtest
+    from scorecards.learning import backtest
 
     frames = selectors.scorecard_frames()
     definition = backtest.definition_of(frames, scorecard.pk)
@@ -129,7 +129,7 @@ def backtest_of_outcomes(scorecard, outcomes: int, repeat: int) -> tuple[float, 
 
     from accounts.models import Account
     from scorecards import engine, learning, selectors
-    from scorecards.services import backtest
+    from scorecards.learning import backtest
 
     definition = backtest.definition_of(selectors.scorecard_frames(), scorecard.pk)
     ids = np.array(

@@ -1,9 +1,10 @@
-"""Forms of the web pages (the admin's forms are in forms.py)."""
+"""Forms of the web pages (the admin's forms live beside the admin, in each app's forms.py)."""
 
 from django import forms
 
-from scorecards.selectors_learning import HORIZON_DAYS_MAX, HORIZON_DAYS_MIN
-from scorecards.services.backtest import DEFAULT_HORIZON_DAYS
+from risk.choices import RiskStatus
+from scorecards.learning.backtest import DEFAULT_HORIZON_DAYS
+from scorecards.learning.selectors import HORIZON_DAYS_MAX, HORIZON_DAYS_MIN
 from scorecards.services.sentiment import COMMENT_REQUIRED_AT_OR_BELOW, SENTIMENT_CHOICES
 
 SENTIMENT_LABELS = {
@@ -66,3 +67,29 @@ class BacktestHorizonForm(forms.Form):
         """The chosen horizon; the default when none was given or it is invalid (call after
         is_valid())."""
         return getattr(self, "cleaned_data", {}).get("horizon") or DEFAULT_HORIZON_DAYS
+
+
+ACTION_LABELS = {
+    RiskStatus.ACKNOWLEDGED: "Acknowledge",
+    RiskStatus.MITIGATING: "Mitigate",
+    RiskStatus.RESOLVED: "Resolve",
+    RiskStatus.WONT_FIX: "Close as won't fix",
+}
+
+
+class RiskTransitionForm(forms.Form):
+    """One move of a risk's lifecycle, with its note. The lifecycle (which moves exist, which
+    need a note) is the service's: the form offers the allowed moves and checks the shape."""
+
+    to_status = forms.ChoiceField()
+    note = forms.CharField(
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, data=None, *, allowed: tuple[str, ...]):
+        super().__init__(data)
+        self.fields["to_status"].choices = [
+            (status, ACTION_LABELS.get(status, RiskStatus(status).label)) for status in allowed
+        ]

@@ -1,12 +1,25 @@
 from django.urls import path
 
-from risk import views
+from front.views import account, dashboard, learning, portfolio
 
-app_name = "risk"
+app_name = "front"
 
 urlpatterns = [
-    path("dashboard/", views.dashboard, name="dashboard"),
-    path("accounts/<int:pk>/", views.account_detail, name="account-detail"),
-    path("accounts/<int:pk>/sentiment/", views.account_sentiment, name="account-sentiment"),
-    path("risks/<int:pk>/transition/", views.risk_transition, name="risk-transition"),
+    path("dashboard/", dashboard.dashboard, name="dashboard"),
+    path("accounts/<int:pk>/", account.account_detail, name="account-detail"),
+    path("accounts/<int:pk>/sentiment/", account.account_sentiment, name="account-sentiment"),
+    path("risks/<int:pk>/transition/", account.risk_transition, name="risk-transition"),
+    path("portfolio/", portfolio.portfolio, name="portfolio"),
+    path("portfolio.csv", portfolio.portfolio_csv, name="portfolio-csv"),
+    path("scorecards/<int:pk>/backtest/", learning.scorecard_backtest, name="backtest"),
+    path("scorecards/<int:pk>/backtest/run/", learning.scorecard_backtest_run, name="backtest-run"),
+    path("scorecards/<int:pk>/drafts/", learning.scorecard_draft_open, name="draft-open"),
+    path(
+        "scorecards/backtest-runs/<int:pk>/",
+        learning.backtest_run_progress,
+        name="backtest-progress",
+    ),
+    path("scorecards/drafts/<int:pk>/", learning.draft_detail, name="draft"),
+    path("scorecards/drafts/<int:pk>/publish/", learning.draft_publish, name="draft-publish"),
+    path("scorecards/drafts/<int:pk>/discard/", learning.draft_discard, name="draft-discard"),
 ]

@@ -43,6 +43,8 @@ INSTALLED_APPS = [
     "accounts",
     "scorecards",
     "risk",
+    "front",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -152,7 +154,7 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Task modules that autodiscovery (which looks for tasks.py) does not find.
-CELERY_IMPORTS = ["scorecards.tasks_learning"]
+CELERY_IMPORTS = ["scorecards.learning.tasks"]
 
 # Connections a big read (an impact preview, a backtest) may use side by side, each on a core
 # of PostgreSQL's.

@@ -163,7 +163,7 @@ class ScorecardAdmin(admin.ModelAdmin):
             return "—"
         return format_html(
             '<a href="{}">{}</a>',
-            reverse("scorecards:backtest", args=[scorecard.pk]),
+            reverse("front:backtest", args=[scorecard.pk]),
             _("Backtest on renewal outcomes, suggested weights and drafts"),
         )
 

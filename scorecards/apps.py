@@ -8,4 +8,5 @@ class ScorecardsConfig(AppConfig):
     def ready(self) -> None:
         # Register the tasks in every process, not only in workers: a finished run sends
         # tasks by name, and inline (eager) mode can only run the ones it knows.
-        from scorecards import tasks, tasks_learning  # noqa: F401
+        from scorecards import tasks  # noqa: F401
+        from scorecards.learning import tasks as learning_tasks  # noqa: F401

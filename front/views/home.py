@@ -12,11 +12,11 @@ def home(request: HttpRequest) -> HttpResponse:
     that says so."""
     user_roles = roles.user_roles(request.user)
     if request.user.is_superuser or user_roles & {roles.CS_LEADER, roles.CS_OPS}:
-        return redirect("scorecards:portfolio")
+        return redirect("front:portfolio")
     if roles.CSM in user_roles:
-        return redirect("risk:dashboard")
+        return redirect("front:dashboard")
     context = {
         "roles": sorted(user_roles),
         "account_count": selectors.accounts_visible_to(user=request.user).count(),
     }
-    return render(request, "home.html", context)
+    return render(request, "front/home.html", context)

@@ -1,24 +1,17 @@
-"""The portfolio page for CS leaders and CS Ops, and its CSV download; the backtest page of a
-scorecard and the impact preview of its drafts (PRODUCT.md "Learning from renewals")."""
+"""The portfolio page for CS leaders and CS Ops, and its CSV download."""
 
 import csv
-from urllib.parse import urlencode
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
+from django.shortcuts import render
 from django.utils import timezone
-from django.views.decorators.http import require_POST
 
 from accounts import roles
 from accounts.selectors import accounts_visible_to
-from scorecards import learning, selectors_learning, selectors_web
-from scorecards.forms_web import BacktestHorizonForm
-from scorecards.models import BacktestRun, Scorecard, ScorecardDraft
-from scorecards.services import backtest, drafts
+from front.read_models import portfolio as portfolio_rm
+from scorecards.learning import selectors as learning_selectors
 
 
 def _require_portfolio_role(request: HttpRequest) -> None:
@@ -31,12 +24,12 @@ def _require_portfolio_role(request: HttpRequest) -> None:
 @login_required
 def portfolio(request: HttpRequest) -> HttpResponse:
     _require_portfolio_role(request)
-    overview = selectors_web.portfolio_overview(
+    overview = portfolio_rm.portfolio_overview(
         accounts=accounts_visible_to(user=request.user), today=timezone.localdate()
     )
     context = {"portfolio": overview, "nav": "portfolio", "sees_portfolio": True}
-    context["backtest_scorecards"] = selectors_learning.backtest_scorecards(user=request.user)
-    return render(request, "scorecards/portfolio.html", context)
+    context["backtest_scorecards"] = learning_selectors.backtest_scorecards(user=request.user)
+    return render(request, "front/portfolio.html", context)
 
 
 class _Echo:
@@ -49,7 +42,7 @@ class _Echo:
 @login_required
 def portfolio_csv(request: HttpRequest) -> StreamingHttpResponse:
     _require_portfolio_role(request)
-    rows = selectors_web.portfolio_csv_rows(accounts=accounts_visible_to(user=request.user))
+    rows = portfolio_rm.portfolio_csv_rows(accounts=accounts_visible_to(user=request.user))
     writer = csv.writer(_Echo())
     response = StreamingHttpResponse(
         (writer.writerow(row) for row in rows), content_type="text/csv; charset=utf-8"
@@ -57,155 +50,3 @@ def portfolio_csv(request: HttpRequest) -> StreamingHttpResponse:
     filename = f"portfolio-{timezone.localdate().isoformat()}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
-
-
-# --- Learning from renewals: the backtest page and draft previews --------------------------------
-def _is_cs_ops(user) -> bool:
-    return user.is_superuser or roles.CS_OPS in roles.user_roles(user)
-
-
-def _require_learning_role(request: HttpRequest) -> None:
-    """Backtests and previews are for CS Ops and CS leaders; only CS Ops change scorecards."""
-    if not selectors_learning.may_backtest(request.user):
-        raise PermissionDenied("Backtests are for CS Ops and CS leaders.")
-
-
-def _require_cs_ops(request: HttpRequest) -> None:
-    if not _is_cs_ops(request.user):
-        raise PermissionDenied("Only CS Ops change scorecards.")
-
-
-def _get_draft_for_user(request: HttpRequest, pk: int) -> ScorecardDraft:
-    _require_learning_role(request)
-    return get_object_or_404(ScorecardDraft.objects.select_related("scorecard"), pk=pk)
-
-
-def _learning_context(request: HttpRequest, **context) -> dict:
-    return {"may_edit": _is_cs_ops(request.user), "sees_portfolio": True, **context}
-
-
-def _posted_horizon(request: HttpRequest) -> int | None:
-    """The horizon of a POST from the backtest page (the default when none is posted), or None
-    with the form's error as a message when it is invalid: nothing is started then."""
-    form = BacktestHorizonForm(request.POST)
-    if form.is_valid():
-        return form.horizon_days()
-    messages.error(request, " ".join(form.errors["horizon"]))
-    return None
-
-
-def _backtest_redirect(scorecard: Scorecard, horizon_days: int | None = None) -> HttpResponse:
-    """Back to the backtest page, at the horizon when it is not the default."""
-    url = reverse("scorecards:backtest", kwargs={"pk": scorecard.pk})
-    if horizon_days not in (None, backtest.DEFAULT_HORIZON_DAYS):
-        url += "?" + urlencode({"horizon": horizon_days})
-    return redirect(url)
-
-
-@login_required
-def scorecard_backtest(request: HttpRequest, pk: int) -> HttpResponse:
-    """AUC, band churn rates and lift, per-measure AUC, calibration and the suggestion, at the
-    horizon chosen in the query (the default when it is missing or invalid)."""
-    _require_learning_role(request)
-    scorecard = get_object_or_404(Scorecard, pk=pk)
-    form = BacktestHorizonForm(request.GET)
-    form.is_valid()
-    page = selectors_learning.backtest_page(scorecard=scorecard, horizon_days=form.horizon_days())
-    context = _learning_context(request, page=page, horizon_form=form)
-    return render(request, "scorecards/backtest.html", context)
-
-
-@require_POST
-@login_required
-def scorecard_backtest_run(request: HttpRequest, pk: int) -> HttpResponse:
-    """Hand the backtest and optimizer at the posted horizon to a worker (large portfolios);
-    the page at that horizon shows its progress."""
-    _require_learning_role(request)
-    scorecard = get_object_or_404(Scorecard, pk=pk)
-    horizon_days = _posted_horizon(request)
-    if horizon_days is not None:
-        backtest.backtest_run_start(
-            scorecard=scorecard, user=request.user, horizon_days=horizon_days
-        )
-    return _backtest_redirect(scorecard, horizon_days)
-
-
-@login_required
-def backtest_run_progress(request: HttpRequest, pk: int) -> HttpResponse:
-    """The progress partial that the page polls every second; a finished (or failed) run
-    reloads the page, which then shows its result."""
-    _require_learning_role(request)
-    run = get_object_or_404(BacktestRun.objects.select_related("scorecard"), pk=pk)
-    response = render(request, "scorecards/partials/_backtest_run.html", {"run": run})
-    if run.status not in selectors_learning.RUNNING:
-        response["HX-Refresh"] = "true"
-    return response
-
-
-@require_POST
-@login_required
-def scorecard_draft_open(request: HttpRequest, pk: int) -> HttpResponse:
-    """Open the optimizer's suggestion at the posted horizon as a draft (CS Ops) and show its
-    impact."""
-    _require_cs_ops(request)
-    scorecard = get_object_or_404(Scorecard, pk=pk)
-    horizon_days = _posted_horizon(request)
-    if horizon_days is None:
-        return _backtest_redirect(scorecard)
-    report = selectors_learning.suggestion_of_latest_run(
-        scorecard=scorecard, horizon_days=horizon_days
-    )
-    try:
-        if report is not None:  # a large portfolio: the worker's fit, not a new one
-            draft = drafts.scorecard_draft_create_from_report(
-                scorecard=scorecard, report=report, user=request.user
-            )
-        else:
-            draft = drafts.scorecard_draft_suggest(
-                scorecard=scorecard, user=request.user, horizon_days=horizon_days
-            )
-    except learning.InsufficientOutcomes as problem:
-        messages.error(request, str(problem))
-        return _backtest_redirect(scorecard, horizon_days)
-    return redirect("scorecards:draft", pk=draft.pk)
-
-
-@login_required
-def draft_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    """A draft's impact on the latest date, before anyone publishes it."""
-    draft = _get_draft_for_user(request, pk)
-    try:
-        preview = selectors_learning.draft_preview_page(draft=draft)
-    except ValidationError as problem:
-        messages.error(request, " ".join(problem.messages))
-        return redirect("scorecards:backtest", pk=draft.scorecard_id)
-    context = _learning_context(request, preview=preview, draft=draft)
-    return render(request, "scorecards/draft.html", context)
-
-
-@require_POST
-@login_required
-def draft_publish(request: HttpRequest, pk: int) -> HttpResponse:
-    draft = _get_draft_for_user(request, pk)
-    _require_cs_ops(request)
-    try:
-        version = drafts.scorecard_draft_publish(draft=draft, user=request.user)
-    except ValidationError as problem:
-        messages.error(request, " ".join(problem.messages))
-        return redirect("scorecards:draft", pk=draft.pk)
-    messages.success(request, f"Published as version {version.number} of {draft.scorecard}.")
-    return redirect("scorecards:backtest", pk=draft.scorecard_id)
-
-
-@require_POST
-@login_required
-def draft_discard(request: HttpRequest, pk: int) -> HttpResponse:
-    draft = _get_draft_for_user(request, pk)
-    _require_cs_ops(request)
-    try:
-        drafts.scorecard_draft_discard(draft=draft)
-    except ValidationError as problem:
-        messages.error(request, " ".join(problem.messages))
-        return redirect("scorecards:draft", pk=draft.pk)
-    messages.success(request, f"Draft {pk} discarded; nothing changed.")
-    return redirect("scorecards:backtest", pk=draft.scorecard_id)

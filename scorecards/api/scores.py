@@ -11,8 +11,8 @@ from django.http import Http404
 
 from accounts.models import Account
 from scorecards import engine
+from scorecards.learning.likelihood import renewal_likelihood_for
 from scorecards.models import CurrentScore, ScoreSnapshot
-from scorecards.services.backtest import renewal_likelihood_for
 
 TREND_WINDOWS = (7, 30, 90)
 HISTORY_DAYS = 90

@@ -3,9 +3,9 @@ from rest_framework import serializers
 from accounts.api.serializers import UpsertResultSerializer
 from accounts.models import Account
 from scorecards.choices import ExceptionAction, ExceptionOp, MappingType, MeasureKind, ValueSource
+from scorecards.learning.backtest import DEFAULT_HORIZON_DAYS
+from scorecards.learning.selectors import HORIZON_DAYS_MAX, HORIZON_DAYS_MIN
 from scorecards.models import BacktestRun, MeasureValue, Scorecard, ScoreRun
-from scorecards.selectors_learning import HORIZON_DAYS_MAX, HORIZON_DAYS_MIN
-from scorecards.services.backtest import DEFAULT_HORIZON_DAYS
 
 __all__ = ["UpsertResultSerializer"]
 

@@ -17,12 +17,13 @@ from healthscore.api import (
     account_visible_for_lookup,
     one_or_many,
 )
-from scorecards import selectors_learning
 from scorecards.api import rollups, scores, serializers
 from scorecards.documents import scorecard_to_document
 from scorecards.filtersets import MeasureValueFilterSet, ScoreRunFilterSet
+from scorecards.learning import runs
+from scorecards.learning import selectors as learning_selectors
 from scorecards.models import BacktestRun, MeasureValue, Scorecard, ScoreRun
-from scorecards.services import backtest, ingestion
+from scorecards.services import ingestion
 from scorecards.services.scoring import score_run_start
 
 MEASURE_VALUES_EXAMPLE = OpenApiExample(
@@ -243,12 +244,12 @@ class RecomputeViewSet(
 
 class MayBacktest(BasePermission):
     """Backtests are for CS Ops and CS leaders, to start as to read (the backtest page's rule,
-    selectors_learning.may_backtest); no model permission is involved."""
+    learning_selectors.may_backtest); no model permission is involved."""
 
     message = "Backtests are for CS Ops and CS leaders."
 
     def has_permission(self, request: Request, view) -> bool:
-        return selectors_learning.may_backtest(request.user)
+        return learning_selectors.may_backtest(request.user)
 
 
 BACKTEST_RUN_EXAMPLE = OpenApiExample(
@@ -323,7 +324,7 @@ class BacktestRunViewSet(
     def create(self, request: Request, *args, **kwargs) -> Response:
         start = serializers.BacktestRunStartSerializer(data=request.data)
         start.is_valid(raise_exception=True)
-        run = backtest.backtest_run_start(
+        run = runs.backtest_run_start(
             scorecard=start.validated_data["scorecard"],
             horizon_days=start.validated_data["horizon_days"],
             user=request.user,

@@ -4,12 +4,12 @@ Each renewal outcome of an account assigned to a scorecard is scored as of renew
 (H = the horizon, 90 days by default) by the same pure engine that scores accounts every night,
 from the measure-value history rather than from stored snapshots, so any candidate weights can
 be tested. The maths (metrics, hold-out split, optimizer, calibration) is in
-``scorecards/learning.py``; this module loads the frames and calls the engine.
+``scorecards/maths.py``; this module loads the frames and calls the engine.
 
 Set-based throughout: the outcomes are one query, their values one more (on PostgreSQL one
 probe of the ``measurevalue_latest`` index per outcome and measure, streamed with COPY), and all
 outcomes are scored in ONE engine call, whatever their dates (see
-``learning.values_on_common_date``).
+``maths.values_on_common_date``).
 
 Choices:
 - Assignment uses each account's current segment, tier and lifecycle and the scorecards'
@@ -28,15 +28,13 @@ from datetime import date
 import numpy as np
 import pandas as pd
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
-from django.core.cache import cache
-from django.db import connection, transaction
-from django.db.models import Count, Max
+from django.db import connection
 from django.utils import timezone
 
 from accounts.models import RenewalOutcome
-from scorecards import engine, learning, selectors
-from scorecards.models import BacktestRun, MeasureValue, RenewalCalibration, Scorecard
+from scorecards import engine, selectors
+from scorecards.learning import maths
+from scorecards.models import MeasureValue, Scorecard
 
 DEFAULT_HORIZON_DAYS = 90
 # Accounts per query when values are read without PostgreSQL's LATERAL probes (SQLite).
@@ -47,7 +45,7 @@ PARALLEL_READ_MIN_PROBES = 20_000
 Progress = Callable[[float, str], None]
 
 
-def _no_progress(fraction: float, stage: str) -> None:
+def no_progress(fraction: float, stage: str) -> None:
     """The default progress callback: report nothing."""
 
 
@@ -95,7 +93,7 @@ class Definition:
         self, *, measure_weights: dict[str, float], group_weights: dict[str, float]
     ) -> Definition:
         """The same definition with other weights (by measure key and group name)."""
-        measures, groups = learning.frames_with_weights(
+        measures, groups = maths.frames_with_weights(
             self.measures,
             self.groups,
             measure_weights=measure_weights,
@@ -175,10 +173,10 @@ def backtest_sample_load(
     every = pd.DataFrame(
         list(rows),
         columns=[
-            learning.OUTCOME_ID,
+            maths.OUTCOME_ID,
             engine.ACCOUNT_ID,
-            learning.RENEWAL_DATE,
-            learning.OUTCOME,
+            maths.RENEWAL_DATE,
+            maths.OUTCOME,
             "arr_before",
             engine.SEGMENT,
             engine.TIER,
@@ -209,21 +207,21 @@ def backtest_sample_build(
     """A sample from outcomes already chosen (``outcome_id, account_id, renewal_date, outcome,
     arr_before``, sorted by outcome_id): their scoring dates, labels and hold-out, and their
     values (one query, see values_at_frame) moved to one common date."""
-    renewal = pd.to_datetime(outcomes[learning.RENEWAL_DATE])
+    renewal = pd.to_datetime(outcomes[maths.RENEWAL_DATE])
     outcomes = outcomes.assign(
         **{
-            learning.RENEWAL_DATE: renewal,
+            maths.RENEWAL_DATE: renewal,
             "arr_before": outcomes["arr_before"].astype(float),
-            learning.SCORED_ON: renewal - pd.Timedelta(days=horizon_days),
-            learning.IS_CHURNED: learning.churn_labels(
-                outcomes[learning.OUTCOME], downgraded_is_churned=downgraded_is_churned
+            maths.SCORED_ON: renewal - pd.Timedelta(days=horizon_days),
+            maths.IS_CHURNED: maths.churn_labels(
+                outcomes[maths.OUTCOME], downgraded_is_churned=downgraded_is_churned
             ),
-            learning.IS_HOLDOUT: learning.holdout_mask(renewal, outcomes[learning.OUTCOME_ID]),
+            maths.IS_HOLDOUT: maths.holdout_mask(renewal, outcomes[maths.OUTCOME_ID]),
         }
     )
-    as_of = outcomes[learning.SCORED_ON].max().date() if len(outcomes) else timezone.localdate()
+    as_of = outcomes[maths.SCORED_ON].max().date() if len(outcomes) else timezone.localdate()
     values = values_at_frame(
-        probes=outcomes[[learning.OUTCOME_ID, engine.ACCOUNT_ID, learning.SCORED_ON]],
+        probes=outcomes[[maths.OUTCOME_ID, engine.ACCOUNT_ID, maths.SCORED_ON]],
         measure_ids=measure_ids,
     )
     return BacktestSample(
@@ -231,7 +229,7 @@ def backtest_sample_build(
         horizon_days=horizon_days,
         downgraded_is_churned=downgraded_is_churned,
         outcomes=outcomes,
-        values=learning.values_on_common_date(values, outcomes, as_of=pd.Timestamp(as_of)),
+        values=maths.values_on_common_date(values, outcomes, as_of=pd.Timestamp(as_of)),
         as_of=as_of,
     )
 
@@ -246,7 +244,7 @@ def values_at_frame(*, probes: pd.DataFrame, measure_ids: list[int]) -> pd.DataF
     the latest ``scored_on`` (a query per 5,000 accounts); the engine then picks the latest.
     """
     columns = [
-        learning.OUTCOME_ID,
+        maths.OUTCOME_ID,
         engine.MEASURE_ID,
         engine.RAW_VALUE,
         engine.AS_OF,
@@ -268,14 +266,14 @@ def values_at_frame(*, probes: pd.DataFrame, measure_ids: list[int]) -> pd.DataF
             "    WHERE mv.account_id = p.account_id AND mv.measure_id = m.measure_id "
             "    AND mv.as_of <= p.day ORDER BY mv.as_of DESC, mv.id DESC LIMIT 1) v) x"
         )
-        probes = probes.sort_values([engine.ACCOUNT_ID, learning.OUTCOME_ID])
-        days = pd.to_datetime(probes[learning.SCORED_ON]).dt.strftime("%Y-%m-%d")
+        probes = probes.sort_values([engine.ACCOUNT_ID, maths.OUTCOME_ID])
+        days = pd.to_datetime(probes[maths.SCORED_ON]).dt.strftime("%Y-%m-%d")
         measures = _array_literal(pd.Series(measure_ids, dtype=np.int64))
         # Big reads are split into runs of accounts, read side by side (selectors.copy_frames).
         parts = settings.READ_CONNECTIONS if len(probes) >= PARALLEL_READ_MIN_PROBES else 1
         params_list = [
             [
-                _array_literal(probes[learning.OUTCOME_ID].iloc[part].astype(np.int64)),
+                _array_literal(probes[maths.OUTCOME_ID].iloc[part].astype(np.int64)),
                 _array_literal(probes[engine.ACCOUNT_ID].iloc[part].astype(np.int64)),
                 _array_literal(days.iloc[part]),
                 measures,
@@ -288,7 +286,7 @@ def values_at_frame(*, probes: pd.DataFrame, measure_ids: list[int]) -> pd.DataF
     values[engine.AS_OF] = pd.to_datetime(values[engine.AS_OF])
     return values.astype(
         {
-            learning.OUTCOME_ID: "int64",
+            maths.OUTCOME_ID: "int64",
             engine.MEASURE_ID: "int64",
             engine.RAW_VALUE: float,
             engine.VALUE_ID: "int64",
@@ -308,7 +306,7 @@ def _history_frame(
     """The portable path of values_at_frame: each probe's account's history up to the latest
     probe date, repeated for every probe of that account."""
     account_ids = sorted(set(probes[engine.ACCOUNT_ID].astype(int)))
-    last_day = pd.to_datetime(probes[learning.SCORED_ON]).max().date()
+    last_day = pd.to_datetime(probes[maths.SCORED_ON]).max().date()
     parts = []
     for start in range(0, len(account_ids), _IDS_PER_QUERY):
         rows = MeasureValue.objects.filter(
@@ -325,9 +323,9 @@ def _history_frame(
     history = pd.concat(parts, ignore_index=True)
     history[engine.AS_OF] = pd.to_datetime(history[engine.AS_OF])
     merged = history.merge(
-        probes[[learning.OUTCOME_ID, engine.ACCOUNT_ID, learning.SCORED_ON]], on=engine.ACCOUNT_ID
+        probes[[maths.OUTCOME_ID, engine.ACCOUNT_ID, maths.SCORED_ON]], on=engine.ACCOUNT_ID
     )
-    merged = merged[merged[engine.AS_OF] <= pd.to_datetime(merged[learning.SCORED_ON])]
+    merged = merged[merged[engine.AS_OF] <= pd.to_datetime(merged[maths.SCORED_ON])]
     return merged[columns].reset_index(drop=True)
 
 
@@ -343,9 +341,9 @@ class ScoredOutcomes:
 
 def backtest_score(*, sample: BacktestSample, definition: Definition) -> ScoredOutcomes:
     """Score every outcome of the sample with the definition, in one engine call."""
-    ids = sample.outcomes[learning.OUTCOME_ID].to_numpy(dtype=np.int64)
+    ids = sample.outcomes[maths.OUTCOME_ID].to_numpy(dtype=np.int64)
     if len(ids) == 0:
-        empty = sample.outcomes.assign(**{learning.OVERALL: [], learning.BAND: []})
+        empty = sample.outcomes.assign(**{maths.OVERALL: [], maths.BAND: []})
         return ScoredOutcomes(outcomes=empty, features=pd.DataFrame(columns=definition.keys))
     result = engine.score_accounts(
         values=sample.values,
@@ -362,17 +360,17 @@ def backtest_score(*, sample: BacktestSample, definition: Definition) -> ScoredO
     accounts = result.accounts.set_index(engine.ACCOUNT_ID).reindex(ids)
     outcomes = sample.outcomes.assign(
         **{
-            learning.OVERALL: accounts[engine.OVERALL].to_numpy(dtype=float),
-            learning.BAND: accounts[engine.BAND].to_numpy(dtype=object),
+            maths.OVERALL: accounts[engine.OVERALL].to_numpy(dtype=float),
+            maths.BAND: accounts[engine.BAND].to_numpy(dtype=object),
         }
     )
-    features = learning.feature_matrix(result.measures, ids, definition.keys)
+    features = maths.feature_matrix(result.measures, ids, definition.keys)
     return ScoredOutcomes(outcomes=outcomes, features=features)
 
 
 def backtest_report_of(*, scored: ScoredOutcomes, definition: Definition) -> dict:
-    """learning.backtest_report of scored outcomes."""
-    return learning.backtest_report(
+    """maths.backtest_report of scored outcomes."""
+    return maths.backtest_report(
         scored.outcomes, scored.features, definition.bands[[engine.LABEL, engine.MIN]]
     )
 
@@ -396,7 +394,7 @@ def scorecard_backtest(
     definition: Definition | None = None,
 ) -> dict:
     """Backtest the scorecard (or another ``definition`` of it, e.g. a draft) on its renewal
-    outcomes. Returns the header (scorecard, version, horizon) and learning.backtest_report's
+    outcomes. Returns the header (scorecard, version, horizon) and maths.backtest_report's
     figures. Reads only."""
     definition = definition or scorecard_definition(scorecard=scorecard)
     sample = backtest_sample_load(
@@ -453,13 +451,13 @@ def scorecard_optimize(
     scorecard: Scorecard,
     horizon_days: int = DEFAULT_HORIZON_DAYS,
     downgraded_is_churned: bool = False,
-    C: float = learning.OPTIMIZER_C,
-    progress: Progress = _no_progress,
+    C: float = maths.OPTIMIZER_C,
+    progress: Progress = no_progress,
 ) -> dict:
     """Backtest the current weights, fit suggested ones on the training part and backtest them.
 
     Output (JSON-ready): the header (scorecard, version, horizon) and sample_optimize's report.
-    Raises learning.InsufficientOutcomes when the training part is too small. Reads only: a
+    Raises maths.InsufficientOutcomes when the training part is too small. Reads only: a
     suggestion becomes a draft through scorecards.services.drafts.
     """
     definition = scorecard_definition(scorecard=scorecard)
@@ -477,8 +475,8 @@ def sample_optimize(
     *,
     sample: BacktestSample,
     definition: Definition,
-    C: float = learning.OPTIMIZER_C,
-    progress: Progress = _no_progress,
+    C: float = maths.OPTIMIZER_C,
+    progress: Progress = no_progress,
 ) -> dict:
     """The optimizer on a loaded sample (pure computation, no query).
 
@@ -487,24 +485,24 @@ def sample_optimize(
     n_scored, bands, bands_holdout``, and in ``suggested`` also ``weights`` (measure key →
     weight, % of the total) and ``group_weights`` (group name → weight); ``measures`` (``key,
     group, auc, auc_holdout, present, current_weight, suggested_weight`` — weights as nominal
-    effective %). Raises learning.InsufficientOutcomes when the training part is too small.
+    effective %). Raises maths.InsufficientOutcomes when the training part is too small.
     """
     progress(0.4, "Scoring with the current weights")
     current = backtest_score(sample=sample, definition=definition)
     report = backtest_report_of(scored=current, definition=definition)
 
     progress(0.6, "Fitting suggested weights")
-    is_training = learning.training_rows(
-        current.features, current.outcomes[learning.IS_HOLDOUT].to_numpy()
+    is_training = maths.training_rows(
+        current.features, current.outcomes[maths.IS_HOLDOUT].to_numpy()
     )
-    raw = learning.fit_measure_weights(
+    raw = maths.fit_measure_weights(
         current.features[is_training],
-        current.outcomes.loc[is_training, learning.IS_CHURNED].to_numpy(),
+        current.outcomes.loc[is_training, maths.IS_CHURNED].to_numpy(),
         C=C,
     )
-    weights = learning.suggested_weights(raw)
+    weights = maths.suggested_weights(raw)
     measure_weights = {key: float(weight) for key, weight in weights.items()}
-    group_weights = learning.implied_group_weights(measure_weights, definition.group_of)
+    group_weights = maths.implied_group_weights(measure_weights, definition.group_of)
     suggested_definition = definition.with_weights(
         measure_weights=measure_weights, group_weights=group_weights
     )
@@ -534,217 +532,3 @@ def sample_optimize(
             for measure in report["measures"]
         ],
     }
-
-
-# --- Renewal likelihood --------------------------------------------------------------------------
-# Above this many renewal outcomes a calibration is fitted by a worker rather than in the request
-# that finds it missing or out of date.
-SYNC_FIT_OUTCOMES_LIMIT = 5_000
-CALIBRATION_FIT_PENDING_SECONDS = 15 * 60
-
-
-def _outcomes_signature() -> tuple[int, int | None]:
-    """How many outcomes exist and the newest id: a calibration fitted on other outcomes is
-    out of date. (An outcome edited in place is picked up by the next version or refit.)"""
-    totals = RenewalOutcome.objects.aggregate(total=Count("id"), last=Max("id"))
-    return totals["total"], totals["last"]
-
-
-@transaction.atomic
-def renewal_calibration_fit(
-    *, scorecard: Scorecard, horizon_days: int = DEFAULT_HORIZON_DAYS
-) -> RenewalCalibration:
-    """Fit score → renewal probability for the scorecard's current version on its backtest,
-    and store it (replacing the version's previous fit). Too few outcomes store a row without
-    a fit and with the reason, so that nothing is shown and nothing is refitted in vain."""
-    total, last_id = _outcomes_signature()
-    definition = scorecard_definition(scorecard=scorecard)
-    sample = backtest_sample_load(scorecard=scorecard, horizon_days=horizon_days)
-    scored = backtest_score(sample=sample, definition=definition).outcomes
-    scored = scored[scored[learning.OVERALL].notna()]
-    report = learning.calibration_report(
-        scored[learning.OVERALL].to_numpy(),
-        scored[learning.IS_CHURNED].to_numpy(),
-        scored[learning.IS_HOLDOUT].to_numpy(),
-    )
-    calibration, _ = RenewalCalibration.objects.update_or_create(
-        scorecard=scorecard,
-        scorecard_version=scorecard.version,
-        horizon_days=horizon_days,
-        defaults={
-            "outcomes_total": total,
-            "outcomes_last_id": last_id,
-            "n_outcomes": report["n_outcomes"],
-            "n_churned": report["n_churned"],
-            "fit": report["fit"],
-            "table": report["table_holdout"],
-            "brier_holdout": report["brier_holdout"],
-            "message": report["message"] or "",
-        },
-    )
-    return calibration
-
-
-def renewal_calibration_current(
-    *, scorecard: Scorecard, horizon_days: int = DEFAULT_HORIZON_DAYS
-) -> RenewalCalibration | None:
-    """The stored calibration of the scorecard's current version, fitted first when there is
-    none yet or the renewal outcomes changed since (see renewal_calibration_fit).
-
-    Above SYNC_FIT_OUTCOMES_LIMIT outcomes the fit is handed to a worker instead, so that an
-    account page or a score request never waits for a backtest; the stored fit (None before
-    the first) serves until the new one lands."""
-    calibration = RenewalCalibration.objects.filter(
-        scorecard=scorecard, scorecard_version=scorecard.version, horizon_days=horizon_days
-    ).first()
-    total, last_id = _outcomes_signature()
-    if calibration is not None and (
-        calibration.outcomes_total,
-        calibration.outcomes_last_id,
-    ) == (total, last_id):
-        return calibration
-    if total <= SYNC_FIT_OUTCOMES_LIMIT:
-        return renewal_calibration_fit(scorecard=scorecard, horizon_days=horizon_days)
-    _renewal_calibration_fit_enqueue(
-        scorecard=scorecard, horizon_days=horizon_days, outcomes=(total, last_id)
-    )
-    return calibration
-
-
-def _renewal_calibration_fit_enqueue(
-    *, scorecard: Scorecard, horizon_days: int, outcomes: tuple[int, int | None]
-) -> None:
-    """Ask a worker for the fit once per version, horizon and set of outcomes, however many
-    requests find it missing meanwhile (the cache key expires, so a lost task is asked again)."""
-    from scorecards import tasks_learning
-
-    total, last_id = outcomes
-    key = f"calibration-fit:{scorecard.pk}:{scorecard.version}:{horizon_days}:{total}:{last_id}"
-    if cache.add(key, True, timeout=CALIBRATION_FIT_PENDING_SECONDS):
-        scorecard_id = scorecard.pk
-        transaction.on_commit(
-            lambda: tasks_learning.renewal_calibration_fit.delay(scorecard_id, horizon_days)
-        )
-
-
-@dataclass(frozen=True)
-class RenewalLikelihood:
-    """A calibrated renewal probability (0–1, 4 decimals) and what it was calibrated on."""
-
-    probability: float
-    n_outcomes: int
-    n_churned: int
-
-    @property
-    def percent(self) -> int:
-        return int(engine.round_half_up(self.probability * 100, 0))
-
-
-def renewal_likelihood_of(
-    *, scorecard: Scorecard, overall: float | None
-) -> RenewalLikelihood | None:
-    """The renewal likelihood of an account with this overall score on this scorecard, with the
-    number of scored outcomes its calibration was fitted on; None when not scored or when there
-    are too few outcomes (fewer than 50 scored, or fewer than 10 churned)."""
-    if overall is None or overall != overall:
-        return None
-    calibration = renewal_calibration_current(scorecard=scorecard)
-    if calibration is None or calibration.fit is None:
-        return None
-    probability = learning.calibration_predict(calibration.fit, np.array([float(overall)]))[0]
-    return RenewalLikelihood(
-        probability=float(engine.round_half_up(probability, 4)),
-        n_outcomes=calibration.n_outcomes,
-        n_churned=calibration.n_churned,
-    )
-
-
-def renewal_likelihood_for(*, scorecard: Scorecard, overall: float | None) -> float | None:
-    """The calibrated probability (0–1, 4 decimals) that an account with this overall score on
-    this scorecard renews; None when not scored or when there are too few outcomes (fewer than
-    50 scored, or fewer than 10 churned)."""
-    likelihood = renewal_likelihood_of(scorecard=scorecard, overall=overall)
-    return None if likelihood is None else likelihood.probability
-
-
-def scorecard_backtest_and_suggest(
-    *,
-    scorecard: Scorecard,
-    horizon_days: int = DEFAULT_HORIZON_DAYS,
-    downgraded_is_churned: bool = False,
-    progress: Progress = _no_progress,
-) -> dict:
-    """What the backtest page and a backtest run show: scorecard_optimize's report, or, with
-    too few outcomes for a suggestion, the plain backtest with ``suggested`` None and the
-    reason in ``message``. Reads only."""
-    options = {
-        "scorecard": scorecard,
-        "horizon_days": horizon_days,
-        "downgraded_is_churned": downgraded_is_churned,
-    }
-    try:
-        return {**scorecard_optimize(**options, progress=progress), "message": ""}
-    except learning.InsufficientOutcomes as problem:
-        return {**scorecard_backtest(**options), "suggested": None, "message": str(problem)}
-
-
-# --- Runs in a worker ----------------------------------------------------------------------------
-def backtest_run_start(
-    *,
-    scorecard: Scorecard,
-    user: AbstractBaseUser | None = None,
-    horizon_days: int = DEFAULT_HORIZON_DAYS,
-    downgraded_is_churned: bool = False,
-) -> BacktestRun:
-    """Create a pending backtest-and-optimizer run and hand it to a worker once the transaction
-    commits (large portfolios take a while; the run's row shows the progress)."""
-    from scorecards import tasks_learning
-
-    run = BacktestRun.objects.create(
-        scorecard=scorecard,
-        horizon_days=horizon_days,
-        is_downgraded_churned=downgraded_is_churned,
-        requested_by=user if user is not None and user.is_authenticated else None,
-    )
-    transaction.on_commit(lambda: tasks_learning.backtest_run_execute.delay(run.pk))
-    return run
-
-
-def backtest_run_execute(*, run: BacktestRun) -> BacktestRun:
-    """Run the optimizer for a pending run, recording progress on the row, and store its
-    report (``result``). With too few outcomes for a suggestion the result is the plain
-    backtest with ``suggested`` None and the reason in ``message``. Safe to call twice: only
-    the call that moves the run from pending to running does the work."""
-    claimed = BacktestRun.objects.filter(pk=run.pk, status=BacktestRun.Status.PENDING).update(
-        status=BacktestRun.Status.RUNNING, started_at=timezone.now(), progress=0
-    )
-    if not claimed:  # another worker got there first, or it already ran
-        run.refresh_from_db()
-        return run
-
-    def progress(fraction: float, stage: str) -> None:
-        BacktestRun.objects.filter(pk=run.pk).update(
-            progress=min(100, round(fraction * 100)), stage=stage[:100]
-        )
-
-    try:
-        result = scorecard_backtest_and_suggest(
-            scorecard=run.scorecard,
-            horizon_days=run.horizon_days,
-            downgraded_is_churned=run.is_downgraded_churned,
-            progress=progress,
-        )
-    except Exception as error:
-        BacktestRun.objects.filter(pk=run.pk).update(
-            status=BacktestRun.Status.FAILED, error=str(error)[:2000], finished_at=timezone.now()
-        )
-        raise
-    BacktestRun.objects.filter(pk=run.pk).update(
-        status=BacktestRun.Status.FINISHED,
-        progress=100,
-        stage="Done",
-        result=result,
-        finished_at=timezone.now(),
-    )
-    run.refresh_from_db()
-    return run

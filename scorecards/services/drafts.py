@@ -26,15 +26,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Account
-from scorecards import engine, learning, selectors
+from scorecards import engine, selectors
 from scorecards.documents import scorecard_to_document
+from scorecards.learning import backtest, maths
 from scorecards.models import (
     Scorecard,
     ScorecardDraft,
     ScorecardVersion,
     ScoreRun,
 )
-from scorecards.services import backtest
 from scorecards.services.versions import scorecard_version_create
 from scorecards.validation import weight_validate
 
@@ -179,7 +179,7 @@ def scorecard_draft_suggest(
     downgraded_is_churned: bool = False,
 ) -> ScorecardDraft:
     """Run the optimizer and open its suggestion as a draft. Raises
-    learning.InsufficientOutcomes when there is too little to learn from."""
+    maths.InsufficientOutcomes when there is too little to learn from."""
     report = backtest.scorecard_optimize(
         scorecard=scorecard,
         horizon_days=horizon_days,
@@ -352,13 +352,13 @@ def scorecard_draft_preview(
     values = backtest.values_at_frame(
         probes=pd.DataFrame(
             {
-                learning.OUTCOME_ID: ids,
+                maths.OUTCOME_ID: ids,
                 engine.ACCOUNT_ID: ids,
-                learning.SCORED_ON: pd.Timestamp(as_of),
+                maths.SCORED_ON: pd.Timestamp(as_of),
             }
         ),
         measure_ids=sorted(set(current.measures[engine.MEASURE_ID])),
-    ).rename(columns={learning.OUTCOME_ID: engine.ACCOUNT_ID})
+    ).rename(columns={maths.OUTCOME_ID: engine.ACCOUNT_ID})
 
     def score(definition: backtest.Definition) -> engine.ScoringResult:
         return engine.score_accounts(

@@ -8,9 +8,9 @@ import pytest
 from django.core.management import call_command
 from playwright.sync_api import Page, expect
 
+from demo.services import DEMO_PASSWORD
+from scorecards.learning import backtest
 from scorecards.models import Scorecard
-from scorecards.services import backtest
-from scorecards.services.demo import DEMO_PASSWORD
 from tests.browser.conftest import screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("migrated_data")]

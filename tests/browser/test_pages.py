@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 from accounts.models import Contact
 from tests.accounts.factories import AccountFactory, ContactFactory, TouchpointFactory, UserFactory
 from tests.browser.conftest import screenshot
-from tests.web.conftest import measure_value, score_day
+from tests.front.conftest import measure_value, score_day
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("migrated_data")]
 

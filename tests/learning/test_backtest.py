@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from scorecards.services import backtest
+from scorecards.learning import backtest
 from tests.learning.conftest import RENEWAL, add_outcome
 
 

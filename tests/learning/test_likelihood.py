@@ -11,8 +11,8 @@ from scipy.special import expit
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss
 
+from scorecards.learning import likelihood
 from scorecards.models import RenewalCalibration
-from scorecards.services import backtest
 from scorecards.services.versions import scorecard_version_create
 from tests.learning.conftest import add_outcome
 
@@ -42,14 +42,14 @@ def test_renewal_likelihood_for_is_scikit_learns_platt_fit(renewals_scorecard):
     renewed = np.array([not _is_churned(i) for i in range(60)])
     model = LogisticRegression(C=100.0, max_iter=1000).fit(score.reshape(-1, 1) / 100, renewed)
     expected = expit(model.coef_[0][0] * 0.62 + model.intercept_[0])
-    likelihood = backtest.renewal_likelihood_for(scorecard=renewals_scorecard, overall=62.0)
-    assert likelihood == round(float(expected), 4)
+    probability = likelihood.renewal_likelihood_for(scorecard=renewals_scorecard, overall=62.0)
+    assert probability == round(float(expected), 4)
 
 
 def test_renewal_likelihood_for_grows_with_the_score(renewals_scorecard):
     likelihood_portfolio(renewals_scorecard)
     low, high = (
-        backtest.renewal_likelihood_for(scorecard=renewals_scorecard, overall=score)
+        likelihood.renewal_likelihood_for(scorecard=renewals_scorecard, overall=score)
         for score in (20.0, 90.0)
     )
     assert 0 < low < 0.5 < high < 1
@@ -57,7 +57,7 @@ def test_renewal_likelihood_for_grows_with_the_score(renewals_scorecard):
 
 def test_renewal_likelihood_for_none_with_fewer_than_50_outcomes(renewals_scorecard):
     likelihood_portfolio(renewals_scorecard, count=49)
-    assert backtest.renewal_likelihood_for(scorecard=renewals_scorecard, overall=62.0) is None
+    assert likelihood.renewal_likelihood_for(scorecard=renewals_scorecard, overall=62.0) is None
     calibration = RenewalCalibration.objects.get(scorecard=renewals_scorecard)
     assert calibration.fit is None
     assert calibration.message.startswith(
@@ -73,39 +73,39 @@ def test_renewal_likelihood_for_none_with_fewer_than_10_churned(renewals_scoreca
             renewal_date=dt.date(2026, 1, 1) + dt.timedelta(days=i),
             usage=i,
         )
-    assert backtest.renewal_likelihood_for(scorecard=renewals_scorecard, overall=62.0) is None
+    assert likelihood.renewal_likelihood_for(scorecard=renewals_scorecard, overall=62.0) is None
     assert "(9 churned)" in RenewalCalibration.objects.get().message
 
 
 def test_renewal_likelihood_for_none_when_not_scored(renewals_scorecard):
-    assert backtest.renewal_likelihood_for(scorecard=renewals_scorecard, overall=None) is None
+    assert likelihood.renewal_likelihood_for(scorecard=renewals_scorecard, overall=None) is None
     assert not RenewalCalibration.objects.exists()
 
 
 def test_renewal_calibration_is_fitted_once_per_version(renewals_scorecard):
     likelihood_portfolio(renewals_scorecard)
-    backtest.renewal_likelihood_for(scorecard=renewals_scorecard, overall=50.0)
+    likelihood.renewal_likelihood_for(scorecard=renewals_scorecard, overall=50.0)
     with CaptureQueriesContext(connection) as queries:
-        backtest.renewal_likelihood_for(scorecard=renewals_scorecard, overall=70.0)
+        likelihood.renewal_likelihood_for(scorecard=renewals_scorecard, overall=70.0)
     assert len(queries) == 2  # the stored fit and the outcomes' count
     assert RenewalCalibration.objects.count() == 1
 
 
 def test_renewal_calibration_refits_when_outcomes_arrive(renewals_scorecard):
     likelihood_portfolio(renewals_scorecard)
-    backtest.renewal_likelihood_for(scorecard=renewals_scorecard, overall=50.0)
+    likelihood.renewal_likelihood_for(scorecard=renewals_scorecard, overall=50.0)
     add_outcome(renewals_scorecard, outcome="churned", usage=5)
-    backtest.renewal_likelihood_for(scorecard=renewals_scorecard, overall=50.0)
+    likelihood.renewal_likelihood_for(scorecard=renewals_scorecard, overall=50.0)
     assert RenewalCalibration.objects.get().n_outcomes == 61
 
 
 def test_renewal_calibration_of_a_new_version_is_its_own(renewals_scorecard):
     likelihood_portfolio(renewals_scorecard)
     scorecard_version_create(scorecard=renewals_scorecard, user=None)  # version 1
-    backtest.renewal_likelihood_for(scorecard=renewals_scorecard, overall=50.0)
+    likelihood.renewal_likelihood_for(scorecard=renewals_scorecard, overall=50.0)
     renewals_scorecard.groups.filter(name="Outcomes").update(weight=70)
     scorecard_version_create(scorecard=renewals_scorecard, user=None)  # version 2
-    backtest.renewal_likelihood_for(scorecard=renewals_scorecard, overall=50.0)
+    likelihood.renewal_likelihood_for(scorecard=renewals_scorecard, overall=50.0)
     versions = RenewalCalibration.objects.order_by("scorecard_version")
     assert list(versions.values_list("scorecard_version", flat=True)) == [1, 2]
 
@@ -113,7 +113,7 @@ def test_renewal_calibration_of_a_new_version_is_its_own(renewals_scorecard):
 @pytest.fixture
 def fits_in_a_worker(monkeypatch):
     """More outcomes than a request fits on its own: 10 stand for the thousands."""
-    monkeypatch.setattr(backtest, "SYNC_FIT_OUTCOMES_LIMIT", 10)
+    monkeypatch.setattr(likelihood, "SYNC_FIT_OUTCOMES_LIMIT", 10)
 
 
 def test_renewal_calibration_of_many_outcomes_is_fitted_by_a_worker(
@@ -121,30 +121,31 @@ def test_renewal_calibration_of_many_outcomes_is_fitted_by_a_worker(
 ):
     likelihood_portfolio(renewals_scorecard)
     with django_capture_on_commit_callbacks() as enqueued:
-        first = backtest.renewal_likelihood_for(scorecard=renewals_scorecard, overall=62.0)
-        again = backtest.renewal_likelihood_for(scorecard=renewals_scorecard, overall=62.0)
+        first = likelihood.renewal_likelihood_for(scorecard=renewals_scorecard, overall=62.0)
+        again = likelihood.renewal_likelihood_for(scorecard=renewals_scorecard, overall=62.0)
     # The requests wait for nothing: no likelihood yet, one fit asked of a worker for both.
     assert (first, again, RenewalCalibration.objects.count(), len(enqueued)) == (None, None, 0, 1)
     enqueued[0]()  # the worker's turn (tasks run inline in tests)
     assert RenewalCalibration.objects.get().n_outcomes == 60
-    assert 0 < backtest.renewal_likelihood_for(scorecard=renewals_scorecard, overall=62.0) < 1
+    assert 0 < likelihood.renewal_likelihood_for(scorecard=renewals_scorecard, overall=62.0) < 1
 
 
 def test_renewal_calibration_out_of_date_serves_until_the_worker_refits(
     renewals_scorecard, fits_in_a_worker, django_capture_on_commit_callbacks
 ):
     likelihood_portfolio(renewals_scorecard)
-    backtest.renewal_calibration_fit(scorecard=renewals_scorecard)
-    before = backtest.renewal_likelihood_for(scorecard=renewals_scorecard, overall=62.0)
+    likelihood.renewal_calibration_fit(scorecard=renewals_scorecard)
+    before = likelihood.renewal_likelihood_for(scorecard=renewals_scorecard, overall=62.0)
     add_outcome(renewals_scorecard, outcome="churned", usage=95)
     with django_capture_on_commit_callbacks(execute=True) as enqueued:
-        assert backtest.renewal_likelihood_for(scorecard=renewals_scorecard, overall=62.0) == before
+        again = likelihood.renewal_likelihood_for(scorecard=renewals_scorecard, overall=62.0)
+        assert again == before
     assert (len(enqueued), RenewalCalibration.objects.get().n_outcomes) == (1, 61)
 
 
 def test_renewal_calibration_table_compares_on_the_held_out_part(renewals_scorecard):
     likelihood_portfolio(renewals_scorecard)
-    calibration = backtest.renewal_calibration_fit(scorecard=renewals_scorecard)
+    calibration = likelihood.renewal_calibration_fit(scorecard=renewals_scorecard)
     # 60 · 0.3 = 18 held out → 10 groups of 1 or 2 outcomes, lowest prediction first.
     assert [row["outcomes"] for row in calibration.table] == [2] * 8 + [1] * 2
     predicted = [row["predicted"] for row in calibration.table]

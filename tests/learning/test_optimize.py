@@ -7,9 +7,9 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from accounts.models import RenewalOutcome
-from scorecards.learning import InsufficientOutcomes
+from scorecards.learning import backtest
+from scorecards.learning.maths import InsufficientOutcomes
 from scorecards.models import ScorecardDraft
-from scorecards.services import backtest
 from tests.learning.conftest import add_outcome, separable_portfolio
 
 

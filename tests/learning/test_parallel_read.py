@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from django.db import transaction
 
-from scorecards import engine, learning
-from scorecards.services import backtest
+from scorecards import engine
+from scorecards.learning import backtest, maths
 from tests.accounts.factories import AccountFactory
 from tests.scorecards.factories import MeasureFactory, MeasureValueFactory
 
@@ -27,7 +27,7 @@ def split_reads(settings, monkeypatch):
 def probes_of(accounts) -> pd.DataFrame:
     ids = [account.pk for account in accounts]
     return pd.DataFrame(
-        {learning.OUTCOME_ID: ids, engine.ACCOUNT_ID: ids, learning.SCORED_ON: pd.Timestamp(DAY)}
+        {maths.OUTCOME_ID: ids, engine.ACCOUNT_ID: ids, maths.SCORED_ON: pd.Timestamp(DAY)}
     )
 
 

@@ -6,7 +6,7 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from scorecards.services import demo
+from demo import services as demo
 
 
 class Command(BaseCommand):

@@ -5,9 +5,10 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from scorecards.learning import InsufficientOutcomes
+from scorecards.learning import backtest
+from scorecards.learning.maths import InsufficientOutcomes
 from scorecards.models import Scorecard
-from scorecards.services import backtest, drafts
+from scorecards.services import drafts
 
 
 class Command(BaseCommand):

@@ -8,8 +8,8 @@ from django.urls import reverse
 
 from accounts.models import Contact
 from tests.accounts.factories import AccountFactory, ContactFactory, TouchpointFactory
+from tests.front.conftest import measure_value, score_day, today
 from tests.risk.factories import RiskFactory
-from tests.web.conftest import measure_value, score_day, today
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +30,7 @@ def scored(account):
 
 def page(client, user, account):
     client.force_login(user)
-    return client.get(reverse("risk:account-detail", kwargs={"pk": account.pk}))
+    return client.get(reverse("front:account-detail", kwargs={"pk": account.pk}))
 
 
 def test_account_page_header_shows_the_hand_worked_score(client, csm, scored):

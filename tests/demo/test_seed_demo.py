@@ -1,4 +1,4 @@
-"""manage.py seed_demo and the service behind it, scorecards.services.demo."""
+"""manage.py seed_demo and the service behind it, demo.services."""
 
 import io
 from datetime import date, timedelta
@@ -12,9 +12,10 @@ from django.db.models import Count, F, Q
 
 from accounts import roles
 from accounts.models import Account, Contact, RenewalOutcome, Touchpoint
+from demo import services as demo
+from demo.services import bulk
 from risk.services.sponsor_measures import sponsor_measures_frame
 from scorecards.models import MeasureValue
-from scorecards.services import demo
 
 AS_OF = date(2026, 11, 23)
 CENT = Decimal("0.01")
@@ -352,7 +353,7 @@ def table_schema(model) -> dict:
 def test_seed_demo_bulk_load_restores_every_index_and_constraint(monkeypatch):
     models = [Account, Contact, Touchpoint, Touchpoint.contacts.through, MeasureValue]
     before = [table_schema(model) for model in models]
-    monkeypatch.setattr(demo, "BULK_LOAD_MIN_ROWS", 1)
+    monkeypatch.setattr(bulk, "BULK_LOAD_MIN_ROWS", 1)
     seed(accounts=10, days=14)
     assert [table_schema(model) for model in models] == before
     duplicate = MeasureValue.objects.first()

@@ -7,10 +7,10 @@ from tests.risk.factories import RiskFactory
 pytestmark = pytest.mark.django_db
 
 PAGES = [
-    ("risk:dashboard", False),
-    ("risk:account-detail", True),
-    ("scorecards:portfolio", False),
-    ("scorecards:portfolio-csv", False),
+    ("front:dashboard", False),
+    ("front:account-detail", True),
+    ("front:portfolio", False),
+    ("front:portfolio-csv", False),
 ]
 
 
@@ -23,7 +23,7 @@ def test_pages_send_anonymous_users_to_login(client, account, name, needs_accoun
 
 
 def test_sentiment_post_sends_anonymous_users_to_login(client, account):
-    url = reverse("risk:account-sentiment", kwargs={"pk": account.pk})
+    url = reverse("front:account-sentiment", kwargs={"pk": account.pk})
     response = client.post(url, {"score": 4})
     assert response.status_code == 302
     assert response["Location"].startswith("/login/")
@@ -32,43 +32,43 @@ def test_sentiment_post_sends_anonymous_users_to_login(client, account):
 def test_account_page_of_another_csm_is_404(client, csm, other_csm):
     theirs = AccountFactory(owner=other_csm)
     client.force_login(csm)
-    response = client.get(reverse("risk:account-detail", kwargs={"pk": theirs.pk}))
+    response = client.get(reverse("front:account-detail", kwargs={"pk": theirs.pk}))
     assert response.status_code == 404
 
 
 def test_account_page_of_a_missing_account_is_404(client, csm):
     client.force_login(csm)
-    assert client.get(reverse("risk:account-detail", kwargs={"pk": 999999})).status_code == 404
+    assert client.get(reverse("front:account-detail", kwargs={"pk": 999999})).status_code == 404
 
 
 def test_sentiment_on_another_csms_account_is_404(client, csm, other_csm):
     theirs = AccountFactory(owner=other_csm)
     client.force_login(csm)
-    url = reverse("risk:account-sentiment", kwargs={"pk": theirs.pk})
+    url = reverse("front:account-sentiment", kwargs={"pk": theirs.pk})
     assert client.post(url, {"score": 1, "comment": "x"}).status_code == 404
 
 
 def test_sentiment_by_a_leader_is_403(client, account, leader):
     client.force_login(leader)
-    url = reverse("risk:account-sentiment", kwargs={"pk": account.pk})
+    url = reverse("front:account-sentiment", kwargs={"pk": account.pk})
     assert client.post(url, {"score": 4}).status_code == 403
 
 
 def test_risk_action_on_another_csms_account_is_404(client, csm, other_csm):
     risk = RiskFactory(account=AccountFactory(owner=other_csm))
     client.force_login(csm)
-    url = reverse("risk:risk-transition", kwargs={"pk": risk.pk})
+    url = reverse("front:risk-transition", kwargs={"pk": risk.pk})
     assert client.post(url, {"to_status": "acknowledged"}).status_code == 404
 
 
 def test_risk_action_by_an_integration_user_is_403(client, account):
     risk = RiskFactory(account=account)
     client.force_login(UserFactory(role="Integration"))
-    url = reverse("risk:risk-transition", kwargs={"pk": risk.pk})
+    url = reverse("front:risk-transition", kwargs={"pk": risk.pk})
     assert client.post(url, {"to_status": "acknowledged"}).status_code == 403
 
 
-@pytest.mark.parametrize("name", ["scorecards:portfolio", "scorecards:portfolio-csv"])
+@pytest.mark.parametrize("name", ["front:portfolio", "front:portfolio-csv"])
 def test_portfolio_is_403_for_a_csm(client, csm, name):
     client.force_login(csm)
     assert client.get(reverse(name)).status_code == 403
@@ -76,7 +76,7 @@ def test_portfolio_is_403_for_a_csm(client, csm, name):
 
 def test_leader_sees_any_account_page(client, account, leader):
     client.force_login(leader)
-    response = client.get(reverse("risk:account-detail", kwargs={"pk": account.pk}))
+    response = client.get(reverse("front:account-detail", kwargs={"pk": account.pk}))
     assert response.status_code == 200
     assert response.context["may_record_sentiment"] is False
 
@@ -85,7 +85,7 @@ def test_dashboard_lists_only_a_csms_own_accounts(client, csm, other_csm):
     mine = AccountFactory(owner=csm, name="Mine")
     AccountFactory(owner=other_csm, name="Theirs")
     client.force_login(csm)
-    response = client.get(reverse("risk:dashboard"))
+    response = client.get(reverse("front:dashboard"))
     assert [row.pk for row in response.context["table"].rows] == [mine.pk]
 
 

@@ -9,7 +9,7 @@ HTMX = {"HX-Request": "true"}
 
 
 def post(client, risk, **data):
-    url = reverse("risk:risk-transition", kwargs={"pk": risk.pk})
+    url = reverse("front:risk-transition", kwargs={"pk": risk.pk})
     return client.post(url, data, headers=HTMX)
 
 
@@ -26,7 +26,7 @@ def test_risk_acknowledge_records_the_move(client, csm, account):
         "Calling them today",
         csm,
     )
-    assert response.templates[0].name == "risk/partials/_risks.html"
+    assert response.templates[0].name == "front/partials/_risks.html"
 
 
 def test_risk_resolve_without_a_note_is_refused(client, csm, account):
@@ -69,8 +69,8 @@ def test_leader_may_work_any_risk(client, leader, account):
 def test_risk_refusal_without_htmx_shows_the_account_page_with_the_error(client, csm, account):
     risk = RiskFactory(account=account)
     client.force_login(csm)
-    url = reverse("risk:risk-transition", kwargs={"pk": risk.pk})
+    url = reverse("front:risk-transition", kwargs={"pk": risk.pk})
     response = client.post(url, {"to_status": "resolved", "note": ""})
     assert response.status_code == 200
-    assert response.templates[0].name == "accounts/account_detail.html"
+    assert response.templates[0].name == "front/account_detail.html"
     assert "A note is required to move a risk to resolved." in response.content.decode()

@@ -7,8 +7,8 @@ from django.test.utils import CaptureQueriesContext
 
 from risk.choices import RiskStatus
 from tests.accounts.factories import AccountFactory
+from tests.front.conftest import adoption_account, measure_value, score_day, today
 from tests.risk.factories import RiskFactory
-from tests.web.conftest import adoption_account, measure_value, score_day, today
 
 pytestmark = pytest.mark.django_db
 URL = "/dashboard/"
@@ -125,7 +125,7 @@ def test_dashboard_owner_filter_is_for_leaders(client, csm, leader, book):
 def test_dashboard_htmx_request_gets_only_the_table(client, csm, book):
     client.force_login(csm)
     response = client.get(URL, {"band": "Red"}, headers={"HX-Request": "true"})
-    assert [t.name for t in response.templates][0] == "accounts/partials/_account_table.html"
+    assert [t.name for t in response.templates][0] == "front/partials/_account_table.html"
     assert "<html" not in response.content.decode()
     assert names(response) == ["Umbrella"]
 

@@ -33,7 +33,7 @@ def _account_page(client, csm, scorecard, usage: float) -> str:
     )
     scoring.score_run_execute_inline(run=scoring.score_run_create(as_of=DAY))
     client.force_login(csm)
-    return client.get(reverse("risk:account-detail", kwargs={"pk": account.pk}))
+    return client.get(reverse("front:account-detail", kwargs={"pk": account.pk}))
 
 
 def test_account_page_shows_the_renewal_likelihood(client, csm, renewals_scorecard):  # noqa: F811

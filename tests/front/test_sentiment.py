@@ -7,7 +7,7 @@ from django.urls import reverse
 from risk.choices import RiskStatus, RiskType
 from risk.models import Risk
 from scorecards.models import CurrentScore, MeasureValue
-from tests.web.conftest import measure_value, score_day, today
+from tests.front.conftest import measure_value, score_day, today
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}
@@ -25,7 +25,7 @@ def scored(account):
 
 
 def post(client, account, **data):
-    url = reverse("risk:account-sentiment", kwargs={"pk": account.pk})
+    url = reverse("front:account-sentiment", kwargs={"pk": account.pk})
     return client.post(url, data, headers=HTMX)
 
 
@@ -96,7 +96,7 @@ def test_second_sentiment_of_a_day_replaces_the_first(client, csm, scored):
 
 def test_sentiment_without_htmx_redirects_to_the_account(client, csm, scored):
     client.force_login(csm)
-    url = reverse("risk:account-sentiment", kwargs={"pk": scored.pk})
+    url = reverse("front:account-sentiment", kwargs={"pk": scored.pk})
     response = client.post(url, {"score": 4})
     assert response.status_code == 302
-    assert response["Location"] == reverse("risk:account-detail", kwargs={"pk": scored.pk})
+    assert response["Location"] == reverse("front:account-detail", kwargs={"pk": scored.pk})

@@ -12,8 +12,8 @@ from accounts.models import Account
 from scorecards.models import ScoreSnapshot
 from tests.accounts.factories import AccountFactory, UserFactory
 from tests.api.test_accounts import give_current_score
+from tests.front.conftest import adoption_account, measure_value, score_day, today
 from tests.scorecards.factories import BandFactory, ScorecardFactory
-from tests.web.conftest import adoption_account, measure_value, score_day, today
 
 pytestmark = pytest.mark.django_db
 
@@ -49,7 +49,7 @@ def portfolio_data(csm):
 
 def overview(client, leader):
     client.force_login(leader)
-    response = client.get(reverse("scorecards:portfolio"))
+    response = client.get(reverse("front:portfolio"))
     assert response.status_code == 200
     return response.context["portfolio"]
 
@@ -109,7 +109,7 @@ def test_portfolio_trend_has_the_weekly_points_with_scores(client, leader, portf
 
 def test_portfolio_csv_has_one_row_per_account(client, leader, portfolio_data):
     client.force_login(leader)
-    response = client.get(reverse("scorecards:portfolio-csv"))
+    response = client.get(reverse("front:portfolio-csv"))
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"].startswith('attachment; filename="portfolio-')
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
@@ -128,7 +128,7 @@ def test_portfolio_csv_has_one_row_per_account(client, leader, portfolio_data):
 
 def test_portfolio_without_accounts_says_so(client, leader):
     client.force_login(leader)
-    assert "No accounts yet" in client.get(reverse("scorecards:portfolio")).content.decode()
+    assert "No accounts yet" in client.get(reverse("front:portfolio")).content.decode()
 
 
 def _portfolio_queries(client, leader, count: int) -> int:
@@ -138,7 +138,7 @@ def _portfolio_queries(client, leader, count: int) -> int:
     score_day(day)
     client.force_login(leader)
     with CaptureQueriesContext(connection) as queries:
-        response = client.get(reverse("scorecards:portfolio"))
+        response = client.get(reverse("front:portfolio"))
     assert response.context["portfolio"].totals.accounts == count
     return len(queries)
 

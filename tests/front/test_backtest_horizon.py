@@ -6,8 +6,8 @@ values are dated 105 days before its renewal and go stale after 60 days."""
 import pytest
 from django.urls import reverse
 
+from scorecards.learning import runs
 from scorecards.models import BacktestRun, RenewalCalibration, ScorecardDraft
-from scorecards.services import backtest
 from tests.learning.conftest import (  # noqa: F401 (a fixture)
     renewals_scorecard,
     separable_portfolio,
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 def _page(client, user, scorecard, query: str = ""):
     client.force_login(user)
-    return client.get(reverse("scorecards:backtest", kwargs={"pk": scorecard.pk}) + query)
+    return client.get(reverse("front:backtest", kwargs={"pk": scorecard.pk}) + query)
 
 
 def test_backtest_horizon_defaults_to_90_days(client, ops, scorecard):
@@ -68,7 +68,7 @@ def test_backtest_run_records_the_posted_horizon(
     client, leader, scorecard, django_capture_on_commit_callbacks
 ):
     client.force_login(leader)
-    url = reverse("scorecards:backtest-run", kwargs={"pk": scorecard.pk})
+    url = reverse("front:backtest-run", kwargs={"pk": scorecard.pk})
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(url, {"horizon": "100"})
     run = BacktestRun.objects.get()
@@ -79,7 +79,7 @@ def test_backtest_run_records_the_posted_horizon(
 
 def test_backtest_run_with_an_invalid_horizon_starts_nothing(client, ops, scorecard):
     client.force_login(ops)
-    url = reverse("scorecards:backtest-run", kwargs={"pk": scorecard.pk})
+    url = reverse("front:backtest-run", kwargs={"pk": scorecard.pk})
     response = client.post(url, {"horizon": "0"}, follow=True)
     assert BacktestRun.objects.count() == 0
     assert [str(m) for m in response.context["messages"]] == ["Choose a horizon of 1 to 730 days."]
@@ -88,7 +88,7 @@ def test_backtest_run_with_an_invalid_horizon_starts_nothing(client, ops, scorec
 
 def test_backtest_run_is_403_for_a_csm(client, csm, scorecard):
     client.force_login(csm)
-    url = reverse("scorecards:backtest-run", kwargs={"pk": scorecard.pk})
+    url = reverse("front:backtest-run", kwargs={"pk": scorecard.pk})
     assert client.post(url, {"horizon": "100"}).status_code == 403
     assert BacktestRun.objects.count() == 0
 
@@ -97,9 +97,9 @@ def test_large_portfolio_shows_the_finished_run_at_the_chosen_horizon(
     client, ops, scorecard, monkeypatch, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        backtest.backtest_run_start(scorecard=scorecard, horizon_days=90)
-        at_120 = backtest.backtest_run_start(scorecard=scorecard, horizon_days=120)
-    monkeypatch.setattr("scorecards.selectors_learning.SYNC_OUTCOMES_LIMIT", 10)
+        runs.backtest_run_start(scorecard=scorecard, horizon_days=90)
+        at_120 = runs.backtest_run_start(scorecard=scorecard, horizon_days=120)
+    monkeypatch.setattr("scorecards.learning.selectors.SYNC_OUTCOMES_LIMIT", 10)
     page = _page(client, ops, scorecard, "?horizon=120").context["page"]
     at_120.refresh_from_db()
     assert (page.is_large, page.report) == (True, at_120.result)
@@ -110,8 +110,8 @@ def test_large_portfolio_without_a_run_at_the_horizon_offers_one(
     client, ops, scorecard, monkeypatch, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        backtest.backtest_run_start(scorecard=scorecard, horizon_days=90)
-    monkeypatch.setattr("scorecards.selectors_learning.SYNC_OUTCOMES_LIMIT", 10)
+        runs.backtest_run_start(scorecard=scorecard, horizon_days=90)
+    monkeypatch.setattr("scorecards.learning.selectors.SYNC_OUTCOMES_LIMIT", 10)
     response = _page(client, ops, scorecard, "?horizon=200")
     html = response.content.decode()
     assert response.context["page"].report is None
@@ -129,13 +129,13 @@ def test_backtest_progress_names_the_runs_horizon(client, ops, scorecard):
         stage="Fitting",
     )
     client.force_login(ops)
-    response = client.get(reverse("scorecards:backtest-progress", kwargs={"pk": run.pk}))
+    response = client.get(reverse("front:backtest-progress", kwargs={"pk": run.pk}))
     assert "Backtest at 180 days running: Fitting (40 %)" in response.content.decode()
 
 
 def test_open_as_draft_fits_at_the_posted_horizon(client, ops, scorecard):
     client.force_login(ops)
-    url = reverse("scorecards:draft-open", kwargs={"pk": scorecard.pk})
+    url = reverse("front:draft-open", kwargs={"pk": scorecard.pk})
     response = client.post(url, {"horizon": "100"})
     draft = ScorecardDraft.objects.get()
     assert response["Location"] == f"/scorecards/drafts/{draft.pk}/"
@@ -144,7 +144,7 @@ def test_open_as_draft_fits_at_the_posted_horizon(client, ops, scorecard):
 
 def test_open_as_draft_with_too_few_outcomes_returns_to_the_horizon(client, ops, scorecard):
     client.force_login(ops)
-    url = reverse("scorecards:draft-open", kwargs={"pk": scorecard.pk})
+    url = reverse("front:draft-open", kwargs={"pk": scorecard.pk})
     response = client.post(url, {"horizon": "120"})  # nothing scored 120 days before
     assert response["Location"] == f"/scorecards/{scorecard.pk}/backtest/?horizon=120"
     assert ScorecardDraft.objects.count() == 0
@@ -152,9 +152,9 @@ def test_open_as_draft_with_too_few_outcomes_returns_to_the_horizon(client, ops,
 
 def test_draft_preview_backtests_at_the_horizon_of_its_suggestion(client, ops, scorecard):
     client.force_login(ops)
-    client.post(reverse("scorecards:draft-open", kwargs={"pk": scorecard.pk}), {"horizon": "100"})
+    client.post(reverse("front:draft-open", kwargs={"pk": scorecard.pk}), {"horizon": "100"})
     draft = ScorecardDraft.objects.get()
-    response = client.get(reverse("scorecards:draft", kwargs={"pk": draft.pk}))
+    response = client.get(reverse("front:draft", kwargs={"pk": draft.pk}))
     assert response.context["preview"].preview["backtest"]["horizon_days"] == 100
     assert "Each renewal outcome scored 100 days before its renewal date." in (
         response.content.decode()

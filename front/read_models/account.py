@@ -1,0 +1,406 @@
+"""Read-model of the account page: the score with its breakdown, what changed over
+7/30/90 days, the history chart, contacts and the timeline. Plain dataclasses, so templates
+never query."""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pandas as pd
+from django.db.models import (
+    Max,
+    Q,
+)
+
+from accounts.models import Account, Contact, Touchpoint
+from front.read_models.bands import BandPalette, BandStyle, band_palette, trend_direction
+from scorecards import engine
+from scorecards.choices import ExceptionAction, ValueSource
+from scorecards.learning.likelihood import RenewalLikelihood, renewal_likelihood_of
+from scorecards.models import (
+    Measure,
+    MeasureValue,
+    ScoreSnapshot,
+)
+
+HISTORY_DAYS = 180
+CHANGE_WINDOWS = (7, 30, 90)
+TIMELINE_LENGTH = 30
+
+
+@dataclass(frozen=True)
+class MeasureLine:
+    key: str
+    name: str
+    raw_value: float | None
+    score: float | None
+    weight: float
+    effective_weight: float
+    contribution: float | None
+    value_as_of: date | None
+    age_days: int | None
+    max_age_days: int | None
+    is_stale: bool
+    is_present: bool
+    comment: str = ""
+    comment_on: date | None = None
+    comment_by: str = ""
+
+
+@dataclass(frozen=True)
+class GroupBlock:
+    name: str
+    weight: float
+    score: float | None
+    effective_weight: float
+    measures: list[MeasureLine]
+
+
+@dataclass(frozen=True)
+class MeasureChange:
+    key: str
+    name: str
+    change: float
+    contribution_a: float | None
+    contribution_b: float | None
+
+
+@dataclass(frozen=True)
+class ChangeWindow:
+    """Rule 11 between the snapshot on or before as_of − days (A) and the current one (B)."""
+
+    days: int
+    since: date | None
+    overall_a: Decimal | None = None
+    overall_b: Decimal | None = None
+    delta: float | None = None
+    changes: list[MeasureChange] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Lever:
+    name: str
+    score: float | None
+    gain: float
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    on: date
+    kind: str
+    title: str
+    detail: str = ""
+    by: str = ""
+
+
+@dataclass(frozen=True)
+class AccountScore:
+    """The account page's score: header, breakdown, lever, what changed and history."""
+
+    snapshot: ScoreSnapshot | None
+    band: BandStyle
+    trends: list[tuple[int, Decimal | None, str | None, str]]
+    exceptions: list[dict]
+    missing: list[str]
+    groups: list[GroupBlock]
+    lever: Lever | None
+    changes: list[ChangeWindow]
+    history: dict
+
+    @property
+    def exception_reasons(self) -> list[str]:
+        return [exception["reason"] for exception in self.exceptions]
+
+
+@dataclass(frozen=True)
+class ContactLine:
+    name: str
+    title: str
+    email: str
+    role: str
+    is_sponsor: bool
+    is_active: bool
+    left_on: date | None
+    last_touch_on: date | None
+    days_since_touch: int | None
+
+
+def account_score(*, account: Account, today: date) -> AccountScore:
+    """Everything the account page says about the score, from the current snapshot and the
+    snapshots before it. About ten queries, however long the history."""
+    snapshot = (
+        ScoreSnapshot.objects.filter(current_for__account=account)
+        .select_related("scorecard")
+        .first()
+    )
+    palette = band_palette()
+    measures = {m.key: m for m in Measure.objects.all()}
+    if snapshot is None:
+        return AccountScore(
+            snapshot=None,
+            band=palette.style(None),
+            trends=[],
+            exceptions=[],
+            missing=[],
+            groups=[],
+            lever=None,
+            changes=[],
+            history=_history(account=account, today=today, palette=palette, scorecard_id=None),
+        )
+    lever = snapshot.biggest_lever
+    rows_by_key = {row["key"]: row for row in snapshot.measure_rows}
+    return AccountScore(
+        snapshot=snapshot,
+        band=palette.style(snapshot.band, snapshot.scorecard_id),
+        trends=[
+            (days, value, trend_direction(value), f"Change over the last {days} days")
+            for days, value in (
+                (7, snapshot.trend_7),
+                (30, snapshot.trend_30),
+                (90, snapshot.trend_90),
+            )
+        ],
+        exceptions=[
+            {
+                "reason": exception["reason"],
+                "action": exception["action"],
+                "action_label": _action_label(exception["action"]),
+            }
+            for exception in snapshot.exceptions
+        ],
+        missing=[_measure_name(measures, key) for key in snapshot.missing_measures],
+        groups=_breakdown(account=account, snapshot=snapshot, measures=measures),
+        lever=(
+            Lever(
+                name=_measure_name(measures, lever["measure"]),
+                score=(rows_by_key.get(lever["measure"]) or {}).get("score"),
+                gain=lever["gain"],
+            )
+            if lever and lever.get("gain")
+            else None
+        ),
+        changes=_change_windows(snapshot=snapshot, measures=measures),
+        history=_history(
+            account=account, today=today, palette=palette, scorecard_id=snapshot.scorecard_id
+        ),
+    )
+
+
+def account_renewal_likelihood(*, snapshot: ScoreSnapshot | None) -> RenewalLikelihood | None:
+    """The renewal likelihood shown on the account page: the calibration of the snapshot's
+    scorecard applied to its overall score. None when not scored or when the scorecard has too
+    few renewal outcomes (then the page shows nothing). Two queries once fitted."""
+    if snapshot is None or snapshot.overall is None:
+        return None
+    return renewal_likelihood_of(scorecard=snapshot.scorecard, overall=float(snapshot.overall))
+
+
+def _action_label(action: str) -> str:
+    return {
+        ExceptionAction.FLAG: "flagged, score unchanged",
+        ExceptionAction.CAP_BAND: "band capped",
+        ExceptionAction.OVERRIDE: "score overridden",
+    }.get(action, action)
+
+
+def _measure_name(measures: dict[str, Measure], key: str) -> str:
+    measure = measures.get(key)
+    return measure.name if measure else key
+
+
+def _breakdown(
+    *, account: Account, snapshot: ScoreSnapshot, measures: dict[str, Measure]
+) -> list[GroupBlock]:
+    """Rule 6 per group and measure, with each measure's latest comment up to the snapshot."""
+    comments: dict[str, MeasureValue] = {}
+    for value in (
+        MeasureValue.objects.filter(account=account, as_of__lte=snapshot.as_of)
+        .exclude(comment="")
+        .select_related("measure", "entered_by")
+        .order_by("-as_of", "-id")
+    ):
+        comments.setdefault(value.measure.key, value)
+    lines: dict[int, list[MeasureLine]] = defaultdict(list)
+    for row in snapshot.measure_rows:
+        measure = measures.get(row["key"])
+        value_as_of = date.fromisoformat(row["as_of"]) if row["as_of"] else None
+        comment = comments.get(row["key"])
+        lines[row["group_id"]].append(
+            MeasureLine(
+                key=row["key"],
+                name=measure.name if measure else row["key"],
+                raw_value=row["raw_value"],
+                score=row["score"],
+                weight=row["weight"],
+                effective_weight=row["effective_weight"] or 0.0,
+                contribution=row["contribution"],
+                value_as_of=value_as_of,
+                age_days=(snapshot.as_of - value_as_of).days if value_as_of else None,
+                max_age_days=measure.max_age_days if measure else None,
+                is_stale=bool(row["stale"]),
+                is_present=row["score"] is not None and not row["stale"],
+                comment=comment.comment if comment else "",
+                comment_on=comment.as_of if comment else None,
+                comment_by=_person(comment.entered_by) if comment else "",
+            )
+        )
+    return [
+        GroupBlock(
+            name=group["name"],
+            weight=group["weight"],
+            score=group["score"],
+            effective_weight=group["effective_weight"] or 0.0,
+            measures=lines.get(group["group_id"], []),
+        )
+        for group in snapshot.groups
+    ]
+
+
+def _person(user) -> str:
+    if user is None:
+        return ""
+    return user.get_full_name() or user.username
+
+
+def _change_windows(*, snapshot: ScoreSnapshot, measures: dict[str, Measure]) -> list[ChangeWindow]:
+    """Rule 11 for the last 7, 30 and 90 days: one query per window."""
+    windows = []
+    for days in CHANGE_WINDOWS:
+        earlier = (
+            ScoreSnapshot.objects.filter(
+                account_id=snapshot.account_id, as_of__lte=snapshot.as_of - timedelta(days=days)
+            )
+            .order_by("-as_of")
+            .first()
+        )
+        if earlier is None or earlier.computed is None or snapshot.computed is None:
+            windows.append(ChangeWindow(days=days, since=earlier.as_of if earlier else None))
+            continue
+        changes = engine.score_changes(_contributions(earlier), _contributions(snapshot))
+        windows.append(
+            ChangeWindow(
+                days=days,
+                since=earlier.as_of,
+                overall_a=earlier.computed,
+                overall_b=snapshot.computed,
+                delta=float(snapshot.computed - earlier.computed),
+                changes=[
+                    MeasureChange(
+                        key=row.measure_key,
+                        name=_measure_name(measures, row.measure_key),
+                        change=row.change,
+                        contribution_a=None if pd.isna(row.contribution_a) else row.contribution_a,
+                        contribution_b=None if pd.isna(row.contribution_b) else row.contribution_b,
+                    )
+                    for row in changes.itertuples()
+                    if row.change != 0
+                ],
+            )
+        )
+    return windows
+
+
+def _contributions(snapshot: ScoreSnapshot) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {engine.MEASURE_KEY: row["key"], engine.CONTRIBUTION: row["contribution"]}
+            for row in snapshot.measure_rows
+            if row["contribution"] is not None
+        ],
+        columns=[engine.MEASURE_KEY, engine.CONTRIBUTION],
+    ).astype({engine.CONTRIBUTION: float})
+
+
+def _history(
+    *, account: Account, today: date, palette: BandPalette, scorecard_id: int | None
+) -> dict:
+    """The score history chart's data: dates, scores (null = not scored) and band zones."""
+    rows = list(
+        ScoreSnapshot.objects.filter(
+            account=account, as_of__gt=today - timedelta(days=HISTORY_DAYS), as_of__lte=today
+        )
+        .order_by("as_of")
+        .values_list("as_of", "overall", "band")
+    )
+    return {
+        "labels": [as_of.isoformat() for as_of, _, _ in rows],
+        "scores": [float(overall) if overall is not None else None for _, overall, _ in rows],
+        "bands": [band for _, _, band in rows],
+        "zones": palette.zones.get(scorecard_id, []) if scorecard_id else [],
+    }
+
+
+def account_contacts(*, account: Account, today: date) -> list[ContactLine]:
+    """Contacts, active before left and sponsors first, each with the date of their last
+    touchpoint (one query)."""
+    role_order = {role: i for i, role in enumerate(Contact.Role.values)}
+    contacts = sorted(
+        account.contacts.annotate(last_touch_on=Max("touchpoints__occurred_on")),
+        key=lambda c: (not c.is_active, role_order.get(c.role, len(role_order)), c.name.lower()),
+    )
+    return [
+        ContactLine(
+            name=contact.name,
+            title=contact.title,
+            email=contact.email,
+            role=contact.get_role_display(),
+            is_sponsor=contact.is_sponsor,
+            is_active=contact.is_active,
+            left_on=contact.left_on,
+            last_touch_on=contact.last_touch_on,
+            days_since_touch=(
+                (today - contact.last_touch_on).days if contact.last_touch_on else None
+            ),
+        )
+        for contact in contacts
+    ]
+
+
+def account_timeline(*, account: Account) -> list[TimelineEntry]:
+    """The latest values people entered or commented on, and touchpoints, newest first (three
+    queries). Automated values arrive every day and would bury everything else; the
+    breakdown shows them. The risk layer adds its own entries with `timeline_merge`."""
+    values = (
+        MeasureValue.objects.filter(account=account)
+        .filter(Q(source=ValueSource.MANUAL) | ~Q(comment=""))
+        .select_related("measure", "entered_by")
+        .order_by("-as_of", "-id")[:TIMELINE_LENGTH]
+    )
+    touchpoints = (
+        Touchpoint.objects.filter(account=account)
+        .select_related("created_by")
+        .prefetch_related("contacts")
+        .order_by("-occurred_on", "-id")[:TIMELINE_LENGTH]
+    )
+    entries = [
+        TimelineEntry(
+            on=value.as_of,
+            kind="value",
+            title=f"{value.measure.name}: {_format_raw(value.raw_value)} (score {value.score})",
+            detail=value.comment,
+            by=_person(value.entered_by) or value.get_source_display(),
+        )
+        for value in values
+    ] + [
+        TimelineEntry(
+            on=touchpoint.occurred_on,
+            kind="touchpoint",
+            title=f"{touchpoint.get_kind_display()} with "
+            + (", ".join(c.name for c in touchpoint.contacts.all()) or "no contact recorded"),
+            detail=touchpoint.summary,
+            by=_person(touchpoint.created_by),
+        )
+        for touchpoint in touchpoints
+    ]
+    return timeline_merge(entries)
+
+
+def timeline_merge(*entry_lists: list[TimelineEntry]) -> list[TimelineEntry]:
+    """Entries from several sources, newest first, at most TIMELINE_LENGTH."""
+    merged = [entry for entries in entry_lists for entry in entries]
+    return sorted(merged, key=lambda entry: entry.on, reverse=True)[:TIMELINE_LENGTH]
+
+
+def _format_raw(raw: float) -> str:
+    return f"{raw:g}"

@@ -1,0 +1,50 @@
+"""The CSM's dashboard: my accounts by health, filtered, sorted and paged through htmx."""
+
+from django.contrib.auth.decorators import login_required
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from accounts import roles
+from accounts.forms import AccountFilterForm
+from accounts.models import Account
+from accounts.selectors import accounts_visible_to
+from front.access import is_htmx
+from front.read_models import bands as bands_rm
+from front.read_models import dashboard as dashboard_rm
+from front.read_models.risks import with_open_risks
+
+
+def _filter_form(request: HttpRequest, accounts: QuerySet[Account]) -> AccountFilterForm:
+    choices = dashboard_rm.filter_choices(accounts=accounts)
+    form = AccountFilterForm(
+        request.GET or None,
+        bands=bands_rm.band_palette().filter_labels,
+        segments=choices["segments"],
+        regions=choices["regions"],
+        owners=choices["owners"] if roles.user_sees_all_accounts(request.user) else None,
+    )
+    form.is_valid()
+    return form
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """My accounts by health; htmx requests (sort, filter, page) get just the table."""
+    accounts = with_open_risks(accounts_visible_to(user=request.user))
+    form = _filter_form(request, accounts)
+    today = timezone.localdate()
+    table = dashboard_rm.dashboard_page(
+        accounts=accounts,
+        filters=dashboard_rm.DashboardFilters(**form.filters()),
+        today=today,
+        page_number=request.GET.get("page"),
+        per_page=form.page_size(),
+    )
+    context = {"form": form, "table": table, "nav": "dashboard"}
+    if is_htmx(request):
+        return render(request, "front/partials/_account_table.html", context)
+    context["summary"] = dashboard_rm.dashboard_summary(accounts=accounts, today=today)
+    context["sees_portfolio"] = roles.user_sees_all_accounts(request.user)
+    return render(request, "front/dashboard.html", context)
