@@ -1,0 +1,144 @@
+"""Scores over time: which scorecard scores which account (assignment), trends (rule 9) and
+"what changed" between two dates (rule 11)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from scorecards.engine.columns import (
+    ACCOUNT_ID,
+    AS_OF,
+    CHANGE,
+    CONTRIBUTION,
+    CONTRIBUTION_A,
+    CONTRIBUTION_B,
+    DOWN,
+    FLAT,
+    IS_DEFAULT,
+    LIFECYCLE,
+    LIFECYCLES,
+    MEASURE_KEY,
+    OVERALL,
+    PRIORITY,
+    SCORECARD_ID,
+    SEGMENT,
+    SEGMENTS,
+    TIER,
+    TIERS,
+    UP,
+)
+from scorecards.engine.mapping import as_list, require_columns, round_half_up
+
+
+# --- Rule "assignment": which scorecard scores which account ------------------------------------
+def assign_scorecards(accounts: pd.DataFrame, rules: pd.DataFrame) -> pd.DataFrame:
+    """Choose each account's scorecard: the first matching rule by priority, else the default.
+
+    Inputs: accounts ``account_id, segment, tier, lifecycle``; rules ``scorecard_id, priority,
+    segments, tiers, lifecycles, is_default`` (lists; empty or None = any value). Rules are tried
+    by priority, ties by scorecard_id. A rule matches when every non-empty list contains the
+    account's value; a non-default rule with all three lists empty matches nothing (it would
+    otherwise swallow every account). The default scorecard's own lists are a rule like any
+    other, and it is also the fallback. Should several rows claim to be the default, the first
+    by (priority, scorecard_id) is used. Output: ``account_id, scorecard_id`` sorted by
+    account_id; with no default, unmatched accounts are absent.
+    """
+    require_columns(accounts, [ACCOUNT_ID, SEGMENT, TIER, LIFECYCLE], "accounts")
+    require_columns(
+        rules, [SCORECARD_ID, PRIORITY, SEGMENTS, TIERS, LIFECYCLES, IS_DEFAULT], "rules"
+    )
+    ordered = rules.sort_values([PRIORITY, SCORECARD_ID], kind="stable")
+    chosen = pd.Series(pd.NA, index=accounts.index, dtype="Int64")
+    dimensions = ((SEGMENTS, SEGMENT), (TIERS, TIER), (LIFECYCLES, LIFECYCLE))
+    for rule in ordered.to_dict("records"):
+        wanted = [(as_list(rule[lists]), column) for lists, column in dimensions]
+        if not rule[IS_DEFAULT] and not any(allowed for allowed, _ in wanted):
+            continue
+        matches = chosen.isna().to_numpy()
+        for allowed, column in wanted:
+            if allowed:
+                matches &= accounts[column].isin(allowed).to_numpy()
+        chosen[matches] = rule[SCORECARD_ID]
+    defaults = ordered.loc[ordered[IS_DEFAULT].astype(bool), SCORECARD_ID]
+    if len(defaults):
+        chosen = chosen.fillna(int(defaults.iloc[0]))
+    result = pd.DataFrame({ACCOUNT_ID: accounts[ACCOUNT_ID], SCORECARD_ID: chosen})
+    result = result.dropna(subset=[SCORECARD_ID])
+    result = result.astype({ACCOUNT_ID: np.int64, SCORECARD_ID: np.int64})
+    return result.sort_values(ACCOUNT_ID, kind="stable").reset_index(drop=True)
+
+
+# --- Rule 9: trend ------------------------------------------------------------------------------
+def trends(
+    current: pd.DataFrame,
+    history: pd.DataFrame,
+    *,
+    as_of: date,
+    windows: tuple[int, ...] = (7, 30, 90),
+    flat_below: float = 2.0,
+) -> pd.DataFrame:
+    """Rule 9: overall today minus overall on the nearest snapshot on or before today − N days.
+
+    Inputs: current ``account_id, overall`` (today's scores, NaN = not scored); history
+    ``account_id, as_of, overall`` (earlier snapshots). The nearest snapshot is taken as is: if
+    it was not scored the delta is NaN (an older scored snapshot is not used instead).
+    Output, sorted by account_id: ``account_id`` then ``trend_N`` (2 decimals, NaN when either
+    side is missing) and ``direction_N`` ('up' | 'down' | 'flat' | None) for each N in
+    ``windows``; flat when the rounded |delta| < ``flat_below``.
+    """
+    require_columns(current, [ACCOUNT_ID, OVERALL], "current")
+    require_columns(history, [ACCOUNT_ID, AS_OF, OVERALL], "history")
+    if current[ACCOUNT_ID].duplicated().any():
+        raise ValueError("current must hold one row per account")
+    today = current[[ACCOUNT_ID, OVERALL]].sort_values(ACCOUNT_ID, kind="stable")
+    today = today.reset_index(drop=True)
+    # Stable sort: of two snapshots on one date, the later row in `history` counts.
+    past = history[[ACCOUNT_ID, OVERALL]].assign(**{AS_OF: pd.to_datetime(history[AS_OF])})
+    past = past.sort_values([ACCOUNT_ID, AS_OF], kind="stable")
+    result = today[[ACCOUNT_ID]].copy()
+    for days in windows:
+        # "before D−N+1 days" is "on or before D−N" even if a snapshot carries a time.
+        cutoff = pd.Timestamp(as_of) - pd.Timedelta(days=days - 1)
+        nearest = past[past[AS_OF] < cutoff].drop_duplicates(ACCOUNT_ID, keep="last")
+        then = today[ACCOUNT_ID].map(nearest.set_index(ACCOUNT_ID)[OVERALL]).astype(float)
+        delta = round_half_up(today[OVERALL].astype(float).to_numpy() - then.to_numpy())
+        result[f"trend_{days}"] = delta
+        result[f"direction_{days}"] = _direction(delta, flat_below)
+    return result
+
+
+def _direction(delta: np.ndarray, flat_below: float) -> np.ndarray:
+    """'up' / 'down' / 'flat' per delta; None where the delta is NaN."""
+    direction = np.where(delta > 0, UP, DOWN).astype(object)
+    direction[np.abs(delta) < flat_below] = FLAT
+    direction[np.isnan(delta)] = None
+    return direction
+
+
+# --- Rule 11: what changed ----------------------------------------------------------------------
+def score_changes(measures_a: pd.DataFrame, measures_b: pd.DataFrame) -> pd.DataFrame:
+    """Rule 11: per measure, contribution on B minus contribution on A.
+
+    Inputs: two frames ``measure_key, contribution`` (one account's measure rows on dates A and
+    B; one row per key). Output: ``measure_key, contribution_a, contribution_b, change`` —
+    contribution_a/b are NaN where that date has no row for the key, and count as 0 in
+    ``change``; sorted by |change| descending, then measure_key. Computed in integer cents, so
+    the changes add up exactly to Σcontribution_b − Σcontribution_a.
+    """
+    for name, frame in (("measures_a", measures_a), ("measures_b", measures_b)):
+        require_columns(frame, [MEASURE_KEY, CONTRIBUTION], name)
+        if frame[MEASURE_KEY].duplicated().any():
+            raise ValueError(f"{name} must hold one row per measure_key")
+    side_a = measures_a[[MEASURE_KEY, CONTRIBUTION]].rename(columns={CONTRIBUTION: CONTRIBUTION_A})
+    side_b = measures_b[[MEASURE_KEY, CONTRIBUTION]].rename(columns={CONTRIBUTION: CONTRIBUTION_B})
+    merged = side_a.merge(side_b, on=MEASURE_KEY, how="outer", sort=True)
+    merged = merged.astype({CONTRIBUTION_A: float, CONTRIBUTION_B: float})
+    cents_a = np.round(merged[CONTRIBUTION_A].fillna(0.0).to_numpy() * 100.0).astype(np.int64)
+    cents_b = np.round(merged[CONTRIBUTION_B].fillna(0.0).to_numpy() * 100.0).astype(np.int64)
+    change_cents = cents_b - cents_a
+    merged = merged.assign(**{CHANGE: change_cents / 100.0, "_size": np.abs(change_cents)})
+    merged = merged.sort_values(["_size", MEASURE_KEY], ascending=[False, True], kind="stable")
+    return merged.drop(columns="_size").reset_index(drop=True)
