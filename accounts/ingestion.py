@@ -33,6 +33,7 @@ from django.utils import timezone
 
 from accounts.models import Account, Contact, RenewalOutcome
 from accounts.selectors import accounts_visible_to
+from healthscore.dates import date_out_of_range_message
 
 MAX_ROWS_PER_REQUEST = 10_000
 BATCH_SIZE = 5_000
@@ -199,6 +200,12 @@ class IsoDateField(forms.DateField):
         if value is not None and not isinstance(value, str | date):
             raise ValidationError(f"Enter a date as YYYY-MM-DD, not {value!r}.")
         return super().to_python(value)
+
+    def validate(self, value: date | None) -> None:
+        super().validate(value)
+        problem = date_out_of_range_message(value) if value is not None else None
+        if problem:
+            raise ValidationError(problem)
 
 
 def iso_date_field() -> forms.DateField:
@@ -640,16 +647,19 @@ def csv_batches(
 
     The header must name every required column and nothing unknown, else IngestionError
     (line 1). A line with more fields than the header is reported as a row error on the
-    field `line`; fewer fields leave the missing ones blank.
+    field `line`; fewer fields leave the missing ones blank. A file the reader cannot take
+    (text that is not UTF-8, a line longer than CSV_MAX_LINE_BYTES, a field longer than the
+    csv module's limit, a NUL byte) stops the reading with an IngestionError naming the line:
+    memory stays bounded by one line, and nothing has been written then.
     """
     with open(path, "rb") as handle:
         lines = _decoded_lines(handle, progress)
         reader = csv.reader(lines)
-        header = [name.strip() for name in next(reader, [])]
+        header = [name.strip() for name in _csv_next(reader, default=[])]
         _check_header(header, columns)
         numbers: list[int] = []
         rows: list[dict[str, str]] = []
-        for fields in reader:
+        while (fields := _csv_next(reader, default=None)) is not None:
             if not any(value.strip() for value in fields):
                 continue  # blank lines, e.g. at the end of the file
             if len(fields) > len(header):
@@ -665,13 +675,47 @@ def csv_batches(
             yield numbers, rows
 
 
+# A line longer than this is refused (with its number) rather than read into memory.
+CSV_MAX_LINE_BYTES = 1024 * 1024
+
+
+def _csv_next(reader, *, default):
+    """The reader's next record, or `default` at the end; the csv module's own errors (a
+    field over its size limit, a NUL byte) become an IngestionError naming the line."""
+    try:
+        return next(reader, default)
+    except csv.Error as problem:
+        line = reader.line_num
+        reason = str(problem)
+        if "field larger than field limit" in reason:
+            reason = f"a field is longer than {csv.field_size_limit():,} characters"
+        raise _file_error(line, f"Line {line} cannot be read as CSV: {reason}.") from None
+
+
+def _file_error(line: int, message: str) -> IngestionError:
+    return IngestionError(
+        [RowError(line, "line", message)], message=f"{message} Nothing was written."
+    )
+
+
 def _decoded_lines(handle: io.BufferedReader, progress: Callable[[int], None] | None):
-    first = True
-    for raw in handle:
+    """The file's lines as text, each read with a bounded readline: a line longer than
+    CSV_MAX_LINE_BYTES, or one that is not UTF-8, stops the import with its line number."""
+    number = 0
+    while raw := handle.readline(CSV_MAX_LINE_BYTES + 1):
+        number += 1
         if progress is not None:
             progress(len(raw))
-        line = raw.decode("utf-8-sig" if first else "utf-8")
-        first = False
+        if len(raw) > CSV_MAX_LINE_BYTES:
+            raise _file_error(number, f"Line {number} is longer than {CSV_MAX_LINE_BYTES:,} bytes.")
+        try:
+            line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError as problem:
+            raise _file_error(
+                number,
+                f"Line {number} is not UTF-8 text (byte 0x{raw[problem.start]:02x} at "
+                f"position {problem.start + 1}); save the file as UTF-8.",
+            ) from None
         yield line
 
 

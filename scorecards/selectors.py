@@ -255,7 +255,10 @@ def latest_values_frame(
                 [first_id, last_id, as_of],
             )
             frame = pd.DataFrame(cursor.fetchall(), columns=columns)
-    frame[engine.AS_OF] = pd.to_datetime(frame[engine.AS_OF])
+    frame[engine.AS_OF] = engine.days(frame[engine.AS_OF])
+    # A value dated outside what pandas holds (stored before healthscore.dates' window) is
+    # no value: the measure is missing rather than the chunk failing.
+    frame = frame[frame[engine.AS_OF].notna()].reset_index(drop=True)
     return frame.astype(
         {
             engine.ACCOUNT_ID: "int64",
@@ -304,7 +307,7 @@ def earlier_scores_frame(
             pd.DataFrame(list(rows), columns=[engine.ACCOUNT_ID, engine.AS_OF, engine.OVERALL])
         )
     history = pd.concat(frames, ignore_index=True)
-    history[engine.AS_OF] = pd.to_datetime(history[engine.AS_OF])
+    history[engine.AS_OF] = engine.days(history[engine.AS_OF])
     history[engine.OVERALL] = history[engine.OVERALL].astype(float)
     return history.drop_duplicates().astype({engine.ACCOUNT_ID: "int64"})
 

@@ -7,8 +7,9 @@ both write all or nothing.
 A row is ``{"account": external_id, "measure": key, "raw_value": number, "as_of": "YYYY-MM-DD",
 "source": one of ValueSource, "comment": optional}``. It is valid when the account exists and
 the caller may see it, the measure exists (and its mapping can score), raw_value is a finite
-number, as_of is a date not after today, and source is a known source. Each value's 0–100
-score is computed from the raw value with the measure's own mapping (rule 1).
+number, as_of is a date not after today nor before 1900 (healthscore.dates), and source is a
+known source. Each value's 0–100 score is computed from the raw value with the measure's own
+mapping (rule 1).
 
 Idempotent on (account, measure, as_of, source): the same rows sent twice leave the second
 time untouched; a changed raw value or comment updates the one value. Within one batch, a later
@@ -45,6 +46,7 @@ from accounts.ingestion import (
     slices,
     unknown_account_message,
 )
+from healthscore.dates import date_out_of_range_message
 from scorecards import engine
 from scorecards.choices import ValueSource
 from scorecards.models import (
@@ -191,6 +193,10 @@ def _as_of(value: Any, today: date, error: Callable[[str, str], None]) -> date |
         return None
     if as_of > today:
         error("as_of", f"as_of {as_of.isoformat()} is in the future (today is {today}).")
+        return None
+    problem = date_out_of_range_message(as_of)
+    if problem:
+        error("as_of", problem)
         return None
     return as_of
 
