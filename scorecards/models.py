@@ -338,6 +338,14 @@ class ScoreRun(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     duration_seconds = models.FloatField(null=True, blank=True)
+    progressed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text=_(
+            "When the run last moved (created, started, a chunk done, resumed): a pending or "
+            "running run that has not moved for SCORE_RUN_STALL_SECONDS is resumed."
+        ),
+    )
 
     class Meta:
         ordering = ["-created_at"]

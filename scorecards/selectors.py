@@ -341,6 +341,10 @@ def _copy_frame(sql: str, params: list, columns: list[str]) -> pd.DataFrame:
     buffer = io.StringIO()
     with connection.cursor() as cursor:
         query = cursor.mogrify(sql, params).decode()
-        cursor.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT csv)", buffer)
+        # Django wraps execute() but not copy_expert(): wrapped, a lost connection raises
+        # Django's OperationalError and marks the connection unusable, so the retry of the
+        # task (scorecards.tasks) gets a new one.
+        with connection.wrap_database_errors:
+            cursor.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT csv)", buffer)
     buffer.seek(0)
     return pd.read_csv(buffer, names=columns, header=None, quoting=csv.QUOTE_MINIMAL)

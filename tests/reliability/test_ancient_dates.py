@@ -33,7 +33,13 @@ def test_a_stored_ancient_value_does_not_break_the_score_api_or_the_account_page
         as_of=ANCIENT,
         source="import",
     )
-    add_outcome(renewals_scorecard, outcome="renewed", renewal_date=ANCIENT.replace(year=2), usage=50, value_on=ANCIENT)
+    add_outcome(
+        renewals_scorecard,
+        outcome="renewed",
+        renewal_date=ANCIENT.replace(year=2),
+        usage=50,
+        value_on=ANCIENT,
+    )
     likelihood_portfolio(renewals_scorecard)
     scoring.score_run_execute_inline(run=scoring.score_run_create(as_of=DAY))
 

@@ -80,9 +80,7 @@ def test_text_that_is_not_utf8_names_the_line(command, tmp_path, account):
         (HEADERS[command] + GOOD_LINES[command]).encode() + b"A-1,caf\xe9,0.5,2026-11-01\n"
     )
     message, lines = run(command, path)
-    problem = (
-        "Line 3 is not UTF-8 text (byte 0xe9 at position 8); save the file as UTF-8."
-    )
+    problem = "Line 3 is not UTF-8 text (byte 0xe9 at position 8); save the file as UTF-8."
     assert message == f"{problem} Nothing was written."
     assert lines == [f"line 3, line: {problem}"]
     assert written() == (1, 0, 0)
