@@ -33,12 +33,12 @@ def heal_until_finished(run: ScoreRun, *, seconds: float) -> int:
 
 
 def test_worker_killed_mid_run_is_healed_without_a_command(celery_worker_process, settings):
-    settings.SCORE_RUN_STALL_SECONDS = 3
+    settings.SCORE_RUN_STALL_SECONDS = 10
     today = timezone.localdate()
-    portfolio_create(accounts=1500, as_of=today)
+    portfolio_create(accounts=600, as_of=today)
     worker = celery_worker_process.start()
 
-    run = scoring.score_run_start(as_of=today, chunk_size=25)  # 60 chunks
+    run = scoring.score_run_start(as_of=today, chunk_size=20)  # 30 chunks
     wait_until(
         lambda: ScoreRun.objects.get(pk=run.pk).chunks_done >= 3,
         seconds=90,
@@ -57,8 +57,8 @@ def test_worker_killed_mid_run_is_healed_without_a_command(celery_worker_process
     run.refresh_from_db()
     assert healed >= 1
     assert run.chunks.exclude(status="done").count() == 0
-    assert (run.status, run.accounts_scored, run.chunks_done) == ("finished", 1500, 60)
-    assert ScoreSnapshot.objects.filter(as_of=today).count() == 1500
+    assert (run.status, run.accounts_scored, run.chunks_done) == ("finished", 600, 30)
+    assert ScoreSnapshot.objects.filter(as_of=today).count() == 600
 
 
 def _test_database_connection():
