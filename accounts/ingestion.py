@@ -17,7 +17,7 @@ import csv
 import io
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -515,7 +515,9 @@ def renewal_outcomes_validate(
     *, rows: Sequence[Any], user: AbstractBaseUser | None, row_numbers: Sequence[int] | None = None
 ) -> tuple[ValidRows, list[RowError]]:
     """Check renewal outcome rows (RENEWAL_OUTCOME_COLUMNS, all required) for an upsert by
-    (account, renewal_date); the account must be one the user may see. One query."""
+    (account, renewal_date); the account must be one the user may see, and the row must be
+    believable (_renewal_outcome_rules). One query."""
+    today = timezone.localdate()
     numbers = list(row_numbers) if row_numbers is not None else list(range(len(rows)))
     errors: list[RowError] = []
     readers = [RowReader(row, number, errors) for row, number in zip(rows, numbers, strict=True)]
@@ -537,8 +539,47 @@ def renewal_outcomes_validate(
             values[name] = reader.clean(name, form_field, required=True)
         if any(value is INVALID for value in values.values()):
             continue
-        valid.values_by_key[(values["account_id"], values["renewal_date"])] = values
+        before = len(errors)
+        _renewal_outcome_rules(reader, values, today=today)
+        if len(errors) == before:
+            valid.values_by_key[(values["account_id"], values["renewal_date"])] = values
     return valid, errors
+
+
+# How far ahead an outcome may be dated: a renewal signed early is recorded before its date,
+# but not years before.
+RENEWAL_OUTCOME_MAX_DAYS_AHEAD = 365
+
+
+def _renewal_outcome_rules(reader: RowReader, values: dict[str, Any], *, today: date) -> None:
+    """What a renewal outcome must say to be believed: dated at most a year ahead, and ARR
+    after that matches the outcome (churned: 0; downgraded: less than before but not 0;
+    expanded: more than before; renewed: not 0)."""
+    latest = today + timedelta(days=RENEWAL_OUTCOME_MAX_DAYS_AHEAD)
+    if values["renewal_date"] > latest:
+        reader.error(
+            "renewal_date",
+            f"{values['renewal_date'].isoformat()} is more than "
+            f"{RENEWAL_OUTCOME_MAX_DAYS_AHEAD} days ahead (latest {latest.isoformat()}); "
+            "record an outcome once the renewal is decided.",
+        )
+    before, after = values["arr_before"], values["arr_after"]
+    outcome = values["outcome"]
+    Outcome = RenewalOutcome.Outcome
+    problem = {
+        Outcome.CHURNED: "a churned account's arr_after is 0" if after != 0 else None,
+        Outcome.DOWNGRADED: (
+            "a downgrade's arr_after is more than 0 and less than arr_before"
+            if not 0 < after < before
+            else None
+        ),
+        Outcome.EXPANDED: "an expansion's arr_after is more than arr_before"
+        if after <= before
+        else None,
+        Outcome.RENEWED: "a renewed account's arr_after is more than 0" if after == 0 else None,
+    }.get(outcome)
+    if problem:
+        reader.error("arr_after", f"{problem[0].upper()}{problem[1:]} (given {after}).")
 
 
 def renewal_outcomes_write(*, valid: ValidRows) -> UpsertResult:

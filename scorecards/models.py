@@ -252,6 +252,8 @@ class MeasureValue(models.Model):
     (account, measure, as_of, source) is one value, so a retried push changes nothing.
     """
 
+    COMMENT_MAX_LENGTH = 2000  # checked by the ingestion (API and CSV) and the sentiment entry
+
     # No single-column indexes: the idempotency key and `measurevalue_latest` lead with the
     # account, `measurevalue_measure_as_of` with the measure, and every index slows ingestion.
     account = models.ForeignKey(

@@ -228,7 +228,9 @@ class TouchpointWriteSerializer(serializers.Serializer):
     account = VisibleAccountField()
     kind = serializers.ChoiceField(choices=Touchpoint.Kind.choices, default=Touchpoint.Kind.MEETING)
     occurred_on = BoundedDateField()
-    summary = serializers.CharField(required=False, allow_blank=True, default="")
+    summary = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=Touchpoint.SUMMARY_MAX_LENGTH
+    )
     contacts = VisibleContactsField(many=True, required=False, default=list)
 
 

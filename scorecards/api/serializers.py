@@ -42,7 +42,9 @@ class MeasureValueInputSerializer(serializers.Serializer):
     raw_value = serializers.FloatField(help_text="Scored 0–100 with the measure's mapping.")
     as_of = BoundedDateField(help_text="Not after today.")
     source = serializers.ChoiceField(choices=ValueSource.choices, default=ValueSource.API)
-    comment = serializers.CharField(required=False, allow_blank=True)
+    comment = serializers.CharField(
+        required=False, allow_blank=True, max_length=MeasureValue.COMMENT_MAX_LENGTH
+    )
 
 
 # --- Scores (responses are built by scorecards.api.scores; these document their shape) ------
