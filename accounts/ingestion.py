@@ -17,7 +17,7 @@ import csv
 import io
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ from django.utils import timezone
 
 from accounts.models import Account, Contact, RenewalOutcome
 from accounts.selectors import accounts_visible_to
+from healthscore.dates import date_out_of_range_message
 
 MAX_ROWS_PER_REQUEST = 10_000
 BATCH_SIZE = 5_000
@@ -199,6 +200,12 @@ class IsoDateField(forms.DateField):
         if value is not None and not isinstance(value, str | date):
             raise ValidationError(f"Enter a date as YYYY-MM-DD, not {value!r}.")
         return super().to_python(value)
+
+    def validate(self, value: date | None) -> None:
+        super().validate(value)
+        problem = date_out_of_range_message(value) if value is not None else None
+        if problem:
+            raise ValidationError(problem)
 
 
 def iso_date_field() -> forms.DateField:
@@ -508,7 +515,9 @@ def renewal_outcomes_validate(
     *, rows: Sequence[Any], user: AbstractBaseUser | None, row_numbers: Sequence[int] | None = None
 ) -> tuple[ValidRows, list[RowError]]:
     """Check renewal outcome rows (RENEWAL_OUTCOME_COLUMNS, all required) for an upsert by
-    (account, renewal_date); the account must be one the user may see. One query."""
+    (account, renewal_date); the account must be one the user may see, and the row must be
+    believable (_renewal_outcome_rules). One query."""
+    today = timezone.localdate()
     numbers = list(row_numbers) if row_numbers is not None else list(range(len(rows)))
     errors: list[RowError] = []
     readers = [RowReader(row, number, errors) for row, number in zip(rows, numbers, strict=True)]
@@ -530,8 +539,47 @@ def renewal_outcomes_validate(
             values[name] = reader.clean(name, form_field, required=True)
         if any(value is INVALID for value in values.values()):
             continue
-        valid.values_by_key[(values["account_id"], values["renewal_date"])] = values
+        before = len(errors)
+        _renewal_outcome_rules(reader, values, today=today)
+        if len(errors) == before:
+            valid.values_by_key[(values["account_id"], values["renewal_date"])] = values
     return valid, errors
+
+
+# How far ahead an outcome may be dated: a renewal signed early is recorded before its date,
+# but not years before.
+RENEWAL_OUTCOME_MAX_DAYS_AHEAD = 365
+
+
+def _renewal_outcome_rules(reader: RowReader, values: dict[str, Any], *, today: date) -> None:
+    """What a renewal outcome must say to be believed: dated at most a year ahead, and ARR
+    after that matches the outcome (churned: 0; downgraded: less than before but not 0;
+    expanded: more than before; renewed: not 0)."""
+    latest = today + timedelta(days=RENEWAL_OUTCOME_MAX_DAYS_AHEAD)
+    if values["renewal_date"] > latest:
+        reader.error(
+            "renewal_date",
+            f"{values['renewal_date'].isoformat()} is more than "
+            f"{RENEWAL_OUTCOME_MAX_DAYS_AHEAD} days ahead (latest {latest.isoformat()}); "
+            "record an outcome once the renewal is decided.",
+        )
+    before, after = values["arr_before"], values["arr_after"]
+    outcome = values["outcome"]
+    Outcome = RenewalOutcome.Outcome
+    problem = {
+        Outcome.CHURNED: "a churned account's arr_after is 0" if after != 0 else None,
+        Outcome.DOWNGRADED: (
+            "a downgrade's arr_after is more than 0 and less than arr_before"
+            if not 0 < after < before
+            else None
+        ),
+        Outcome.EXPANDED: "an expansion's arr_after is more than arr_before"
+        if after <= before
+        else None,
+        Outcome.RENEWED: "a renewed account's arr_after is more than 0" if after == 0 else None,
+    }.get(outcome)
+    if problem:
+        reader.error("arr_after", f"{problem[0].upper()}{problem[1:]} (given {after}).")
 
 
 def renewal_outcomes_write(*, valid: ValidRows) -> UpsertResult:
@@ -640,16 +688,19 @@ def csv_batches(
 
     The header must name every required column and nothing unknown, else IngestionError
     (line 1). A line with more fields than the header is reported as a row error on the
-    field `line`; fewer fields leave the missing ones blank.
+    field `line`; fewer fields leave the missing ones blank. A file the reader cannot take
+    (text that is not UTF-8, a line longer than CSV_MAX_LINE_BYTES, a field longer than the
+    csv module's limit, a NUL byte) stops the reading with an IngestionError naming the line:
+    memory stays bounded by one line, and nothing has been written then.
     """
     with open(path, "rb") as handle:
         lines = _decoded_lines(handle, progress)
         reader = csv.reader(lines)
-        header = [name.strip() for name in next(reader, [])]
+        header = [name.strip() for name in _csv_next(reader, default=[])]
         _check_header(header, columns)
         numbers: list[int] = []
         rows: list[dict[str, str]] = []
-        for fields in reader:
+        while (fields := _csv_next(reader, default=None)) is not None:
             if not any(value.strip() for value in fields):
                 continue  # blank lines, e.g. at the end of the file
             if len(fields) > len(header):
@@ -665,13 +716,47 @@ def csv_batches(
             yield numbers, rows
 
 
+# A line longer than this is refused (with its number) rather than read into memory.
+CSV_MAX_LINE_BYTES = 1024 * 1024
+
+
+def _csv_next(reader, *, default):
+    """The reader's next record, or `default` at the end; the csv module's own errors (a
+    field over its size limit, a NUL byte) become an IngestionError naming the line."""
+    try:
+        return next(reader, default)
+    except csv.Error as problem:
+        line = reader.line_num
+        reason = str(problem)
+        if "field larger than field limit" in reason:
+            reason = f"a field is longer than {csv.field_size_limit():,} characters"
+        raise _file_error(line, f"Line {line} cannot be read as CSV: {reason}.") from None
+
+
+def _file_error(line: int, message: str) -> IngestionError:
+    return IngestionError(
+        [RowError(line, "line", message)], message=f"{message} Nothing was written."
+    )
+
+
 def _decoded_lines(handle: io.BufferedReader, progress: Callable[[int], None] | None):
-    first = True
-    for raw in handle:
+    """The file's lines as text, each read with a bounded readline: a line longer than
+    CSV_MAX_LINE_BYTES, or one that is not UTF-8, stops the import with its line number."""
+    number = 0
+    while raw := handle.readline(CSV_MAX_LINE_BYTES + 1):
+        number += 1
         if progress is not None:
             progress(len(raw))
-        line = raw.decode("utf-8-sig" if first else "utf-8")
-        first = False
+        if len(raw) > CSV_MAX_LINE_BYTES:
+            raise _file_error(number, f"Line {number} is longer than {CSV_MAX_LINE_BYTES:,} bytes.")
+        try:
+            line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError as problem:
+            raise _file_error(
+                number,
+                f"Line {number} is not UTF-8 text (byte 0x{raw[problem.start]:02x} at "
+                f"position {problem.start + 1}); save the file as UTF-8.",
+            ) from None
         yield line
 
 

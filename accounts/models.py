@@ -126,6 +126,7 @@ class Touchpoint(models.Model):
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="touchpoints")
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.MEETING)
     occurred_on = models.DateField()
+    SUMMARY_MAX_LENGTH = 10_000  # checked by the API
     summary = models.TextField(blank=True)
     contacts = models.ManyToManyField(Contact, blank=True, related_name="touchpoints")
     created_by = models.ForeignKey(

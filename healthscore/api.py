@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q, QuerySet
@@ -18,6 +19,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import PolymorphicProxySerializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import CursorPagination, PageNumberPagination
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -127,6 +129,92 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         code = _first_code(exc.get_codes()) if isinstance(exc, exceptions.APIException) else ""
         response.data = error_body(message=str(detail), code=code or "error")
     return response
+
+
+# --- Request bodies ------------------------------------------------------------------------------
+# A body is at most API_MAX_BODY_BYTES (settings; a 10,000-row bulk write is about 1.5 MB) and
+# its JSON nests at most MAX_JSON_DEPTH levels (the deepest document, a scorecard, has 6).
+# Past either limit the answer is the one error shape, never a 500 or Django's HTML page.
+
+MAX_JSON_DEPTH = 32
+
+
+class BodyTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "body_too_large"
+
+
+def body_too_large_message(size: int | None, limit: int) -> str:
+    given = f"The request body is {size:,} bytes" if size else "The request body is longer"
+    return f"{given}; at most {limit:,} bytes are accepted. Send fewer rows per request."
+
+
+class JsonBodyParser(JSONParser):
+    """DRF's JSON parser with the limits above: a body over the size limit is a 413, JSON
+    nested deeper than MAX_JSON_DEPTH a 400 (Python's json would recurse until it fails)."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        from django.conf import settings
+
+        limit = settings.API_MAX_BODY_BYTES
+        body = stream.read(limit + 1) if stream is not None else b""
+        if len(body) > limit:
+            raise BodyTooLarge(body_too_large_message(None, limit))
+        try:
+            data = orjson.loads(body)
+        except orjson.JSONDecodeError as problem:
+            if "depth limit" in str(problem) or "recursion" in str(problem).lower():
+                raise exceptions.ParseError(_too_deep_message(), code="too_deep") from None
+            raise exceptions.ParseError(f"JSON parse error - {problem}") from None
+        if _json_depth(data) > MAX_JSON_DEPTH:
+            raise exceptions.ParseError(_too_deep_message(), code="too_deep")
+        return data
+
+
+def _too_deep_message() -> str:
+    return f"The JSON nests deeper than {MAX_JSON_DEPTH} levels; no request needs that many."
+
+
+def _json_depth(data: Any) -> int:
+    """How deep lists and objects nest in `data` (a scalar is 0), without recursion."""
+    deepest = 0
+    stack = [(data, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if depth > MAX_JSON_DEPTH:
+            return depth
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return deepest
+
+
+def api_body_limit_middleware(get_response):
+    """Refuse an API request whose declared body is over API_MAX_BODY_BYTES before anything
+    reads it: a 413 in the error shape rather than Django's HTML 400 (RequestDataTooBig)."""
+    from django.conf import settings
+    from django.http import JsonResponse
+
+    def middleware(request):
+        if request.path.startswith("/api/"):
+            try:
+                size = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                size = 0
+            limit = settings.API_MAX_BODY_BYTES
+            if size > limit:
+                return JsonResponse(
+                    error_body(message=body_too_large_message(size, limit), code="body_too_large"),
+                    status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+                )
+        return get_response(request)
+
+    return middleware
 
 
 # --- Pagination ---------------------------------------------------------------------------------

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "healthscore.api.api_body_limit_middleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -156,6 +157,27 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Task modules that autodiscovery (which looks for tasks.py) does not find.
 CELERY_IMPORTS = ["scorecards.learning.tasks"]
 
+# Self-healing score runs (README "Reliability"). A pending or running run whose progress
+# (a chunk done) stalls this long is resumed by the beat task below: its unfinished chunks are
+# sent again. It must exceed the longest chunk (10,000 accounts: seconds, a minute at worst).
+SCORE_RUN_STALL_SECONDS = env.int("SCORE_RUN_STALL_SECONDS", default=300)
+SCORE_RUN_HEAL_EVERY_SECONDS = env.int("SCORE_RUN_HEAL_EVERY_SECONDS", default=60)
+# Beat (django-celery-beat) adds this entry to its schedule when it starts.
+CELERY_BEAT_SCHEDULE = {
+    "Heal stalled score runs": {
+        "task": "scorecards.tasks.score_runs_heal",
+        "schedule": float(SCORE_RUN_HEAL_EVERY_SECONDS),
+    }
+}
+# With acks_late, Redis gives a task whose worker died to another worker after this many
+# seconds. It must exceed the longest task (a whole portfolio's risk evaluation: about 35 s
+# per 100,000 accounts), or a slow task would run twice; Redis' own default is an hour. Score
+# chunks do not wait for it: the stall healing resumes them after SCORE_RUN_STALL_SECONDS.
+CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=900)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
 # Connections a big read (an impact preview, a backtest) may use side by side, each on a core
 # of PostgreSQL's.
 READ_CONNECTIONS = env.int("READ_CONNECTIONS", default=min(4, os.cpu_count() or 1))
@@ -163,7 +185,17 @@ READ_CONNECTIONS = env.int("READ_CONNECTIONS", default=min(4, os.cpu_count() or 
 # Tasks sent with a run's id when a score run finishes: risks follow every recompute.
 SCORE_RUN_FINISHED_TASKS: list[str] = ["risk.tasks.risks_evaluate_after_run"]
 
+# The largest API request body (README "Reliability"): a 10,000-row bulk write with short
+# comments is about 1.5 MB. Larger bodies get a 413 in the API's error shape.
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=16 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
+
 REST_FRAMEWORK = {
+    "DEFAULT_PARSER_CLASSES": [
+        "healthscore.api.JsonBodyParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     # The key first: its WWW-Authenticate header makes an anonymous request a 401.
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.authentication.ApiKeyAuthentication",

@@ -95,6 +95,7 @@ class RiskEvent(models.Model):
     risk = models.ForeignKey(Risk, on_delete=models.CASCADE, related_name="events")
     from_status = models.CharField(max_length=15, choices=RiskStatus.choices, blank=True)
     to_status = models.CharField(max_length=15, choices=RiskStatus.choices)
+    NOTE_MAX_LENGTH = 2000  # checked by risk.services.lifecycle
     note = models.TextField(blank=True)
     by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

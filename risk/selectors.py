@@ -74,7 +74,7 @@ def last_sponsor_touch_frame(*, as_of: date, account_ids: list[int] | None = Non
         .values_list("touchpoint__account_id", "last")
     )
     frame = pd.DataFrame(list(rows), columns=[engine.ACCOUNT_ID, engine.LAST_SPONSOR_TOUCH_ON])
-    frame[engine.LAST_SPONSOR_TOUCH_ON] = pd.to_datetime(frame[engine.LAST_SPONSOR_TOUCH_ON])
+    frame[engine.LAST_SPONSOR_TOUCH_ON] = scoring_engine.days(frame[engine.LAST_SPONSOR_TOUCH_ON])
     return frame.astype({engine.ACCOUNT_ID: "int64"})
 
 
@@ -141,7 +141,7 @@ def sponsor_moves_frame(*, as_of: date, account_ids: list[int] | None = None) ->
         "account_id", "pk", "contact_id", "contact__name", "kind", "from_role", "changed_on"
     )
     frame = pd.DataFrame(list(rows), columns=engine.MOVE_COLUMNS)
-    frame[engine.CHANGED_ON] = pd.to_datetime(frame[engine.CHANGED_ON])
+    frame[engine.CHANGED_ON] = scoring_engine.days(frame[engine.CHANGED_ON])
     return frame.astype({engine.ACCOUNT_ID: "int64", engine.CHANGE_ID: "int64"})
 
 
@@ -244,7 +244,7 @@ def risk_inputs_frame(
     ]
     inputs[counts] = inputs[counts].fillna(0).astype("int64")
     for column in engine.DATE_COLUMNS:
-        inputs[column] = pd.to_datetime(inputs[column])
+        inputs[column] = scoring_engine.days(inputs[column])
     for column in (engine.OVERALL, engine.EARLIER_OVERALL, engine.SENTIMENT_SCORE):
         inputs[column] = inputs[column].astype(float)
     inputs[engine.PREVIOUS_IS_RED] = inputs[engine.PREVIOUS_IS_RED].astype(float)

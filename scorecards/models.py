@@ -252,6 +252,8 @@ class MeasureValue(models.Model):
     (account, measure, as_of, source) is one value, so a retried push changes nothing.
     """
 
+    COMMENT_MAX_LENGTH = 2000  # checked by the ingestion (API and CSV) and the sentiment entry
+
     # No single-column indexes: the idempotency key and `measurevalue_latest` lead with the
     # account, `measurevalue_measure_as_of` with the measure, and every index slows ingestion.
     account = models.ForeignKey(
@@ -338,6 +340,14 @@ class ScoreRun(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     duration_seconds = models.FloatField(null=True, blank=True)
+    progressed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text=_(
+            "When the run last moved (created, started, a chunk done, resumed): a pending or "
+            "running run that has not moved for SCORE_RUN_STALL_SECONDS is resumed."
+        ),
+    )
 
     class Meta:
         ordering = ["-created_at"]

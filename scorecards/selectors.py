@@ -255,7 +255,10 @@ def latest_values_frame(
                 [first_id, last_id, as_of],
             )
             frame = pd.DataFrame(cursor.fetchall(), columns=columns)
-    frame[engine.AS_OF] = pd.to_datetime(frame[engine.AS_OF])
+    frame[engine.AS_OF] = engine.days(frame[engine.AS_OF])
+    # A value dated outside what pandas holds (stored before healthscore.dates' window) is
+    # no value: the measure is missing rather than the chunk failing.
+    frame = frame[frame[engine.AS_OF].notna()].reset_index(drop=True)
     return frame.astype(
         {
             engine.ACCOUNT_ID: "int64",
@@ -304,7 +307,7 @@ def earlier_scores_frame(
             pd.DataFrame(list(rows), columns=[engine.ACCOUNT_ID, engine.AS_OF, engine.OVERALL])
         )
     history = pd.concat(frames, ignore_index=True)
-    history[engine.AS_OF] = pd.to_datetime(history[engine.AS_OF])
+    history[engine.AS_OF] = engine.days(history[engine.AS_OF])
     history[engine.OVERALL] = history[engine.OVERALL].astype(float)
     return history.drop_duplicates().astype({engine.ACCOUNT_ID: "int64"})
 
@@ -338,6 +341,10 @@ def _copy_frame(sql: str, params: list, columns: list[str]) -> pd.DataFrame:
     buffer = io.StringIO()
     with connection.cursor() as cursor:
         query = cursor.mogrify(sql, params).decode()
-        cursor.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT csv)", buffer)
+        # Django wraps execute() but not copy_expert(): wrapped, a lost connection raises
+        # Django's OperationalError and marks the connection unusable, so the retry of the
+        # task (scorecards.tasks) gets a new one.
+        with connection.wrap_database_errors:
+            cursor.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT csv)", buffer)
     buffer.seek(0)
     return pd.read_csv(buffer, names=columns, header=None, quoting=csv.QUOTE_MINIMAL)

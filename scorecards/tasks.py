@@ -1,10 +1,19 @@
 """Celery entry points for scoring. Each takes ids and calls a service (STYLE.md §5)."""
 
+import psycopg2
 from celery import chord, shared_task
+from celery.signals import task_retry
+from django.conf import settings
 from django.db import OperationalError
 
+from healthscore import metrics
 from scorecards.models import ScoreRun, ScoreRunChunk
 from scorecards.services import scoring
+
+# A lost connection is retried wherever it surfaces: Django raises its own OperationalError
+# from the cursors it wraps, but psycopg2's reaches us unwrapped from calls Django does not
+# wrap (cursor.copy_expert, when PostgreSQL ends the backend mid-COPY).
+DATABASE_RETRY_ERRORS = (OperationalError, psycopg2.OperationalError)
 
 
 @shared_task
@@ -18,15 +27,18 @@ def score_run_execute(run_id: int) -> None:
 
 @shared_task
 def score_run_resume(run_id: int) -> None:
-    """Enqueue again whatever a run has not finished (after a worker was lost)."""
+    """Enqueue again whatever a pending, running or failed run has not finished (after a
+    worker or the broker was lost); `recompute_scores --resume` reopens runs the same way."""
     run = ScoreRun.objects.get(pk=run_id)
-    if run.status == ScoreRun.Status.PENDING:
-        scoring.score_run_claim(run=run)
-    if run.status in (ScoreRun.Status.RUNNING, ScoreRun.Status.PENDING, ScoreRun.Status.FAILED):
-        ScoreRun.objects.filter(pk=run_id, status=ScoreRun.Status.FAILED).update(
-            status=ScoreRun.Status.RUNNING
-        )
+    if scoring.score_run_reopen(run=run):
         _enqueue_chunks(run)
+
+
+@shared_task
+def score_runs_heal() -> list[int]:
+    """The beat entry (every SCORE_RUN_HEAL_EVERY_SECONDS): resume the runs that stalled;
+    returns their ids."""
+    return scoring.score_runs_stalled_heal(stall_seconds=settings.SCORE_RUN_STALL_SECONDS)
 
 
 def _enqueue_chunks(run: ScoreRun) -> None:
@@ -45,7 +57,7 @@ def _enqueue_chunks(run: ScoreRun) -> None:
 @shared_task(
     acks_late=True,
     reject_on_worker_lost=True,
-    autoretry_for=(OperationalError,),
+    autoretry_for=DATABASE_RETRY_ERRORS,
     retry_backoff=True,
     max_retries=5,
 )
@@ -54,7 +66,12 @@ def score_chunk(chunk_id: int) -> None:
     scoring.score_chunk_compute(chunk=chunk)
 
 
-@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+@task_retry.connect(sender=score_chunk)
+def _score_chunk_retry_count(**kwargs) -> None:
+    metrics.score_chunks_retried.inc()
+
+
+@shared_task(acks_late=True, autoretry_for=DATABASE_RETRY_ERRORS, retry_backoff=True, max_retries=5)
 def score_run_finish(run_id: int) -> None:
     scoring.score_run_finish(run=ScoreRun.objects.get(pk=run_id))
 

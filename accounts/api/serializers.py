@@ -1,10 +1,18 @@
 from django.contrib.auth import get_user_model
+from django.db import models
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import Account, Contact, RenewalOutcome, Touchpoint
 from accounts.selectors import accounts_visible_to
+from healthscore.dates import BoundedDateField
+
+# Model date fields of the write serializers refuse dates outside the accepted window too.
+DATE_FIELD_MAPPING = {
+    **serializers.ModelSerializer.serializer_field_mapping,
+    models.DateField: BoundedDateField,
+}
 
 
 @extend_schema_field(OpenApiTypes.STR)
@@ -27,7 +35,7 @@ class VisibleAccountField(serializers.SlugRelatedField):
 class CurrentScoreSerializer(serializers.Serializer):
     overall = serializers.FloatField(allow_null=True)
     band = serializers.CharField()
-    as_of = serializers.DateField()
+    as_of = BoundedDateField()
 
 
 class AccountSerializer(serializers.ModelSerializer):
@@ -59,6 +67,8 @@ class AccountSerializer(serializers.ModelSerializer):
 
 class AccountWriteSerializer(serializers.ModelSerializer):
     """Create (POST) or change (PATCH) one account; the owner is given by email."""
+
+    serializer_field_mapping = DATE_FIELD_MAPPING
 
     owner_email = serializers.EmailField(required=False, allow_null=True, write_only=True)
 
@@ -104,7 +114,7 @@ class AccountRowSerializer(serializers.Serializer):
     industry = serializers.CharField(required=False, allow_blank=True)
     lifecycle = serializers.ChoiceField(choices=Account.Lifecycle.choices, required=False)
     arr = serializers.DecimalField(max_digits=14, decimal_places=2, required=False)
-    renewal_date = serializers.DateField(required=False, allow_null=True)
+    renewal_date = BoundedDateField(required=False, allow_null=True)
     owner_email = serializers.EmailField(required=False, allow_null=True, allow_blank=True)
     status = serializers.ChoiceField(choices=Account.Status.choices, required=False)
 
@@ -140,6 +150,8 @@ class ContactSerializer(serializers.ModelSerializer):
 class ContactWriteSerializer(serializers.ModelSerializer):
     """Create one contact, or change one (PATCH: a change of role or a departure is recorded
     by accounts.services, which sponsor tracking reads)."""
+
+    serializer_field_mapping = DATE_FIELD_MAPPING
 
     account = VisibleAccountField()
 
@@ -182,7 +194,7 @@ class ContactRowSerializer(serializers.Serializer):
     title = serializers.CharField(required=False, allow_blank=True)
     role = serializers.ChoiceField(choices=Contact.Role.choices, required=False)
     is_active = serializers.BooleanField(required=False)
-    left_on = serializers.DateField(required=False, allow_null=True)
+    left_on = BoundedDateField(required=False, allow_null=True)
 
 
 class TouchpointSerializer(serializers.ModelSerializer):
@@ -215,8 +227,10 @@ class VisibleContactsField(serializers.PrimaryKeyRelatedField):
 class TouchpointWriteSerializer(serializers.Serializer):
     account = VisibleAccountField()
     kind = serializers.ChoiceField(choices=Touchpoint.Kind.choices, default=Touchpoint.Kind.MEETING)
-    occurred_on = serializers.DateField()
-    summary = serializers.CharField(required=False, allow_blank=True, default="")
+    occurred_on = BoundedDateField()
+    summary = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=Touchpoint.SUMMARY_MAX_LENGTH
+    )
     contacts = VisibleContactsField(many=True, required=False, default=list)
 
 
@@ -243,7 +257,7 @@ class RenewalOutcomeRowSerializer(serializers.Serializer):
     accounts.ingestion validates)."""
 
     account = serializers.CharField(help_text="The account's external_id.")
-    renewal_date = serializers.DateField()
+    renewal_date = BoundedDateField()
     outcome = serializers.ChoiceField(choices=RenewalOutcome.Outcome.choices)
     arr_before = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0)
     arr_after = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0)

@@ -45,4 +45,6 @@ class RiskDetailSerializer(RiskSerializer):
 
 class RiskTransitionSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=RiskStatus.choices)
-    note = serializers.CharField(required=False, allow_blank=True, default="")
+    note = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=RiskEvent.NOTE_MAX_LENGTH
+    )

@@ -99,6 +99,12 @@ def risk_transition(*, risk: Risk, to_status: str, user: AbstractBaseUser, note:
             f"A note is required to move a risk to {_label(to_status)}.",
             code="note_required",
         )
+    if len(note) > RiskEvent.NOTE_MAX_LENGTH:
+        raise RiskTransitionError(
+            f"A note is at most {RiskEvent.NOTE_MAX_LENGTH:,} characters; this one has "
+            f"{len(note):,}.",
+            code="note_too_long",
+        )
     now = timezone.now()
     locked.status = to_status
     if to_status in CLOSING_STATUSES:

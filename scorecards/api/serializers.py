@@ -2,6 +2,7 @@ from rest_framework import serializers
 
 from accounts.api.serializers import UpsertResultSerializer
 from accounts.models import Account
+from healthscore.dates import BoundedDateField
 from scorecards.choices import ExceptionAction, ExceptionOp, MappingType, MeasureKind, ValueSource
 from scorecards.learning.backtest import DEFAULT_HORIZON_DAYS
 from scorecards.learning.selectors import HORIZON_DAYS_MAX, HORIZON_DAYS_MIN
@@ -39,30 +40,32 @@ class MeasureValueInputSerializer(serializers.Serializer):
     account = serializers.CharField(help_text="The account's external_id.")
     measure = serializers.CharField(help_text="The measure's key, e.g. csm_sentiment.")
     raw_value = serializers.FloatField(help_text="Scored 0–100 with the measure's mapping.")
-    as_of = serializers.DateField(help_text="Not after today.")
+    as_of = BoundedDateField(help_text="Not after today.")
     source = serializers.ChoiceField(choices=ValueSource.choices, default=ValueSource.API)
-    comment = serializers.CharField(required=False, allow_blank=True)
+    comment = serializers.CharField(
+        required=False, allow_blank=True, max_length=MeasureValue.COMMENT_MAX_LENGTH
+    )
 
 
 # --- Scores (responses are built by scorecards.api.scores; these document their shape) ------
 
 
 class ScoreQuerySerializer(serializers.Serializer):
-    date = serializers.DateField(required=False, help_text="YYYY-MM-DD; default: the latest.")
+    date = BoundedDateField(required=False, help_text="YYYY-MM-DD; default: the latest.")
 
 
 class ScoreHistoryQuerySerializer(serializers.Serializer):
     # "from" is a keyword: the fields are named in `fields` below.
     def get_fields(self):
         return {
-            "from": serializers.DateField(required=False, help_text="Default: 90 days before."),
-            "to": serializers.DateField(required=False, help_text="Default: the latest score."),
+            "from": BoundedDateField(required=False, help_text="Default: 90 days before."),
+            "to": BoundedDateField(required=False, help_text="Default: the latest score."),
         }
 
 
 class ScoreChangesQuerySerializer(serializers.Serializer):
-    since = serializers.DateField(required=False, help_text="Default: 30 days before `date`.")
-    date = serializers.DateField(required=False, help_text="Default: the latest score.")
+    since = BoundedDateField(required=False, help_text="Default: 30 days before `date`.")
+    date = BoundedDateField(required=False, help_text="Default: the latest score.")
 
 
 TrendSerializer = type(
@@ -87,7 +90,7 @@ class ScoreMeasureSerializer(serializers.Serializer):
     key = serializers.CharField()
     raw_value = serializers.FloatField(allow_null=True)
     score = serializers.FloatField(allow_null=True)
-    as_of = serializers.DateField(allow_null=True)
+    as_of = BoundedDateField(allow_null=True)
     stale = serializers.BooleanField()
     effective_weight = serializers.FloatField(allow_null=True)
     contribution = serializers.FloatField(allow_null=True)
@@ -105,7 +108,7 @@ class BiggestLeverSerializer(serializers.Serializer):
 
 class ScoreSerializer(serializers.Serializer):
     account = serializers.CharField(help_text="The account's external_id.")
-    date = serializers.DateField()
+    date = BoundedDateField()
     scorecard = serializers.CharField()
     overall = serializers.FloatField(allow_null=True)
     band = serializers.CharField(help_text="A band label, or “Not scored”.")
@@ -128,7 +131,7 @@ class ScoreSerializer(serializers.Serializer):
 
 
 class ScoreHistoryRowSerializer(serializers.Serializer):
-    date = serializers.DateField()
+    date = BoundedDateField()
     overall = serializers.FloatField(allow_null=True)
     band = serializers.CharField()
     coverage = serializers.FloatField()
@@ -139,8 +142,8 @@ class ScoreHistorySerializer(serializers.Serializer):
     def get_fields(self):
         return {
             "account": serializers.CharField(),
-            "from": serializers.DateField(),
-            "to": serializers.DateField(),
+            "from": BoundedDateField(),
+            "to": BoundedDateField(),
             "scores": ScoreHistoryRowSerializer(many=True),
         }
 
@@ -156,8 +159,8 @@ class ScoreChangesSerializer(serializers.Serializer):
     def get_fields(self):
         return {
             "account": serializers.CharField(),
-            "from": serializers.DateField(),
-            "to": serializers.DateField(),
+            "from": BoundedDateField(),
+            "to": BoundedDateField(),
             "score_from": serializers.FloatField(),
             "score_to": serializers.FloatField(),
             "change": serializers.FloatField(),
@@ -267,7 +270,7 @@ class ScoreRunSerializer(serializers.ModelSerializer):
 
 
 class ScoreRunStartSerializer(serializers.Serializer):
-    date = serializers.DateField(required=False, help_text="YYYY-MM-DD; default today.")
+    date = BoundedDateField(required=False, help_text="YYYY-MM-DD; default today.")
 
 
 # --- Backtest runs (learning from renewals) -------------------------------------------------
@@ -331,7 +334,7 @@ class PortfolioQuerySerializer(serializers.Serializer):
     group_by = serializers.ChoiceField(
         choices=["owner", "segment", "region", "tier"], required=False
     )
-    date = serializers.DateField(required=False, help_text="Default: the latest scores.")
+    date = BoundedDateField(required=False, help_text="Default: the latest scores.")
 
 
 class PortfolioBandSerializer(serializers.Serializer):
@@ -350,7 +353,7 @@ class PortfolioGroupSerializer(serializers.Serializer):
 
 
 class PortfolioSerializer(serializers.Serializer):
-    date = serializers.DateField(allow_null=True)
+    date = BoundedDateField(allow_null=True)
     group_by = serializers.CharField(allow_null=True)
     total = PortfolioGroupSerializer()
     groups = PortfolioGroupSerializer(many=True)

@@ -110,6 +110,7 @@ from scorecards.engine.columns import (
 )
 from scorecards.engine.history import assign_scorecards, score_changes, trends
 from scorecards.engine.mapping import (
+    days,
     map_raw_values,
     measure_scores_from_raw,
     round_half_up,

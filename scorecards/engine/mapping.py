@@ -43,6 +43,13 @@ from scorecards.engine.columns import (
 
 
 # --- Small shared pieces ------------------------------------------------------------------------
+def days(values: Any) -> pd.Series:
+    """Dates (``datetime.date`` or YYYY-MM-DD text) as datetime64[ns]. A date pandas cannot
+    hold (before 1677 or after 2262, such as a value stored as 0001-01-01) becomes NaT rather
+    than an error: callers drop or ignore it, so an odd stored value never breaks a read."""
+    return pd.to_datetime(values, errors="coerce", format="ISO8601")
+
+
 def round_half_up(x: Any, decimals: int = 2) -> np.ndarray:
     """Round like ``Decimal.quantize(ROUND_HALF_UP)``: halves go away from zero. NaN stays NaN.
 

@@ -207,7 +207,12 @@ def backtest_sample_build(
     """A sample from outcomes already chosen (``outcome_id, account_id, renewal_date, outcome,
     arr_before``, sorted by outcome_id): their scoring dates, labels and hold-out, and their
     values (one query, see values_at_frame) moved to one common date."""
-    renewal = pd.to_datetime(outcomes[maths.RENEWAL_DATE])
+    renewal = engine.days(outcomes[maths.RENEWAL_DATE])
+    # An outcome dated outside what pandas holds (stored before healthscore.dates' window)
+    # cannot be scored on any date: it is left out of the sample.
+    held = renewal.notna().to_numpy()
+    outcomes = outcomes[held].reset_index(drop=True)
+    renewal = renewal[held].reset_index(drop=True)
     outcomes = outcomes.assign(
         **{
             maths.RENEWAL_DATE: renewal,
@@ -267,7 +272,7 @@ def values_at_frame(*, probes: pd.DataFrame, measure_ids: list[int]) -> pd.DataF
             "    AND mv.as_of <= p.day ORDER BY mv.as_of DESC, mv.id DESC LIMIT 1) v) x"
         )
         probes = probes.sort_values([engine.ACCOUNT_ID, maths.OUTCOME_ID])
-        days = pd.to_datetime(probes[maths.SCORED_ON]).dt.strftime("%Y-%m-%d")
+        days = engine.days(probes[maths.SCORED_ON]).dt.strftime("%Y-%m-%d")
         measures = _array_literal(pd.Series(measure_ids, dtype=np.int64))
         # Big reads are split into runs of accounts, read side by side (selectors.copy_frames).
         parts = settings.READ_CONNECTIONS if len(probes) >= PARALLEL_READ_MIN_PROBES else 1
@@ -283,7 +288,8 @@ def values_at_frame(*, probes: pd.DataFrame, measure_ids: list[int]) -> pd.DataF
         values = selectors.copy_frames(sql, params_list, columns)
     else:
         values = _history_frame(probes=probes, measure_ids=measure_ids, columns=columns)
-    values[engine.AS_OF] = pd.to_datetime(values[engine.AS_OF])
+    values[engine.AS_OF] = engine.days(values[engine.AS_OF])
+    values = values[values[engine.AS_OF].notna()].reset_index(drop=True)  # see engine.days
     return values.astype(
         {
             maths.OUTCOME_ID: "int64",
@@ -321,7 +327,7 @@ def _history_frame(
             )
         )
     history = pd.concat(parts, ignore_index=True)
-    history[engine.AS_OF] = pd.to_datetime(history[engine.AS_OF])
+    history[engine.AS_OF] = engine.days(history[engine.AS_OF])
     merged = history.merge(
         probes[[maths.OUTCOME_ID, engine.ACCOUNT_ID, maths.SCORED_ON]], on=engine.ACCOUNT_ID
     )

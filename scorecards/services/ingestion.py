@@ -7,8 +7,9 @@ both write all or nothing.
 A row is ``{"account": external_id, "measure": key, "raw_value": number, "as_of": "YYYY-MM-DD",
 "source": one of ValueSource, "comment": optional}``. It is valid when the account exists and
 the caller may see it, the measure exists (and its mapping can score), raw_value is a finite
-number, as_of is a date not after today, and source is a known source. Each value's 0–100
-score is computed from the raw value with the measure's own mapping (rule 1).
+number, as_of is a date not after today nor before 1900 (healthscore.dates), and source is a
+known source. Each value's 0–100 score is computed from the raw value with the measure's own
+mapping (rule 1).
 
 Idempotent on (account, measure, as_of, source): the same rows sent twice leave the second
 time untouched; a changed raw value or comment updates the one value. Within one batch, a later
@@ -45,6 +46,7 @@ from accounts.ingestion import (
     slices,
     unknown_account_message,
 )
+from healthscore.dates import date_out_of_range_message
 from scorecards import engine
 from scorecards.choices import ValueSource
 from scorecards.models import (
@@ -127,6 +129,8 @@ def measure_values_validate(
         elif not isinstance(key, str) or key not in measures:
             error("measure", f"No measure with key “{key}”.")
         raw = _raw_value(row.get("raw_value"), error)
+        if raw is not None and isinstance(key, str) and key in RAW_VALUE_SCALES:
+            raw = _raw_on_scale(key, raw, error)
         as_of = _as_of(row.get("as_of"), today, error)
         source = row.get("source")
         if _is_blank(source):
@@ -140,6 +144,12 @@ def measure_values_validate(
             comment = ""
         elif not isinstance(comment, str):
             error("comment", "The comment must be text.")
+        elif len(comment) > MeasureValue.COMMENT_MAX_LENGTH:
+            error(
+                "comment",
+                f"At most {MeasureValue.COMMENT_MAX_LENGTH:,} characters; this comment has "
+                f"{len(comment):,}.",
+            )
         if len(errors) == before:
             checked.append(
                 (number, account_ids[account], measures[key], as_of, source, raw, comment)
@@ -177,6 +187,23 @@ def _raw_value(value: Any, error: Callable[[str, str], None]) -> float | None:
     return number
 
 
+# Measures whose raw value is a fixed scale: a value off the scale is a typing mistake (a 9
+# for a 1–5 sentiment), not a very good score. Other measures' raw values are clamped by
+# their mapping (rule 1).
+RAW_VALUE_SCALES: dict[str, tuple[int, int]] = {
+    "csm_sentiment": (1, 5),  # the CSM's 1–5 sentiment, as the account page records it
+    "nps": (-100, 100),  # Net Promoter Score
+}
+
+
+def _raw_on_scale(key: str, raw: float, error: Callable[[str, str], None]) -> float | None:
+    low, high = RAW_VALUE_SCALES[key]
+    if raw.is_integer() and low <= raw <= high:
+        return raw
+    error("raw_value", f"{key} is a whole number from {low} to {high}, not {raw:g}.")
+    return None
+
+
 def _as_of(value: Any, today: date, error: Callable[[str, str], None]) -> date | None:
     if _is_blank(value):
         error("as_of", "This field is required.")
@@ -191,6 +218,10 @@ def _as_of(value: Any, today: date, error: Callable[[str, str], None]) -> date |
         return None
     if as_of > today:
         error("as_of", f"as_of {as_of.isoformat()} is in the future (today is {today}).")
+        return None
+    problem = date_out_of_range_message(as_of)
+    if problem:
+        error("as_of", problem)
         return None
     return as_of
 

@@ -10,7 +10,7 @@ import csv
 import io
 import logging
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import numpy as np
 import orjson
@@ -23,6 +23,7 @@ from django.db.models import F, Sum
 from django.utils import timezone
 
 from accounts.models import Account
+from healthscore import metrics
 from scorecards import engine, selectors
 from scorecards.models import ScoreRun, ScoreRunChunk, ScoreSnapshot
 
@@ -80,7 +81,11 @@ def score_run_create(
     ids = selectors.active_account_ids(account_ids=account_ids)
     is_full = account_ids is None
     run = ScoreRun.objects.create(
-        as_of=as_of, is_full=is_full, accounts_total=len(ids), requested_by=user
+        as_of=as_of,
+        is_full=is_full,
+        accounts_total=len(ids),
+        requested_by=user,
+        progressed_at=timezone.now(),
     )
     chunks = [
         ScoreRunChunk(
@@ -114,10 +119,62 @@ def score_run_start(
 
 def score_run_claim(*, run: ScoreRun) -> bool:
     """Move a pending run to running. False when another worker got there first."""
+    now = timezone.now()
     claimed = ScoreRun.objects.filter(pk=run.pk, status=ScoreRun.Status.PENDING).update(
-        status=ScoreRun.Status.RUNNING, started_at=timezone.now()
+        status=ScoreRun.Status.RUNNING, started_at=now, progressed_at=now
     )
     return claimed == 1
+
+
+def score_run_reopen(*, run: ScoreRun) -> bool:
+    """Make a stopped run resumable, the one way both resumes go (the `score_run_resume`
+    task, which the stall healing sends, and `recompute_scores --resume`): a pending run is
+    claimed, a failed one is running again with its error cleared. True when the run is now
+    running (its unfinished chunks are to be scored, then its finishing step), False when it
+    had already finished."""
+    now = timezone.now()
+    if run.status == ScoreRun.Status.PENDING:
+        score_run_claim(run=run)
+    ScoreRun.objects.filter(pk=run.pk, status=ScoreRun.Status.FAILED).update(
+        status=ScoreRun.Status.RUNNING, finished_at=None, errors=[], progressed_at=now
+    )
+    run.refresh_from_db()
+    return run.status == ScoreRun.Status.RUNNING
+
+
+def score_runs_stalled_heal(*, stall_seconds: int, now: datetime | None = None) -> list[int]:
+    """Resume every pending or running run that has not moved for `stall_seconds`: a worker
+    killed mid-chunk (its message waits for the broker's visibility timeout) or a broker
+    restarted without persistence (its queued chunks are gone) leaves such a run. The resume
+    sends the run's unfinished chunks again; chunks are idempotent, so a chunk that was only
+    slow is scored twice with the same result. Returns the ids of the runs resumed.
+
+    Each run is claimed with a conditional update on its progress time, so two healers (two
+    beat ticks, two beat processes by mistake) resume it once."""
+    from scorecards import tasks
+
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=stall_seconds)
+    stalled = ScoreRun.objects.filter(
+        status__in=[ScoreRun.Status.PENDING, ScoreRun.Status.RUNNING], progressed_at__lt=cutoff
+    ).values_list("pk", "progressed_at")
+    healed = []
+    for run_id, progressed_at in stalled:
+        claimed = ScoreRun.objects.filter(pk=run_id, progressed_at=progressed_at).update(
+            progressed_at=now
+        )
+        if not claimed:
+            continue  # another healer, or the run itself, moved it meanwhile
+        logger.warning(
+            "Score run %s made no progress since %s; resuming it.",
+            run_id,
+            progressed_at.isoformat(),
+            extra={"run_id": run_id, "event": "score_run_healed"},
+        )
+        metrics.score_runs_healed.inc()
+        healed.append(run_id)
+        transaction.on_commit(lambda run_id=run_id: tasks.score_run_resume.delay(run_id))
+    return healed
 
 
 def score_run_unfinished_chunk_ids(*, run: ScoreRun) -> list[int]:
@@ -168,6 +225,7 @@ def score_run_finish(*, run: ScoreRun) -> ScoreRun:
         ][:MAX_ERRORS_KEPT]
         current_scores_publish(run=run)
         finished_at = timezone.now()
+        duration = (finished_at - (run.started_at or run.created_at)).total_seconds()
         ScoreRun.objects.filter(pk=run.pk).update(
             accounts_scored=totals["scored"] or 0,
             accounts_not_scored=totals["not_scored"] or 0,
@@ -176,8 +234,10 @@ def score_run_finish(*, run: ScoreRun) -> ScoreRun:
             chunks_done=run.chunks_total,
             errors=errors,
             finished_at=finished_at,
-            duration_seconds=(finished_at - (run.started_at or run.created_at)).total_seconds(),
+            duration_seconds=duration,
+            progressed_at=finished_at,
         )
+        transaction.on_commit(lambda: metrics.score_run_duration.observe(duration))
         transaction.on_commit(lambda: score_run_finished_notify(run=run))
     run.refresh_from_db()
     return run
@@ -261,7 +321,9 @@ def score_chunk_compute(*, chunk: ScoreRunChunk) -> ChunkSummary | None:
             errors=errors[:MAX_ERRORS_KEPT],
             finished_at=timezone.now(),
         )
-        ScoreRun.objects.filter(pk=run.pk).update(chunks_done=F("chunks_done") + 1)
+        ScoreRun.objects.filter(pk=run.pk).update(
+            chunks_done=F("chunks_done") + 1, progressed_at=timezone.now()
+        )
     return summary
 
 
@@ -470,11 +532,12 @@ def _snapshots_copy_upsert(snapshots: pd.DataFrame) -> None:
             f"SELECT {columns} FROM scorecards_scoresnapshot WITH NO DATA"
         )
         cursor.execute("TRUNCATE tmp_score_snapshots")
-        cursor.copy_expert(
-            f"COPY tmp_score_snapshots ({columns}) FROM STDIN "
-            "WITH (FORMAT csv, FORCE_NOT_NULL (band, error))",
-            buffer,
-        )
+        with connection.wrap_database_errors:  # see selectors._copy_frame
+            cursor.copy_expert(
+                f"COPY tmp_score_snapshots ({columns}) FROM STDIN "
+                "WITH (FORMAT csv, FORCE_NOT_NULL (band, error))",
+                buffer,
+            )
         cursor.execute(
             f"INSERT INTO scorecards_scoresnapshot ({columns}) "
             f"SELECT {columns} FROM tmp_score_snapshots "

@@ -42,6 +42,10 @@ def sentiment_record(
     comment = comment.strip()
     if score_1_to_5 <= COMMENT_REQUIRED_AT_OR_BELOW and not comment:
         raise ValidationError({"comment": "Say why when the sentiment is 1 or 2."})
+    if len(comment) > MeasureValue.COMMENT_MAX_LENGTH:
+        raise ValidationError(
+            {"comment": f"At most {MeasureValue.COMMENT_MAX_LENGTH:,} characters."}
+        )
     measure = Measure.objects.get(key=SENTIMENT_KEY)
     with transaction.atomic():
         value, _ = MeasureValue.objects.update_or_create(

@@ -60,10 +60,10 @@ def test_import_renewal_outcomes_upserts_by_account_and_date(tmp_path, account):
     )
     out, _ = run(tmp_path, "import_renewal_outcomes", text)
     assert out == "1 rows: 1 created, 0 updated, 0 unchanged.\n"
-    out, _ = run(tmp_path, "import_renewal_outcomes", text.replace("downgraded", "churned"))
+    out, _ = run(tmp_path, "import_renewal_outcomes", text.replace("30000", "20000"))
     assert out == "1 rows: 0 created, 1 updated, 0 unchanged.\n"
     assert list(RenewalOutcome.objects.values_list("outcome", "arr_after")) == [
-        ("churned", Decimal("30000.00"))
+        ("downgraded", Decimal("20000.00"))
     ]
 
 

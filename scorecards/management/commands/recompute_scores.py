@@ -8,6 +8,8 @@ from django.utils import timezone
 from tqdm import tqdm
 
 from accounts.models import Account
+from healthscore.dates import date_out_of_range_message
+from scorecards import selectors
 from scorecards.models import ScoreRun
 from scorecards.services import scoring
 
@@ -38,21 +40,31 @@ class Command(BaseCommand):
             run = ScoreRun.objects.filter(pk=options["resume"]).first()
             if run is None:
                 raise CommandError(f"No run {options['resume']}.")
-            runs = [run]
+            # The same reopening as the score_run_resume task: pending, running or failed.
+            if not scoring.score_run_reopen(run=run):
+                raise CommandError(f"Run {run.pk} has already finished.")
+            days = [run.as_of]
+            total = run.accounts_total
         else:
             as_of = options["date"] or timezone.localdate()
-            runs = [
-                scoring.score_run_create(as_of=day, account_ids=account_ids)
-                for day in scoring.score_dates(as_of=as_of, days=options["days"])
-            ]
-        total = sum(run.accounts_total for run in runs)
+            problem = date_out_of_range_message(as_of)
+            if problem:
+                raise CommandError(problem)
+            days = scoring.score_dates(as_of=as_of, days=options["days"])
+            total = len(selectors.active_account_ids(account_ids=account_ids)) * len(days)
+        runs = []
         with tqdm(
             total=total,
             unit="account",
             disable=options["no_progress"],
             file=self.stderr,
         ) as bar:
-            for run in runs:
+            for day in days:
+                # Each day's run is made when its turn comes: a run waiting its turn would
+                # look stalled to the healing (SCORE_RUN_STALL_SECONDS) and be sent to workers.
+                if not options["resume"]:
+                    run = scoring.score_run_create(as_of=day, account_ids=account_ids)
+                runs.append(run)
                 bar.set_description(str(run.as_of))
                 scoring.score_run_execute_inline(
                     run=run, progress=lambda summary, chunk: bar.update(_chunk_size(summary))

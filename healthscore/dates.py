@@ -1,0 +1,37 @@
+"""The dates the product accepts: from 1900-01-01 to 2199-12-31.
+
+Every date that comes in (a measure value's as_of, a renewal date, a contact's departure, a
+touchpoint, a date asked for in a query) must lie in this window. Outside it a date is a bad
+row or a 400, never stored: the scoring engine works in pandas datetimes, which cannot hold
+year 1 (nor anything before 1677 or after 2262), and a date before 1900 is a typing mistake
+in customer-success data. Reads guard themselves too (see scorecards.engine.days), so a value
+stored before this rule never turns a page into a 500.
+"""
+
+from datetime import date
+
+from rest_framework import serializers
+
+EARLIEST_DATE = date(1900, 1, 1)
+LATEST_DATE = date(2199, 12, 31)
+
+
+def date_out_of_range_message(value: date) -> str | None:
+    """Why `value` is refused, or None when it lies in the window."""
+    if EARLIEST_DATE <= value <= LATEST_DATE:
+        return None
+    return (
+        f"{value.isoformat()} is outside the dates Healthscore accepts "
+        f"({EARLIEST_DATE.isoformat()} to {LATEST_DATE.isoformat()})."
+    )
+
+
+class BoundedDateField(serializers.DateField):
+    """A YYYY-MM-DD date inside [EARLIEST_DATE, LATEST_DATE]; anything else is a 400."""
+
+    def to_internal_value(self, value):
+        parsed = super().to_internal_value(value)
+        problem = date_out_of_range_message(parsed)
+        if problem:
+            raise serializers.ValidationError(problem, code="date_out_of_range")
+        return parsed
