@@ -25,6 +25,7 @@ from django.utils import timezone
 from accounts.models import Account
 from scorecards import engine, selectors
 from scorecards.models import ScoreRun, ScoreRunChunk, ScoreSnapshot
+from scorecards.services.score_events import score_run_events_record
 
 logger = logging.getLogger(__name__)
 
@@ -166,7 +167,6 @@ def score_run_finish(*, run: ScoreRun) -> ScoreRun:
             for chunk_errors in run.chunks.values_list("errors", flat=True)
             for error in chunk_errors
         ][:MAX_ERRORS_KEPT]
-        current_scores_publish(run=run)
         finished_at = timezone.now()
         ScoreRun.objects.filter(pk=run.pk).update(
             accounts_scored=totals["scored"] or 0,
@@ -178,6 +178,10 @@ def score_run_finish(*, run: ScoreRun) -> ScoreRun:
             finished_at=finished_at,
             duration_seconds=(finished_at - (run.started_at or run.created_at)).total_seconds(),
         )
+        # Outbound events, in this transaction: sent if and only if the run is published.
+        # Before publishing, while the previous current scores are still there to compare.
+        score_run_events_record(run=run)
+        current_scores_publish(run=run)
         transaction.on_commit(lambda: score_run_finished_notify(run=run))
     run.refresh_from_db()
     return run
