@@ -171,8 +171,23 @@ def _ms(started: float) -> int:
     return round((time.monotonic() - started) * 1000)
 
 
-def _reason(error: Exception) -> str:
-    return type(error.__context__ or error).__name__ if error.__context__ else str(error)
+def _reason(error: BaseException) -> str:
+    """The underlying OS error's name (ConnectionRefusedError, gaierror…) under requests'
+    and urllib3's wrappers, else the outer error's name."""
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [error]
+    while pending:
+        current = pending.pop(0)
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, OSError) and type(current).__module__ in ("builtins", "socket"):
+            return type(current).__name__
+        reason = getattr(current, "reason", None)
+        pending += [reason if isinstance(reason, BaseException) else None]
+        pending += [current.__cause__, current.__context__, *current.args[:1]]
+        pending = [item if isinstance(item, BaseException) else None for item in pending]
+    return type(error).__name__
 
 
 # --- Outcomes ------------------------------------------------------------------------------
