@@ -34,7 +34,9 @@ class Receiver:
     hold: threading.Event | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def answer(self, headers: dict[str, str], body: bytes) -> tuple[int, float, threading.Event | None]:
+    def answer(
+        self, headers: dict[str, str], body: bytes
+    ) -> tuple[int, float, threading.Event | None]:
         with self.lock:
             self.received.append(Received(headers=headers, body=body))
             position = len(self.received) - 1
