@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "risk",
     "front",
     "demo",
+    "events",
 ]
 
 MIDDLEWARE = [
@@ -189,6 +190,26 @@ SCORE_RUN_FINISHED_TASKS: list[str] = ["risk.tasks.risks_evaluate_after_run"]
 # comments is about 1.5 MB. Larger bodies get a 413 in the API's error shape.
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=16 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
+# Outbound events (events/): links in messages, and how deliveries are sent and retried.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# Encrypts endpoint secrets at rest (Fernet); set its own value in production, so that
+# rotating SECRET_KEY does not make the stored webhook secrets unreadable.
+WEBHOOK_SECRET_KEY = env.str("WEBHOOK_SECRET_KEY", default=SECRET_KEY)
+# Hosts production may send to although they resolve to private addresses.
+WEBHOOK_ALLOWED_HOSTS = env.list("WEBHOOK_ALLOWED_HOSTS", default=[])
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=30.0)
+WEBHOOK_RETRY_MAX_SECONDS = env.float("WEBHOOK_RETRY_MAX_SECONDS", default=3600.0)
+WEBHOOK_RETRY_FOR_SECONDS = env.float("WEBHOOK_RETRY_FOR_SECONDS", default=86_400.0)
+WEBHOOK_DISABLE_AFTER_SECONDS = env.float("WEBHOOK_DISABLE_AFTER_SECONDS", default=86_400.0)
+WEBHOOK_ENDPOINT_CONCURRENCY = env.int("WEBHOOK_ENDPOINT_CONCURRENCY", default=10)
+WEBHOOK_BATCH_SIZE = env.int("WEBHOOK_BATCH_SIZE", default=100)
+# A sender's hold on an endpoint and its claimed deliveries; longer than a batch can take
+# (WEBHOOK_BATCH_SIZE / WEBHOOK_ENDPOINT_CONCURRENCY requests of WEBHOOK_TIMEOUT_SECONDS).
+WEBHOOK_LEASE_SECONDS = env.float("WEBHOOK_LEASE_SECONDS", default=300.0)
+WEBHOOK_SENDER_BUDGET_SECONDS = env.float("WEBHOOK_SENDER_BUDGET_SECONDS", default=30.0)
+WEBHOOK_SWEEP_SECONDS = env.int("WEBHOOK_SWEEP_SECONDS", default=60)
+WEBHOOK_FAN_OUT_GRACE_SECONDS = env.float("WEBHOOK_FAN_OUT_GRACE_SECONDS", default=30.0)
 
 REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": [

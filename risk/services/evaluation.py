@@ -25,10 +25,12 @@ from django.utils import timezone
 
 from accounts.models import Account
 from accounts.services import contact_departures_record
+from events.choices import EventType
 from risk import engine, selectors
 from risk.choices import UNRESOLVED_STATUSES, RiskStatus, Severity
 from risk.models import Risk, RiskEvent, RiskRule
 from risk.notifications import risks_notification_enqueue
+from risk.services.outbound import risks_events_record, severity_rose
 from scorecards.models import ScoreRun
 
 logger = logging.getLogger(__name__)
@@ -163,6 +165,7 @@ def _risks_evaluate(*, as_of: date, account_ids: list[int] | None) -> RiskEvalua
     to_open = []
     refreshed = []
     to_notify: list[Risk] = []  # opened, or turned critical: their owners are emailed
+    escalated: dict[int, str] = {}  # risk id → severity before it rose
     for account_id, risk_type, severity, evidence in zip(
         firing[engine.ACCOUNT_ID].tolist(),
         firing[engine.RISK_TYPE],
@@ -176,6 +179,8 @@ def _risks_evaluate(*, as_of: date, account_ids: list[int] | None) -> RiskEvalua
             risk = open_risks[key]
             if _turns_critical(risk, severity):
                 to_notify.append(risk)
+            if severity_rose(before=risk.severity, after=severity):
+                escalated[risk.pk] = risk.severity
             refreshed.append(_risk_refresh(risk, severity, evidence, now=now))
             evaluation.updated[risk_type] += 1
         elif key in silenced and risk_type not in engine.EVENT_RISK_TYPES:
@@ -195,6 +200,11 @@ def _risks_evaluate(*, as_of: date, account_ids: list[int] | None) -> RiskEvalua
         refreshed,
         ["severity", "evidence", "condition_cleared_at", "updated_at"],
         batch_size=500,
+    )
+    risks_events_record(
+        event_type=EventType.RISK_ESCALATED,
+        risks=[risk for risk in refreshed if risk.pk in escalated],
+        previous_severities=escalated,
     )
 
     cleared = [
@@ -294,6 +304,7 @@ def _risks_open(
     for risk in risks:
         evaluation.raised[risk.risk_type] += 1
     to_notify.extend(risks)
+    risks_events_record(event_type=EventType.RISK_OPENED, risks=risks)
 
 
 def _opening_event(risk: Risk) -> RiskEvent:
@@ -331,6 +342,7 @@ def _risk_open(
             )
             _opening_event(risk).save()
         to_notify.append(risk)
+        risks_events_record(event_type=EventType.RISK_OPENED, risks=[risk])
         return risk, True
     except IntegrityError:
         # Another evaluation got there first: raising again updates its risk.
@@ -339,8 +351,15 @@ def _risk_open(
         )
         if _turns_critical(risk, severity):
             to_notify.append(risk)
+        previous = risk.severity
         _risk_refresh(risk, severity, evidence, now=now)
         risk.save(update_fields=["severity", "evidence", "condition_cleared_at", "updated_at"])
+        if severity_rose(before=previous, after=severity):
+            risks_events_record(
+                event_type=EventType.RISK_ESCALATED,
+                risks=[risk],
+                previous_severities={risk.pk: previous},
+            )
         return risk, False
 
 
@@ -377,3 +396,6 @@ def _risks_condition_cleared(
     )
     for risk in locked:
         evaluation.resolved[risk.risk_type] += 1
+    risks_events_record(
+        event_type=EventType.RISK_RESOLVED, risks=locked, status=RiskStatus.RESOLVED
+    )

@@ -16,8 +16,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import roles
+from events.choices import EventType
 from risk.choices import RiskStatus
 from risk.models import Risk, RiskEvent
+from risk.services.outbound import risks_events_record
 
 TRANSITIONS: dict[str, tuple[str, ...]] = {
     RiskStatus.OPEN: (
@@ -113,6 +115,8 @@ def risk_transition(*, risk: Risk, to_status: str, user: AbstractBaseUser, note:
     RiskEvent.objects.create(
         risk=locked, from_status=from_status, to_status=to_status, note=note, by=user
     )
+    if to_status == RiskStatus.RESOLVED:
+        risks_events_record(event_type=EventType.RISK_RESOLVED, risks=[locked])
     return locked
 
 

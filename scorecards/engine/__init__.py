@@ -108,7 +108,7 @@ from scorecards.engine.columns import (
     WEIGHT,
     ScoringResult,
 )
-from scorecards.engine.history import assign_scorecards, score_changes, trends
+from scorecards.engine.history import assign_scorecards, largest_changes, score_changes, trends
 from scorecards.engine.mapping import (
     days,
     map_raw_values,

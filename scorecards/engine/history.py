@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -30,7 +32,7 @@ from scorecards.engine.columns import (
     TIERS,
     UP,
 )
-from scorecards.engine.mapping import as_list, require_columns, round_half_up
+from scorecards.engine.mapping import as_float, as_list, require_columns, round_half_up
 
 
 # --- Rule "assignment": which scorecard scores which account ------------------------------------
@@ -142,3 +144,25 @@ def score_changes(measures_a: pd.DataFrame, measures_b: pd.DataFrame) -> pd.Data
     merged = merged.assign(**{CHANGE: change_cents / 100.0, "_size": np.abs(change_cents)})
     merged = merged.sort_values(["_size", MEASURE_KEY], ascending=[False, True], kind="stable")
     return merged.drop(columns="_size").reset_index(drop=True)
+
+
+def largest_changes(
+    contributions_a: dict[str, float], contributions_b: dict[str, float], *, count: int = 3
+) -> list[tuple[str, float]]:
+    """Rule 11 for one account, without a DataFrame (a night's band moves call it thousands
+    of times): the `count` largest per-measure changes, contribution on B minus contribution
+    on A, a missing side counting 0, in integer cents as `score_changes`; sorted by |change|
+    descending, then measure key; changes of 0 left out. Returns [(measure_key, change)]."""
+    changes = []
+    for key in contributions_a.keys() | contributions_b.keys():
+        cents = _cents(contributions_b.get(key)) - _cents(contributions_a.get(key))
+        if cents:
+            changes.append((key, cents))
+    changes.sort(key=lambda item: (-abs(item[1]), item[0]))
+    return [(key, cents / 100) for key, cents in changes[:count]]
+
+
+def _cents(points: Any) -> int:
+    """Points as integer cents; a missing contribution (None, NaN) is 0."""
+    value = as_float(points)
+    return 0 if math.isnan(value) else round(value * 100)

@@ -81,7 +81,7 @@ def _is_missing(x: Any) -> bool:
     return bool(pd.isna(x))
 
 
-def _as_float(x: Any) -> float:
+def as_float(x: Any) -> float:
     """A weight, bound or score as float; NaN when missing or not a number."""
     if _is_missing(x):
         return math.nan
@@ -124,9 +124,9 @@ def _mapping_problems(mapping_type: Any, lo: Any, hi: Any, steps: Any) -> list[s
     if mapping_type not in MAPPING_TYPES:
         return [f"unknown mapping type {mapping_type!r}"]
     if mapping_type == LINEAR:
-        if math.isnan(_as_float(lo)) or math.isnan(_as_float(hi)):
+        if math.isnan(as_float(lo)) or math.isnan(as_float(hi)):
             return ["linear mapping needs both lo and hi"]
-        if _as_float(lo) == _as_float(hi):
+        if as_float(lo) == as_float(hi):
             return ["linear mapping needs hi different from lo"]
     if mapping_type == STEPPED:
         try:
@@ -247,7 +247,7 @@ def validate_scorecard(
     ordered_groups = groups.sort_values([SCORECARD_ID, POSITION, GROUP_ID], kind="stable")
     for group in ordered_groups.itertuples(index=False):
         label = f"group {group.group_name!r}"
-        if not _as_float(group.weight) > 0:  # "not >" also catches NaN
+        if not as_float(group.weight) > 0:  # "not >" also catches NaN
             add(group.scorecard_id, f"{label}: weight must be positive (is {group.weight})")
         if (group.scorecard_id, group.group_id) not in measured_groups:
             add(group.scorecard_id, f"{label} has no measures")
@@ -258,7 +258,7 @@ def validate_scorecard(
         label = f"measure {measure.measure_key!r}"
         if (measure.scorecard_id, measure.group_id) not in group_keys:
             add(measure.scorecard_id, f"{label}: group {measure.group_id} is not in the scorecard")
-        if not _as_float(measure.weight) > 0:
+        if not as_float(measure.weight) > 0:
             add(measure.scorecard_id, f"{label}: weight must be positive (is {measure.weight})")
         for problem in _mapping_problems(
             measure.mapping_type, measure.lo, measure.hi, measure.steps
@@ -286,8 +286,8 @@ def validate_scorecard(
             is_known_band = rule.band in band_labels.get(int(rule.scorecard_id), set())
             if rule.action == CAP_BAND and bands is not None and not is_known_band:
                 add(rule.scorecard_id, f"{label}: cap_band names unknown band {rule.band!r}")
-            if math.isnan(_as_float(rule.value)):
+            if math.isnan(as_float(rule.value)):
                 add(rule.scorecard_id, f"{label}: needs a value to compare with")
-            if rule.action == OVERRIDE and not 0 <= _as_float(rule.score) <= 100:
+            if rule.action == OVERRIDE and not 0 <= as_float(rule.score) <= 100:
                 add(rule.scorecard_id, f"{label}: override needs a score within 0–100")
     return {scorecard_id: problems[scorecard_id] for scorecard_id in sorted(problems)}

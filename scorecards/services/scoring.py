@@ -26,6 +26,7 @@ from accounts.models import Account
 from healthscore import metrics
 from scorecards import engine, selectors
 from scorecards.models import ScoreRun, ScoreRunChunk, ScoreSnapshot
+from scorecards.services.score_events import score_run_events_record
 
 logger = logging.getLogger(__name__)
 
@@ -223,7 +224,6 @@ def score_run_finish(*, run: ScoreRun) -> ScoreRun:
             for chunk_errors in run.chunks.values_list("errors", flat=True)
             for error in chunk_errors
         ][:MAX_ERRORS_KEPT]
-        current_scores_publish(run=run)
         finished_at = timezone.now()
         duration = (finished_at - (run.started_at or run.created_at)).total_seconds()
         ScoreRun.objects.filter(pk=run.pk).update(
@@ -238,6 +238,10 @@ def score_run_finish(*, run: ScoreRun) -> ScoreRun:
             progressed_at=finished_at,
         )
         transaction.on_commit(lambda: metrics.score_run_duration.observe(duration))
+        # Outbound events, in this transaction: sent if and only if the run is published.
+        # Before publishing, while the previous current scores are still there to compare.
+        score_run_events_record(run=run)
+        current_scores_publish(run=run)
         transaction.on_commit(lambda: score_run_finished_notify(run=run))
     run.refresh_from_db()
     return run

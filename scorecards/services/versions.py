@@ -1,12 +1,16 @@
 """Scorecard versions: every change to a scorecard's definition is kept, immutable.
 
 Snapshots record the version they were scored with, so a version is never edited: a change
-creates the next number.
+creates the next number. Every new version is published at once, and says so with a
+`scorecard.published` event (events/).
 """
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
 
+from events.choices import EventType
+from events.services import event_record
 from scorecards.documents import scorecard_document_normalize, scorecard_to_document
 from scorecards.models import Measure, Scorecard, ScorecardVersion
 
@@ -45,7 +49,27 @@ def scorecard_version_create(
     locked.version = number
     locked.save(update_fields=["version", "updated_at"])
     scorecard.version = number
+    scorecard_published_record(scorecard=locked, version=version)
     return version
+
+
+def scorecard_published_record(*, scorecard: Scorecard, version: ScorecardVersion) -> None:
+    """The `scorecard.published` event of a new version, in the caller's transaction."""
+    event_record(
+        event_type=EventType.SCORECARD_PUBLISHED,
+        data={
+            "scorecard": {
+                "id": scorecard.pk,
+                "name": scorecard.name,
+                "version": version.number,
+                "note": version.note,
+                "published_by": version.created_by.email if version.created_by else None,
+            },
+            "url": (
+                f"{settings.SITE_URL.rstrip('/')}/admin/scorecards/scorecard/{scorecard.pk}/change/"
+            ),
+        },
+    )
 
 
 @transaction.atomic

@@ -13,8 +13,10 @@ from tests.accounts.factories import AccountFactory, ContactFactory, TouchpointF
 
 @pytest.mark.django_db
 def test_nightly_schedule_runs_the_risk_nightly_task():
-    assert list(PeriodicTask.objects.filter(enabled=True).values_list("task", flat=True)) == [
-        "risk.tasks.nightly"
+    # Beside it, every minute, the outbound events sweep (events/).
+    assert sorted(PeriodicTask.objects.filter(enabled=True).values_list("task", flat=True)) == [
+        "events.tasks.deliveries_sweep",
+        "risk.tasks.nightly",
     ]
 
 

@@ -1,0 +1,219 @@
+"""/api/v1/webhooks/: CS Ops manage endpoints; the secret is shown once; the delivery log and
+replays."""
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+from standardwebhooks.webhooks import Webhook
+
+from accounts import roles
+from events import services
+from events.choices import EventType
+from events.models import Delivery, WebhookEndpoint
+from events.secrets import webhook_secret_decrypt
+from tests.accounts.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def client_for(user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+@pytest.fixture
+def ops_client() -> APIClient:
+    return client_for(UserFactory(username="ops", role=roles.CS_OPS))
+
+
+def test_webhook_create_shows_the_secret_once(ops_client):
+    response = ops_client.post(
+        "/api/v1/webhooks/",
+        {
+            "url": "http://127.0.0.1:9/hook",
+            "format": "slack",
+            "event_types": ["risk.opened"],
+            "filters": {"segments": ["SMB"], "owners": [3], "min_severity": "high"},
+        },
+        format="json",
+    )
+    assert response.status_code == 201
+    body = response.json()
+    secret = body.pop("secret")
+    endpoint = WebhookEndpoint.objects.get()
+    assert secret.startswith("whsec_")
+    assert webhook_secret_decrypt(endpoint.secret_encrypted) == secret
+    assert secret not in endpoint.secret_encrypted
+    assert {k: body[k] for k in ("id", "url", "format", "event_types", "filters", "active")} == {
+        "id": endpoint.pk,
+        "url": "http://127.0.0.1:9/hook",
+        "format": "slack",
+        "event_types": ["risk.opened"],
+        "filters": {"segments": ["SMB"], "owners": [3], "min_severity": "high"},
+        "active": True,
+    }
+    shown_again = ops_client.get(f"/api/v1/webhooks/{endpoint.pk}/").json()
+    assert "secret" not in shown_again
+
+
+def test_webhook_create_refuses_an_unknown_event_type(ops_client):
+    response = ops_client.post(
+        "/api/v1/webhooks/",
+        {"url": "http://127.0.0.1:9/hook", "event_types": ["risk.exploded"]},
+        format="json",
+    )
+    assert (response.status_code, list(response.json()["fields"])) == (400, ["event_types.0"])
+
+
+def test_webhook_create_refuses_a_private_url_in_production(ops_client, settings):
+    settings.IS_PRODUCTION = True
+    response = ops_client.post("/api/v1/webhooks/", {"url": "https://10.0.0.8/x"}, format="json")
+    assert (response.status_code, response.json()["fields"]) == (
+        400,
+        {
+            "url": [
+                "10.0.0.8 resolves to 10.0.0.8, which is not a public address; list the host in "
+                "WEBHOOK_ALLOWED_HOSTS to allow it."
+            ]
+        },
+    )
+
+
+@pytest.mark.parametrize("role", [roles.CSM, roles.CS_LEADER, roles.INTEGRATION])
+def test_webhooks_are_refused_to_other_roles(role):
+    client = client_for(UserFactory(username="someone", role=role))
+    endpoint = services.webhook_endpoint_create(url="http://127.0.0.1:9/hook").endpoint
+    answers = [
+        client.get("/api/v1/webhooks/").status_code,
+        client.post(
+            "/api/v1/webhooks/", {"url": "http://127.0.0.1:9/x"}, format="json"
+        ).status_code,
+        client.patch(
+            f"/api/v1/webhooks/{endpoint.pk}/", {"active": False}, format="json"
+        ).status_code,
+        client.delete(f"/api/v1/webhooks/{endpoint.pk}/").status_code,
+        client.post(f"/api/v1/webhooks/{endpoint.pk}/rotate/").status_code,
+        client.post(f"/api/v1/webhooks/{endpoint.pk}/test/").status_code,
+        client.get(f"/api/v1/webhooks/{endpoint.pk}/deliveries/").status_code,
+    ]
+    assert answers == [403] * 7
+    assert WebhookEndpoint.objects.get().is_active is True
+
+
+def test_webhook_rotate_shows_the_new_secret_and_keeps_the_old_one_a_day(ops_client):
+    created = services.webhook_endpoint_create(url="http://127.0.0.1:9/hook")
+    response = ops_client.post(f"/api/v1/webhooks/{created.endpoint.pk}/rotate/")
+    endpoint = WebhookEndpoint.objects.get()
+    new_secret = response.json()["secret"]
+    assert new_secret != created.secret
+    assert (
+        webhook_secret_decrypt(endpoint.secret_encrypted),
+        webhook_secret_decrypt(endpoint.previous_secret_encrypted),
+    ) == (new_secret, created.secret)
+    left = endpoint.previous_secret_expires_at - timezone.now()
+    assert dt.timedelta(hours=23, minutes=59) < left <= dt.timedelta(hours=24)
+
+
+def test_webhook_test_sends_a_signed_ping(ops_client, receiver):
+    created = services.webhook_endpoint_create(url=receiver.url)
+    response = ops_client.post(f"/api/v1/webhooks/{created.endpoint.pk}/test/")
+    body = response.json()
+    got = receiver.received[0]
+    assert Webhook(created.secret).verify(got.body, got.headers)["type"] == "webhook.ping"
+    assert (body["status"], body["event_type"], body["response_code"], body["attempts"]) == (
+        "delivered",
+        "webhook.ping",
+        200,
+        1,
+    )
+
+
+def test_webhook_update_enables_again_and_clears_the_reason(ops_client):
+    endpoint = services.webhook_endpoint_create(url="http://127.0.0.1:9/hook").endpoint
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(is_active=False, disabled_reason="410")
+    response = ops_client.patch(f"/api/v1/webhooks/{endpoint.pk}/", {"active": True}, format="json")
+    assert (response.json()["active"], response.json()["disabled_reason"]) == (True, "")
+
+
+def delivered_once(endpoint) -> Delivery:
+    event = services.event_record(event_type=EventType.SCORECARD_PUBLISHED, data={"x": 1})
+    services.events_fan_out(event_ids=[event.pk])
+    services.endpoint_deliveries_send(endpoint_id=endpoint.pk)
+    return Delivery.objects.select_related("event").get(event=event, endpoint=endpoint)
+
+
+def test_webhook_deliveries_lists_the_log(ops_client, receiver):
+    receiver.statuses = [503]
+    endpoint = services.webhook_endpoint_create(url=receiver.url).endpoint
+    delivery = delivered_once(endpoint)
+    body = ops_client.get(f"/api/v1/webhooks/{endpoint.pk}/deliveries/").json()
+    [line] = body["results"]
+    assert {
+        k: line[k]
+        for k in (
+            "id",
+            "event_id",
+            "event_type",
+            "status",
+            "attempts",
+            "response_code",
+            "webhook_id",
+        )
+    } == {
+        "id": delivery.pk,
+        "event_id": delivery.event.public_id,
+        "event_type": "scorecard.published",
+        "status": "pending",
+        "attempts": 1,
+        "response_code": 503,
+        "webhook_id": delivery.webhook_id,
+    }
+    assert line["next_attempt_at"] == delivery.next_attempt_at.isoformat().replace("+00:00", "Z")
+    assert (line["duration_ms"], line["response_body"]) == (delivery.duration_ms, '{"ok": true}')
+
+
+def test_webhook_delivery_replay_sends_again_with_the_same_id(
+    ops_client, receiver, django_capture_on_commit_callbacks
+):
+    endpoint = services.webhook_endpoint_create(url=receiver.url).endpoint
+    delivery = delivered_once(endpoint)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = ops_client.post(
+            f"/api/v1/webhooks/{endpoint.pk}/deliveries/{delivery.pk}/replay/"
+        )
+    delivery.refresh_from_db()
+    assert response.status_code == 200
+    assert (delivery.status, delivery.attempts) == ("delivered", 2)
+    assert receiver.webhook_ids() == [delivery.webhook_id, delivery.webhook_id]
+
+
+def test_webhook_deliveries_replay_sends_the_failed_ones_since_a_date(
+    ops_client, receiver, django_capture_on_commit_callbacks
+):
+    endpoint = services.webhook_endpoint_create(url=receiver.url).endpoint
+    old, recent, fine = (delivered_once(endpoint) for _ in range(3))
+    Delivery.objects.filter(pk__in=[old.pk, recent.pk]).update(status="failed")
+    Delivery.objects.filter(pk=old.pk).update(created_at=timezone.now() - dt.timedelta(days=3))
+    since = (timezone.now() - dt.timedelta(days=1)).date().isoformat()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = ops_client.post(
+            f"/api/v1/webhooks/{endpoint.pk}/deliveries/replay/", {"since": since}, format="json"
+        )
+    assert response.json() == {"replayed": 1}
+    assert dict(Delivery.objects.values_list("pk", "status")) == {
+        old.pk: "failed",
+        recent.pk: "delivered",
+        fine.pk: "delivered",
+    }
+    assert receiver.webhook_ids().count(recent.webhook_id) == 2
+
+
+def test_webhook_delivery_replay_of_another_endpoints_delivery_is_404(ops_client, receiver):
+    first = services.webhook_endpoint_create(url=receiver.url).endpoint
+    second = services.webhook_endpoint_create(url=receiver.url).endpoint
+    delivery = delivered_once(first)
+    response = ops_client.post(f"/api/v1/webhooks/{second.pk}/deliveries/{delivery.pk}/replay/")
+    assert response.status_code == 404
