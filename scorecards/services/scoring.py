@@ -23,7 +23,7 @@ from django.db.models import F, Sum
 from django.utils import timezone
 
 from accounts.models import Account
-from scorecards import engine, selectors
+from scorecards import comparisons, engine, selectors
 from scorecards.models import ScoreRun, ScoreRunChunk, ScoreSnapshot
 
 logger = logging.getLogger(__name__)
@@ -298,7 +298,9 @@ def snapshot_rows_compute(
         assignments=assignments,
         as_of=as_of,
     )
-    history = selectors.earlier_scores_frame(first_id=first_id, last_id=last_id, as_of=as_of)
+    history = earlier_scores_for_trends(
+        result=result, frames=frames, as_of=as_of, first_id=first_id, last_id=last_id
+    )
     trend = engine.trends(
         result.accounts[[engine.ACCOUNT_ID, engine.OVERALL]], history, as_of=as_of
     )
@@ -324,6 +326,44 @@ def snapshot_rows_compute(
         valid=~has_error,
     )
     return rows, summary, errors
+
+
+def earlier_scores_for_trends(
+    *,
+    result: engine.ScoringResult,
+    frames: selectors.ScorecardFrames,
+    as_of: date,
+    first_id: int,
+    last_id: int,
+    windows: tuple[int, ...] = selectors.TREND_WINDOWS,
+) -> pd.DataFrame:
+    """The earlier score of each scored account on as_of − N for each trend window, like
+    for like (rule 13, see scorecards.comparisons): account_id, as_of, overall.
+
+    Steady state (the anchors were scored with today's versions): one snapshot query per
+    window. After a publish: one extra engine call per window for the accounts whose anchor
+    snapshot is of another version or missing."""
+    scored = result.accounts[result.accounts[engine.IS_SCORED]]
+    later = pd.DataFrame(
+        {
+            engine.ACCOUNT_ID: scored[engine.ACCOUNT_ID].to_numpy(),
+            engine.SCORECARD_ID: scored[engine.SCORECARD_ID].to_numpy(),
+            comparisons.LATER_VERSION: scored[engine.SCORECARD_ID].map(frames.versions).to_numpy(),
+        }
+    )
+    parts = [
+        comparisons.earlier_scores_frame(
+            later=later,
+            on=as_of - timedelta(days=days),
+            frames=frames,
+            first_id=first_id,
+            last_id=last_id,
+        )
+        for days in windows
+    ]
+    history = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    history = history.rename(columns={comparisons.ON: engine.AS_OF})
+    return history[[engine.ACCOUNT_ID, engine.AS_OF, engine.OVERALL]]
 
 
 def _snapshot_rows(
