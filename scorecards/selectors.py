@@ -17,7 +17,6 @@ from scorecards.models import (
     MeasureGroup,
     Scorecard,
     ScorecardMeasure,
-    ScoreSnapshot,
 )
 
 TREND_WINDOWS = (7, 30, 90)
