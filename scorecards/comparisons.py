@@ -19,6 +19,7 @@ Reads only; nothing here writes.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
@@ -211,3 +212,48 @@ def _snapshots_on(
         ],
     )
     return frame.astype({engine.ACCOUNT_ID: "int64", engine.OVERALL: float, engine.COMPUTED: float})
+
+
+# --- One account: the earlier score with its lines ("what changed") -------------------------------
+@dataclass(frozen=True)
+class EarlierBreakdown:
+    """An account's earlier score, comparable with a later snapshot (rule 13), and its lines
+    (rule 12): ``overall`` None when it was not scored on ``on``."""
+
+    on: date
+    overall: float | None
+    lines: pd.DataFrame
+    is_rescored: bool
+
+
+def earlier_breakdown(
+    *, later: ScoreSnapshot, on: date, frames: selectors.ScorecardFrames | None = None
+) -> EarlierBreakdown | None:
+    """The score of ``later``'s account on ``on`` like for like: that day's snapshot when it
+    is of the same scorecard and version, else that day rescored under the live version.
+    None when no like-for-like score can be made (``later`` is itself of an older version
+    than the live one: its account awaits the rescore that follows a publish)."""
+    snapshot = ScoreSnapshot.objects.filter(account_id=later.account_id, as_of=on).first()
+    if (
+        snapshot is not None
+        and snapshot.scorecard_id == later.scorecard_id
+        and snapshot.scorecard_version == later.scorecard_version
+    ):
+        overall = None if snapshot.overall is None else float(snapshot.overall)
+        return EarlierBreakdown(
+            on=on, overall=overall, lines=snapshot_lines(snapshot), is_rescored=False
+        )
+    frames = frames or selectors.scorecard_frames()
+    if frames.versions.get(later.scorecard_id) != later.scorecard_version:
+        return None
+    assignments = pd.DataFrame(
+        {engine.ACCOUNT_ID: [later.account_id], engine.SCORECARD_ID: [later.scorecard_id]}
+    )
+    result = rescore_on(assignments=assignments, on=on, frames=frames)
+    overall = float(result.accounts[engine.OVERALL].iloc[0]) if len(result.accounts) else np.nan
+    return EarlierBreakdown(
+        on=on,
+        overall=None if np.isnan(overall) else overall,
+        lines=result_lines(result, later.account_id),
+        is_rescored=True,
+    )

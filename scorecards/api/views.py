@@ -119,8 +119,10 @@ class AccountScoreChangesView(APIView):
     @extend_schema(
         summary="What changed: each measure's share of the score change (rule 11)",
         description=(
-            "Between the latest score on or before `since` and the score of `date`: each "
-            "measure's contribution then and now, largest change first. The changes add up "
+            "Between the score on `since` and the score of `date`, made by the same "
+            "scorecard version (rule 13: the earlier day is rescored when its snapshot is "
+            "missing or of another version): each measure's contribution then and now, and "
+            "an override's effect (rule 12), largest change first. The changes add up "
             "exactly to score_to − score_from."
         ),
         parameters=[serializers.ScoreChangesQuerySerializer],
