@@ -41,7 +41,8 @@ def account_snapshot(*, account: Account, as_of: date | None) -> ScoreSnapshot:
 
 def score_document(*, account: Account, snapshot: ScoreSnapshot) -> dict[str, Any]:
     """The score of PRODUCT.md: account (its external_id), date, scorecard (its name),
-    overall, computed (the score before exceptions), band, coverage, trend, groups, measures, exceptions, biggest_lever, and
+    overall, computed (the score before exceptions), band, coverage, trend, groups,
+    measures, exceptions (each with its effect in points, rule 12), biggest_lever, and
     renewal_likelihood (the calibrated probability of renewal of the overall score, None when
     not scored or with too few renewal outcomes)."""
     return {
