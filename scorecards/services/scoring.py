@@ -32,6 +32,8 @@ logger = logging.getLogger(__name__)
 # small enough that a chunk's frames stay well under 100 MB.
 CHUNK_SIZE = getattr(settings, "SCORE_CHUNK_SIZE", 10_000)
 MAX_ERRORS_KEPT = 100
+# The day a snapshot's previous_band compares with ("changed since yesterday").
+PREVIOUS_DAY = 1
 
 SNAPSHOT_COLUMNS = [
     "account_id",
@@ -42,6 +44,7 @@ SNAPSHOT_COLUMNS = [
     "overall",
     "computed",
     "band",
+    "previous_band",
     "coverage",
     "trend_7",
     "trend_30",
@@ -301,6 +304,9 @@ def snapshot_rows_compute(
     history = earlier_scores_for_trends(
         result=result, frames=frames, as_of=as_of, first_id=first_id, last_id=last_id
     )
+    previous_day = pd.Timestamp(as_of - timedelta(days=PREVIOUS_DAY))
+    previous = history[history[engine.AS_OF] == previous_day]
+    previous_band = previous.set_index(engine.ACCOUNT_ID)[engine.BAND]
     trend = engine.trends(
         result.accounts[[engine.ACCOUNT_ID, engine.OVERALL]], history, as_of=as_of
     )
@@ -320,6 +326,7 @@ def snapshot_rows_compute(
     rows = _snapshot_rows(
         result=result,
         trend=trend,
+        previous_band=previous_band,
         versions=frames.versions,
         as_of=as_of,
         run_id=run_id,
@@ -335,10 +342,11 @@ def earlier_scores_for_trends(
     as_of: date,
     first_id: int,
     last_id: int,
-    windows: tuple[int, ...] = selectors.TREND_WINDOWS,
+    windows: tuple[int, ...] = (PREVIOUS_DAY, *selectors.TREND_WINDOWS),
 ) -> pd.DataFrame:
-    """The earlier score of each scored account on as_of − N for each trend window, like
-    for like (rule 13, see scorecards.comparisons): account_id, as_of, overall.
+    """The earlier score of each scored account on as_of − N for each trend window and the
+    day before (the "changed since yesterday" band), like for like (rule 13, see
+    scorecards.comparisons): account_id, as_of, overall, band.
 
     Steady state (the anchors were scored with today's versions): one snapshot query per
     window. After a publish: one extra engine call per window for the accounts whose anchor
@@ -363,13 +371,14 @@ def earlier_scores_for_trends(
     ]
     history = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     history = history.rename(columns={comparisons.ON: engine.AS_OF})
-    return history[[engine.ACCOUNT_ID, engine.AS_OF, engine.OVERALL]]
+    return history[[engine.ACCOUNT_ID, engine.AS_OF, engine.OVERALL, engine.BAND]]
 
 
 def _snapshot_rows(
     *,
     result: engine.ScoringResult,
     trend: pd.DataFrame,
+    previous_band: pd.Series,
     versions: dict[int, int],
     as_of: date,
     run_id: int | None,
@@ -393,6 +402,7 @@ def _snapshot_rows(
             "overall": accounts[engine.OVERALL].to_numpy(),
             "computed": accounts[engine.COMPUTED].to_numpy(),
             "band": accounts[engine.BAND].to_numpy(),
+            "previous_band": accounts[engine.ACCOUNT_ID].map(previous_band).fillna("").to_numpy(),
             "coverage": accounts[engine.COVERAGE].fillna(0).to_numpy(),
             "trend_7": accounts["trend_7"].to_numpy(),
             "trend_30": accounts["trend_30"].to_numpy(),
@@ -512,7 +522,7 @@ def _snapshots_copy_upsert(snapshots: pd.DataFrame) -> None:
         cursor.execute("TRUNCATE tmp_score_snapshots")
         cursor.copy_expert(
             f"COPY tmp_score_snapshots ({columns}) FROM STDIN "
-            "WITH (FORMAT csv, FORCE_NOT_NULL (band, error))",
+            "WITH (FORMAT csv, FORCE_NOT_NULL (band, previous_band, error))",
             buffer,
         )
         cursor.execute(
@@ -540,6 +550,7 @@ def _snapshots_replace(snapshots: pd.DataFrame) -> None:
                 overall=_decimal_or_none(row.overall),
                 computed=_decimal_or_none(row.computed),
                 band=row.band,
+                previous_band=row.previous_band,
                 coverage=round(float(row.coverage), 4),
                 trend_7=_decimal_or_none(row.trend_7),
                 trend_30=_decimal_or_none(row.trend_30),
