@@ -23,7 +23,7 @@ from scorecards.filtersets import MeasureValueFilterSet, ScoreRunFilterSet
 from scorecards.learning import runs
 from scorecards.learning import selectors as learning_selectors
 from scorecards.models import BacktestRun, MeasureValue, Scorecard, ScoreRun
-from scorecards.services import ingestion
+from scorecards.services import ingestion, publishing
 from scorecards.services.scoring import score_run_start
 
 MEASURE_VALUES_EXAMPLE = OpenApiExample(
@@ -191,9 +191,16 @@ class ScorecardViewSet(
         scorecard = self.get_object()
         document = serializers.ScorecardDocumentSerializer(data=request.data)
         document.is_valid(raise_exception=True)
-        scorecard = ingestion.scorecard_document_save(
-            document=document.validated_data, user=request.user, scorecard=scorecard
+        # Config as code publishes at once, with a publish's guarantees: the next version,
+        # today's rescore of the accounts concerned, and scorecard.published.
+        publishing.scorecard_publish_document(
+            scorecard=scorecard,
+            document=request.data,
+            user=request.user,
+            note="Saved through the API.",
+            allow_unchanged=True,
         )
+        scorecard.refresh_from_db()
         return Response(_scorecard_body(scorecard))
 
 
