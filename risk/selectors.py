@@ -11,6 +11,7 @@ from accounts.models import Account, Contact, ContactChange, Touchpoint
 from risk import engine
 from risk.choices import UNRESOLVED_STATUSES, RiskStatus, RiskType
 from risk.models import Risk, RiskRule
+from scorecards import comparisons
 from scorecards import engine as scoring_engine
 from scorecards.models import Measure, MeasureValue, ScoreSnapshot
 from scorecards.selectors import lowest_bands
@@ -104,12 +105,13 @@ def sentiment_measure() -> Measure | None:
 
 
 def _snapshot_rows(ids: list[int]) -> dict[int, tuple]:
-    """as_of, overall, band, scorecard_id of the given snapshots (not their breakdowns)."""
+    """as_of, overall, band, scorecard_id, scorecard_version of the given snapshots (not
+    their breakdowns)."""
     rows = {}
     for start in range(0, len(ids), 5000):
         for pk, *fields in ScoreSnapshot.objects.filter(
             pk__in=ids[start : start + 5000]
-        ).values_list("pk", "as_of", "overall", "band", "scorecard_id"):
+        ).values_list("pk", "as_of", "overall", "band", "scorecard_id", "scorecard_version"):
             rows[pk] = tuple(fields)
     return rows
 
@@ -154,11 +156,15 @@ def risk_inputs_frame(
 ) -> pd.DataFrame:
     """One row per active account (or the given ones) in the engine's INPUT_COLUMNS shape.
 
-    The account's snapshot is its latest on or before `as_of`; the previous one is the latest
-    before that; the earlier one (score_drop) is the latest on or before as_of −
-    score_drop_window_days. The sentiment is the latest csm_sentiment value on or before
-    `as_of`, scored by the measure's mapping (the engine drops a stale one). About ten
-    queries whatever the portfolio's size.
+    The account's snapshot is its latest on or before `as_of`. The movement rules compare it
+    like for like (scoring rule 13, scorecards.comparisons): turned_red with the previous
+    scored day (the latest snapshot before it), score_drop with the day as_of −
+    score_drop_window_days; each earlier score is that day's snapshot when of the same
+    scorecard version, else that day rescored under it from the value history (one engine
+    call per distinct day, for the accounts that need it), so a publish never reads as
+    customer movement. The sentiment is the latest csm_sentiment value on or before `as_of`,
+    scored by the measure's mapping (the engine drops a stale one). About ten queries
+    whatever the portfolio's size, plus the rescores.
     """
     snapshots = ScoreSnapshot.objects.filter(account=OuterRef("pk")).order_by("-as_of")
     current = snapshots.filter(as_of__lte=as_of)
@@ -166,12 +172,11 @@ def risk_inputs_frame(
     accounts = _scoped(Account.objects.all(), account_field="", account_ids=account_ids).annotate(
         current_id=Subquery(current.values("pk")[:1]),
         current_as_of=Subquery(current.values("as_of")[:1]),
-        earlier_id=Subquery(snapshots.filter(as_of__lte=earlier_on).values("pk")[:1]),
     )
     accounts = accounts.annotate(
         previous_id=Subquery(snapshots.filter(as_of__lt=OuterRef("current_as_of")).values("pk")[:1])
     )
-    columns = ["pk", "renewal_date", "current_id", "previous_id", "earlier_id"]
+    columns = ["pk", "renewal_date", "current_id", "previous_id"]
     measure = sentiment_measure()
     if measure is not None:
         sentiment = MeasureValue.objects.filter(
@@ -197,19 +202,31 @@ def risk_inputs_frame(
             measure.steps,
         )
 
-    snapshot_ids = pd.concat([base["current_id"], base["previous_id"], base["earlier_id"]])
+    snapshot_ids = pd.concat([base["current_id"], base["previous_id"]])
     found = _snapshot_rows(sorted({int(pk) for pk in snapshot_ids.dropna()}))
     lowest = lowest_bands()
 
     def field(ids: pd.Series, position: int) -> list:
         return [found[int(pk)][position] if pd.notna(pk) else None for pk in ids]
 
-    def is_red(ids: pd.Series) -> list:
+    later = pd.DataFrame(
+        {
+            scoring_engine.ACCOUNT_ID: base["pk"].astype("int64"),
+            scoring_engine.SCORECARD_ID: field(base["current_id"], 3),
+            comparisons.LATER_VERSION: field(base["current_id"], 4),
+            "current_overall": field(base["current_id"], 1),
+        }
+    )
+    previous = _previous_like_for_like(later, base, found)
+    earlier = _earlier_like_for_like(later, earlier_on)
+
+    def is_red(scorecard_ids: list, bands: list) -> list:
         return [
-            float(found[int(pk)][2] == lowest.get(found[int(pk)][3])) if pd.notna(pk) else np.nan
-            for pk in ids
+            float(band == lowest.get(scorecard_id)) if isinstance(band, str) else np.nan
+            for scorecard_id, band in zip(scorecard_ids, bands, strict=True)
         ]
 
+    current_scorecards = field(base["current_id"], 3)
     inputs = pd.DataFrame(
         {
             engine.ACCOUNT_ID: base["pk"].astype("int64"),
@@ -217,12 +234,14 @@ def risk_inputs_frame(
             engine.SNAPSHOT_AS_OF: field(base["current_id"], 0),
             engine.OVERALL: field(base["current_id"], 1),
             engine.BAND: field(base["current_id"], 2),
-            engine.IS_RED: [value == 1.0 for value in is_red(base["current_id"])],
-            engine.PREVIOUS_AS_OF: field(base["previous_id"], 0),
-            engine.PREVIOUS_BAND: field(base["previous_id"], 2),
-            engine.PREVIOUS_IS_RED: is_red(base["previous_id"]),
-            engine.EARLIER_AS_OF: field(base["earlier_id"], 0),
-            engine.EARLIER_OVERALL: field(base["earlier_id"], 1),
+            engine.IS_RED: [
+                value == 1.0 for value in is_red(current_scorecards, field(base["current_id"], 2))
+            ],
+            engine.PREVIOUS_AS_OF: previous["on"],
+            engine.PREVIOUS_BAND: previous["band"],
+            engine.PREVIOUS_IS_RED: is_red(current_scorecards, previous["band"]),
+            engine.EARLIER_AS_OF: earlier["on"],
+            engine.EARLIER_OVERALL: earlier["overall"],
             engine.SENTIMENT_SCORE: base["sentiment_score"],
             engine.SENTIMENT_AS_OF: base["sentiment_as_of"],
         }
@@ -249,6 +268,61 @@ def risk_inputs_frame(
         inputs[column] = inputs[column].astype(float)
     inputs[engine.PREVIOUS_IS_RED] = inputs[engine.PREVIOUS_IS_RED].astype(float)
     return inputs[engine.INPUT_COLUMNS]
+
+
+def _previous_like_for_like(
+    later: pd.DataFrame, base: pd.DataFrame, found: dict[int, tuple]
+) -> dict[str, list]:
+    """turned_red's comparison (rule 13): the band of the previous snapshot's day, from that
+    snapshot when it is of the current snapshot's scorecard version, else from that day
+    rescored under it. None where there is nothing comparable."""
+    days = [found[int(pk)][0] if pd.notna(pk) else None for pk in base["previous_id"]]
+    bands: list = [None] * len(base)
+    for position, (pk, scorecard_id, version) in enumerate(
+        zip(
+            base["previous_id"],
+            later[scoring_engine.SCORECARD_ID],
+            later[comparisons.LATER_VERSION],
+            strict=True,
+        )
+    ):
+        if pd.notna(pk) and found[int(pk)][3:5] == (scorecard_id, version):
+            bands[position] = found[int(pk)][2]
+    needs = [
+        position
+        for position, band in enumerate(bands)
+        if band is None
+        and days[position] is not None
+        and pd.notna(later["current_overall"][position])
+    ]
+    by_day: dict = {}
+    for position in needs:
+        by_day.setdefault(days[position], []).append(position)
+    for day, positions in sorted(by_day.items()):
+        rescored = comparisons.earlier_scores_frame(later=later.iloc[positions], on=day)
+        for position, band in zip(positions, rescored[scoring_engine.BAND], strict=True):
+            bands[position] = band if isinstance(band, str) else None
+    return {
+        "on": [day if band is not None else None for day, band in zip(days, bands, strict=True)],
+        "band": bands,
+    }
+
+
+def _earlier_like_for_like(later: pd.DataFrame, on: date) -> dict[str, list]:
+    """score_drop's comparison (rule 13): each scored account's score on `on`, like for
+    like. NaN where there is none."""
+    scored = later[later["current_overall"].notna() & later[scoring_engine.SCORECARD_ID].notna()]
+    overall = pd.Series(np.nan, index=later.index)
+    if len(scored):
+        scored = scored.astype(
+            {scoring_engine.SCORECARD_ID: "int64", comparisons.LATER_VERSION: "int64"}
+        )
+        earlier = comparisons.earlier_scores_frame(later=scored, on=on)
+        overall.loc[scored.index] = earlier[scoring_engine.OVERALL].to_numpy(dtype=float)
+    return {
+        "on": [on if pd.notna(value) else None for value in overall],
+        "overall": overall.to_numpy(dtype=float),
+    }
 
 
 def risks_unresolved(*, account_ids: list[int] | None = None) -> QuerySet[Risk]:

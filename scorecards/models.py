@@ -402,6 +402,15 @@ class ScoreSnapshot(models.Model):
         help_text=_("The weighted score before exceptions; contributions add up to it."),
     )
     band = models.CharField(max_length=30)
+    previous_band = models.CharField(
+        max_length=30,
+        blank=True,
+        help_text=_(
+            "The band of the day before, like for like (rule 13): that day's snapshot when of "
+            "the same scorecard version, else that day rescored under this one; empty when "
+            "there is no score to compare with."
+        ),
+    )
     coverage = models.DecimalField(max_digits=5, decimal_places=4)
     trend_7 = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
     trend_30 = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)

@@ -4,7 +4,7 @@ import csv
 import io
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 import pandas as pd
 from django.db import connection
@@ -17,7 +17,6 @@ from scorecards.models import (
     MeasureGroup,
     Scorecard,
     ScorecardMeasure,
-    ScoreSnapshot,
 )
 
 TREND_WINDOWS = (7, 30, 90)
@@ -269,6 +268,55 @@ def latest_values_frame(
     )
 
 
+LATEST_OF_ACCOUNTS = (
+    "SELECT DISTINCT ON (account_id, measure_id) account_id, measure_id, raw_value, as_of, id "
+    "FROM scorecards_measurevalue WHERE account_id = ANY(%s) AND as_of <= %s "
+    "ORDER BY account_id, measure_id, as_of DESC, id DESC"
+)
+
+
+def latest_values_of_accounts_frame(
+    *,
+    account_ids: list[int],
+    as_of: date,
+    first_id: int | None = None,
+    last_id: int | None = None,
+) -> pd.DataFrame:
+    """The latest value on or before `as_of` of every measure of the given accounts (rule 2),
+    in the shape of `latest_values_frame`; used to rescore an earlier date (rule 13).
+
+    When the accounts are most of an id range (a run's chunk after a publish), the range is
+    read as `latest_values_frame` reads it; a few accounts are read by id. Values of other
+    accounts in the range are harmless: the engine scores the assigned accounts only."""
+    if not account_ids:
+        return latest_values_frame(first_id=0, last_id=-1, as_of=as_of)
+    if (
+        first_id is not None
+        and last_id is not None
+        and len(account_ids) * 2 >= (last_id - first_id + 1)
+    ):
+        return latest_values_frame(first_id=first_id, last_id=last_id, as_of=as_of)
+    if connection.vendor != "postgresql":
+        return latest_values_frame(first_id=min(account_ids), last_id=max(account_ids), as_of=as_of)
+    columns = [
+        engine.ACCOUNT_ID,
+        engine.MEASURE_ID,
+        engine.RAW_VALUE,
+        engine.AS_OF,
+        engine.VALUE_ID,
+    ]
+    frame = _copy_frame(LATEST_OF_ACCOUNTS, [sorted(account_ids), as_of], columns)
+    frame[engine.AS_OF] = pd.to_datetime(frame[engine.AS_OF])
+    return frame.astype(
+        {
+            engine.ACCOUNT_ID: "int64",
+            engine.MEASURE_ID: "int64",
+            engine.RAW_VALUE: float,
+            engine.VALUE_ID: "int64",
+        }
+    )
+
+
 def _latest_values_strategy() -> str:
     """ "scan" while the planner's row estimates say histories are short, else "probe"."""
     with connection.cursor() as cursor:
@@ -282,34 +330,6 @@ def _latest_values_strategy() -> str:
     if values <= 0 or accounts <= 0 or not measures:  # never analysed: no estimate
         return "probe"
     return "scan" if values / (accounts * measures) <= SCAN_MAX_VALUES_PER_PAIR else "probe"
-
-
-def earlier_scores_frame(
-    *, first_id: int, last_id: int, as_of: date, windows: tuple[int, ...] = TREND_WINDOWS
-) -> pd.DataFrame:
-    """For each trend window N, each account's latest snapshot on or before as_of − N
-    (rule 9): account_id, as_of, overall. Only these rows matter to the trend, so only they
-    are read."""
-    frames = []
-    for days in windows:
-        rows = (
-            ScoreSnapshot.objects.filter(
-                account_id__gte=first_id,
-                account_id__lte=last_id,
-                as_of__lte=as_of - timedelta(days=days),
-            )
-            .order_by("account_id", "-as_of")
-            .values_list("account_id", "as_of", "overall")
-        )
-        if connection.vendor == "postgresql":
-            rows = rows.distinct("account_id")
-        frames.append(
-            pd.DataFrame(list(rows), columns=[engine.ACCOUNT_ID, engine.AS_OF, engine.OVERALL])
-        )
-    history = pd.concat(frames, ignore_index=True)
-    history[engine.AS_OF] = engine.days(history[engine.AS_OF])
-    history[engine.OVERALL] = history[engine.OVERALL].astype(float)
-    return history.drop_duplicates().astype({engine.ACCOUNT_ID: "int64"})
 
 
 def copy_frames(sql: str, params_list: list[list], columns: list[str]) -> pd.DataFrame:

@@ -15,7 +15,7 @@ from django.db.models import (
 
 from accounts.models import Account, Contact, Touchpoint
 from front.read_models.bands import BandPalette, BandStyle, band_palette, trend_direction
-from scorecards import engine
+from scorecards import comparisons, engine, selectors
 from scorecards.choices import ExceptionAction, ValueSource
 from scorecards.learning.likelihood import RenewalLikelihood, renewal_likelihood_of
 from scorecards.models import (
@@ -68,14 +68,17 @@ class MeasureChange:
 
 @dataclass(frozen=True)
 class ChangeWindow:
-    """Rule 11 between the snapshot on or before as_of − days (A) and the current one (B)."""
+    """Rules 11–13 between the score of as_of − days (A) and the current one (B), made by
+    the same scorecard version: A is that day's snapshot, or that day rescored."""
 
     days: int
     since: date | None
-    overall_a: Decimal | None = None
+    overall_a: float | None = None
     overall_b: Decimal | None = None
     delta: float | None = None
     changes: list[MeasureChange] = field(default_factory=list)
+    is_rescored: bool = False
+    is_pending_rescore: bool = False
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,11 @@ class AccountScore:
     @property
     def exception_reasons(self) -> list[str]:
         return [exception["reason"] for exception in self.exceptions]
+
+    @property
+    def exception_lines(self) -> list[dict]:
+        """Rule 12: the exceptions that moved the score, each a line of the breakdown."""
+        return [exception for exception in self.exceptions if exception["effect"]]
 
 
 @dataclass(frozen=True)
@@ -166,6 +174,9 @@ def account_score(*, account: Account, today: date) -> AccountScore:
                 "reason": exception["reason"],
                 "action": exception["action"],
                 "action_label": _action_label(exception["action"]),
+                "effect": comparisons.exception_effect(
+                    exception, overall=snapshot.overall, computed=snapshot.computed
+                ),
             }
             for exception in snapshot.exceptions
         ],
@@ -264,31 +275,36 @@ def _person(user) -> str:
 
 
 def _change_windows(*, snapshot: ScoreSnapshot, measures: dict[str, Measure]) -> list[ChangeWindow]:
-    """Rule 11 for the last 7, 30 and 90 days: one query per window."""
+    """Rules 11–13 for the last 7, 30 and 90 days, like for like: one query per window, and
+    one rescore of the earlier day when its snapshot is missing or of another version."""
     windows = []
+    if snapshot.overall is None:
+        return [ChangeWindow(days=days, since=None) for days in CHANGE_WINDOWS]
+    frames = None
     for days in CHANGE_WINDOWS:
-        earlier = (
-            ScoreSnapshot.objects.filter(
-                account_id=snapshot.account_id, as_of__lte=snapshot.as_of - timedelta(days=days)
-            )
-            .order_by("-as_of")
-            .first()
-        )
-        if earlier is None or earlier.computed is None or snapshot.computed is None:
-            windows.append(ChangeWindow(days=days, since=earlier.as_of if earlier else None))
+        since = snapshot.as_of - timedelta(days=days)
+        if frames is None and not _has_same_version_snapshot(snapshot, since):
+            frames = selectors.scorecard_frames()
+        earlier = comparisons.earlier_breakdown(later=snapshot, on=since, frames=frames)
+        if earlier is None:
+            windows.append(ChangeWindow(days=days, since=since, is_pending_rescore=True))
             continue
-        changes = engine.score_changes(_contributions(earlier), _contributions(snapshot))
+        if earlier.overall is None:
+            windows.append(ChangeWindow(days=days, since=None))
+            continue
+        changes = engine.score_changes(earlier.lines, comparisons.snapshot_lines(snapshot))
         windows.append(
             ChangeWindow(
                 days=days,
-                since=earlier.as_of,
-                overall_a=earlier.computed,
-                overall_b=snapshot.computed,
-                delta=float(snapshot.computed - earlier.computed),
+                since=since,
+                overall_a=earlier.overall,
+                overall_b=snapshot.overall,
+                delta=float(engine.round_half_up(float(snapshot.overall) - earlier.overall)),
+                is_rescored=earlier.is_rescored,
                 changes=[
                     MeasureChange(
                         key=row.measure_key,
-                        name=_measure_name(measures, row.measure_key),
+                        name=_line_name(measures, row.measure_key),
                         change=row.change,
                         contribution_a=None if pd.isna(row.contribution_a) else row.contribution_a,
                         contribution_b=None if pd.isna(row.contribution_b) else row.contribution_b,
@@ -301,32 +317,49 @@ def _change_windows(*, snapshot: ScoreSnapshot, measures: dict[str, Measure]) ->
     return windows
 
 
-def _contributions(snapshot: ScoreSnapshot) -> pd.DataFrame:
-    return pd.DataFrame(
-        [
-            {engine.MEASURE_KEY: row["key"], engine.CONTRIBUTION: row["contribution"]}
-            for row in snapshot.measure_rows
-            if row["contribution"] is not None
-        ],
-        columns=[engine.MEASURE_KEY, engine.CONTRIBUTION],
-    ).astype({engine.CONTRIBUTION: float})
+def _has_same_version_snapshot(snapshot: ScoreSnapshot, on: date) -> bool:
+    return ScoreSnapshot.objects.filter(
+        account_id=snapshot.account_id,
+        as_of=on,
+        scorecard_id=snapshot.scorecard_id,
+        scorecard_version=snapshot.scorecard_version,
+    ).exists()
+
+
+def _line_name(measures: dict[str, Measure], key: str) -> str:
+    """A measure's name, or "Override: <reason>" for an exception's line (rule 12)."""
+    if key.startswith(comparisons.EXCEPTION_LINE):
+        return "Override: " + key.removeprefix(comparisons.EXCEPTION_LINE)
+    return _measure_name(measures, key)
 
 
 def _history(
     *, account: Account, today: date, palette: BandPalette, scorecard_id: int | None
 ) -> dict:
-    """The score history chart's data: dates, scores (null = not scored) and band zones."""
+    """The score history chart's data: dates, scores (null = not scored), band zones, and
+    the version boundaries (rule 13): each date from which the scores were made by another
+    scorecard or version than the day before, so that a step there reads as a change of
+    method, not of customer."""
     rows = list(
         ScoreSnapshot.objects.filter(
             account=account, as_of__gt=today - timedelta(days=HISTORY_DAYS), as_of__lte=today
         )
         .order_by("as_of")
-        .values_list("as_of", "overall", "band")
+        .values_list(
+            "as_of", "overall", "band", "scorecard_id", "scorecard__name", "scorecard_version"
+        )
     )
+    boundaries = [
+        {"date": row[0].isoformat(), "label": f"{row[4]} v{row[5]}"}
+        for previous, row in zip(rows, rows[1:], strict=False)
+        if (previous[3], previous[5]) != (row[3], row[5])
+    ]
     return {
-        "labels": [as_of.isoformat() for as_of, _, _ in rows],
-        "scores": [float(overall) if overall is not None else None for _, overall, _ in rows],
-        "bands": [band for _, _, band in rows],
+        "labels": [row[0].isoformat() for row in rows],
+        "scores": [float(row[1]) if row[1] is not None else None for row in rows],
+        "bands": [row[2] for row in rows],
+        "versions": [f"{row[4]} v{row[5]}" for row in rows],
+        "boundaries": boundaries,
         "zones": palette.zones.get(scorecard_id, []) if scorecard_id else [],
     }
 

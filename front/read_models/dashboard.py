@@ -16,6 +16,7 @@ from typing import Any
 
 from django.core.paginator import Page, Paginator
 from django.db.models import (
+    Case,
     CharField,
     F,
     FilteredRelation,
@@ -23,7 +24,9 @@ from django.db.models import (
     Q,
     QuerySet,
     Value,
+    When,
 )
+from django.db.models.functions import NullIf
 
 from accounts.models import Account
 from front.read_models.bands import (
@@ -36,6 +39,7 @@ from front.read_models.bands import (
     trend_direction,
     trend_title,
 )
+from scorecards.choices import NOT_SCORED
 from scorecards.models import (
     CurrentScore,
     MeasureGroup,
@@ -162,15 +166,31 @@ def previous_scoring_day() -> date | None:
 
 
 def _band_moved(accounts: QuerySet[Account], previous_day: date | None) -> QuerySet[Account]:
-    """The accounts whose current band differs from their band on `previous_day`, annotated
-    with `previous_band`. A join on that day's snapshots (the planner may hash it), not a
-    correlated lookup of each account's previous snapshot."""
+    """The accounts whose current band differs from their band on `previous_day`, like for
+    like (scoring rule 13), annotated with `previous_band`: that day's snapshot when it is of
+    the current snapshot's scorecard version, else the band the current snapshot recorded
+    for the day before by rescoring it under its own version (`previous_band`), so that a
+    publish is never counted as customers changing. A join on that day's snapshots (the
+    planner may hash it), not a correlated lookup of each account's previous snapshot."""
     if previous_day is None:
         return accounts.annotate(previous_band=Value(None, output_field=CharField())).none()
     on_previous_day = FilteredRelation("snapshots", condition=Q(snapshots__as_of=previous_day))
+    current = "current_score__snapshot__"
+    same_version = Q(
+        previous__scorecard_id=F(f"{current}scorecard_id"),
+        previous__scorecard_version=F(f"{current}scorecard_version"),
+    )
+    # A day before without a score (an account new today) is no move, as without a snapshot.
+    recorded = NullIf(NullIf(F(f"{current}previous_band"), Value("")), Value(NOT_SCORED))
     return (
         accounts.annotate(previous=on_previous_day)
-        .annotate(previous_band=F("previous__band"))
+        .annotate(
+            previous_band=Case(
+                When(same_version, then=F("previous__band")),
+                default=recorded,
+                output_field=CharField(),
+            )
+        )
         .filter(previous_band__isnull=False, current_score__isnull=False)
         .exclude(previous_band=F("current_score__band"))
     )

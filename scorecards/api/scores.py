@@ -1,6 +1,7 @@
 """Reads behind the score endpoints: an account's score in the shape of PRODUCT.md ("API
-shapes"), its history and what changed (rule 11). Snapshots are read as stored; nothing here
-scores anything."""
+shapes"), its history and what changed (rules 11–13). Snapshots are read as stored; only
+"what changed" may rescore an earlier day in memory, when its snapshot is missing or of
+another scorecard version (rule 13, scorecards.comparisons)."""
 
 from datetime import date, timedelta
 from decimal import Decimal
@@ -10,7 +11,7 @@ import pandas as pd
 from django.http import Http404
 
 from accounts.models import Account
-from scorecards import engine
+from scorecards import comparisons, engine
 from scorecards.learning.likelihood import renewal_likelihood_for
 from scorecards.models import CurrentScore, ScoreSnapshot
 
@@ -40,7 +41,8 @@ def account_snapshot(*, account: Account, as_of: date | None) -> ScoreSnapshot:
 
 def score_document(*, account: Account, snapshot: ScoreSnapshot) -> dict[str, Any]:
     """The score of PRODUCT.md: account (its external_id), date, scorecard (its name),
-    overall, band, coverage, trend, groups, measures, exceptions, biggest_lever, and
+    overall, computed (the score before exceptions), band, coverage, trend, groups,
+    measures, exceptions (each with its effect in points, rule 12), biggest_lever, and
     renewal_likelihood (the calibrated probability of renewal of the overall score, None when
     not scored or with too few renewal outcomes)."""
     return {
@@ -48,6 +50,7 @@ def score_document(*, account: Account, snapshot: ScoreSnapshot) -> dict[str, An
         "date": snapshot.as_of.isoformat(),
         "scorecard": snapshot.scorecard.name,
         "overall": _number(snapshot.overall),
+        "computed": _number(snapshot.computed),
         "band": snapshot.band,
         "coverage": float(snapshot.coverage),
         "trend": {str(days): _number(getattr(snapshot, f"trend_{days}")) for days in TREND_WINDOWS},
@@ -68,7 +71,13 @@ def score_document(*, account: Account, snapshot: ScoreSnapshot) -> dict[str, An
             for row in snapshot.measure_rows
         ],
         "exceptions": [
-            {"reason": exception["reason"], "action": exception["action"]}
+            {
+                "reason": exception["reason"],
+                "action": exception["action"],
+                "effect": comparisons.exception_effect(
+                    exception, overall=snapshot.overall, computed=snapshot.computed
+                ),
+            }
             for exception in snapshot.exceptions
         ],
         "biggest_lever": snapshot.biggest_lever,
@@ -116,45 +125,51 @@ class NotScored(Exception):
 def score_changes_document(
     *, account: Account, since: date | None, as_of: date | None
 ) -> dict[str, Any]:
-    """Rule 11: per measure, contribution on B minus contribution on A, largest first.
+    """Rules 11–13: per line, its contribution on B minus its contribution on A, largest first.
 
-    B is the snapshot of `as_of` (default: the current one); A the latest snapshot on or
-    before `since` (default: 30 days before B). The changes add up exactly to
-    score_to − score_from, where a score is the weighted score the contributions add up to
-    (the overall score unless an `override` exception replaced it). Raises Http404 when a
-    side has no snapshot and NotScored when a side was not scored.
+    B is the snapshot of `as_of` (default: the current one); A the account's score on
+    `since` (default: 30 days before B) made by B's scorecard version: that day's snapshot
+    when it is of that version, else that day rescored from the value history (rule 13).
+    Lines are the measures and, where an override set the score, the exception (rule 12), so
+    the changes add up exactly to score_to − score_from, the overall scores. Raises Http404
+    when B has no snapshot or A has no score, and NotScored when B was not scored or no
+    like-for-like A can be made yet (B's version is not the live one).
     """
     later = account_snapshot(account=account, as_of=as_of)
     since = since or later.as_of - timedelta(days=CHANGES_DAYS)
-    earlier = (
-        ScoreSnapshot.objects.filter(account=account, as_of__lte=since).order_by("-as_of").first()
-    )
+    if later.overall is None:
+        raise NotScored(f"{account.external_id} was not scored on {later.as_of}.")
+    earlier = comparisons.earlier_breakdown(later=later, on=since)
     if earlier is None:
-        raise Http404(f"{account.external_id} has no score on or before {since.isoformat()}.")
-    for snapshot in (earlier, later):
-        if snapshot.computed is None:
-            raise NotScored(f"{account.external_id} was not scored on {snapshot.as_of}.")
-    changes = engine.score_changes(_contributions(earlier), _contributions(later))
+        raise NotScored(
+            f"{account.external_id}'s score of {later.as_of} is of version "
+            f"{later.scorecard_version}, which is being replaced; compare after the rescore."
+        )
+    if earlier.overall is None:
+        raise Http404(f"{account.external_id} has no score on {since.isoformat()}.")
+    changes = engine.score_changes(earlier.lines, comparisons.snapshot_lines(later))
+    change = float(engine.round_half_up(float(later.overall) - earlier.overall))
     return {
         "account": account.external_id,
-        "from": earlier.as_of.isoformat(),
+        "from": since.isoformat(),
         "to": later.as_of.isoformat(),
-        "score_from": float(earlier.computed),
-        "score_to": float(later.computed),
-        "change": float(later.computed - earlier.computed),
-        "measures": [
-            {
-                "measure": row.measure_key,
-                "contribution_from": None if pd.isna(row.contribution_a) else row.contribution_a,
-                "contribution_to": None if pd.isna(row.contribution_b) else row.contribution_b,
-                "change": row.change,
-            }
-            for row in changes.itertuples(index=False)
-        ],
+        "score_from": earlier.overall,
+        "score_to": float(later.overall),
+        "change": change,
+        "is_rescored": earlier.is_rescored,
+        "measures": [_change_row(row) for row in changes.itertuples(index=False)],
     }
 
 
-def _contributions(snapshot: ScoreSnapshot) -> pd.DataFrame:
-    rows = [(row["key"], row["contribution"]) for row in snapshot.measure_rows]
-    frame = pd.DataFrame(rows, columns=[engine.MEASURE_KEY, engine.CONTRIBUTION])
-    return frame.astype({engine.CONTRIBUTION: float})
+def _change_row(row) -> dict[str, Any]:
+    """A measure's line, or an exception's (``measure`` null, ``exception`` its reason)."""
+    is_exception = row.measure_key.startswith(comparisons.EXCEPTION_LINE)
+    return {
+        "measure": None if is_exception else row.measure_key,
+        "exception": row.measure_key.removeprefix(comparisons.EXCEPTION_LINE)
+        if is_exception
+        else None,
+        "contribution_from": None if pd.isna(row.contribution_a) else row.contribution_a,
+        "contribution_to": None if pd.isna(row.contribution_b) else row.contribution_b,
+        "change": row.change,
+    }

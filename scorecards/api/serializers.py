@@ -99,6 +99,10 @@ class ScoreMeasureSerializer(serializers.Serializer):
 class ScoreExceptionSerializer(serializers.Serializer):
     reason = serializers.CharField()
     action = serializers.CharField()
+    effect = serializers.FloatField(
+        help_text="Points this exception adds to the computed score (rule 12): overall − "
+        "computed for the override that set the score, 0 for every other."
+    )
 
 
 class BiggestLeverSerializer(serializers.Serializer):
@@ -111,6 +115,11 @@ class ScoreSerializer(serializers.Serializer):
     date = BoundedDateField()
     scorecard = serializers.CharField()
     overall = serializers.FloatField(allow_null=True)
+    computed = serializers.FloatField(
+        allow_null=True,
+        help_text="The score before exceptions; contributions add up to it, and with the "
+        "exceptions' effects to `overall`.",
+    )
     band = serializers.CharField(help_text="A band label, or “Not scored”.")
     coverage = serializers.FloatField()
     trend = TrendSerializer()
@@ -149,7 +158,10 @@ class ScoreHistorySerializer(serializers.Serializer):
 
 
 class ScoreChangeRowSerializer(serializers.Serializer):
-    measure = serializers.CharField()
+    measure = serializers.CharField(allow_null=True, help_text="Null on an exception's line.")
+    exception = serializers.CharField(
+        allow_null=True, help_text="The reason of an override's line (rule 12); else null."
+    )
     contribution_from = serializers.FloatField(allow_null=True)
     contribution_to = serializers.FloatField(allow_null=True)
     change = serializers.FloatField()
@@ -164,6 +176,10 @@ class ScoreChangesSerializer(serializers.Serializer):
             "score_from": serializers.FloatField(),
             "score_to": serializers.FloatField(),
             "change": serializers.FloatField(),
+            "is_rescored": serializers.BooleanField(
+                help_text="True when the earlier day was rescored under the later score's "
+                "scorecard version (its snapshot was missing or of another version)."
+            ),
             "measures": ScoreChangeRowSerializer(many=True),
         }
 

@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from scorecards.api import views
+from scorecards.api import drafts, views
 
 router = SimpleRouter()
 router.register("measure-values", views.MeasureValueViewSet, basename="measure-value")
@@ -22,5 +22,26 @@ urlpatterns = [
         name="account-score-changes",
     ),
     path("portfolio/", views.PortfolioView.as_view(), name="portfolio"),
+    path(
+        "scorecards/<int:pk>/drafts/",
+        drafts.ScorecardDraftCreateView.as_view(),
+        name="scorecard-drafts",
+    ),
+    path(
+        "scorecards/<int:pk>/rollback/",
+        drafts.ScorecardRollbackView.as_view(),
+        name="scorecard-rollback",
+    ),
+    path("scorecard-drafts/<int:pk>/", drafts.ScorecardDraftView.as_view(), name="scorecard-draft"),
+    path(
+        "scorecard-drafts/<int:pk>/preview/",
+        drafts.ScorecardDraftPreviewView.as_view(),
+        name="scorecard-draft-preview",
+    ),
+    path(
+        "scorecard-drafts/<int:pk>/publish/",
+        drafts.ScorecardDraftPublishView.as_view(),
+        name="scorecard-draft-publish",
+    ),
     *router.urls,
 ]

@@ -23,7 +23,7 @@ from scorecards.filtersets import MeasureValueFilterSet, ScoreRunFilterSet
 from scorecards.learning import runs
 from scorecards.learning import selectors as learning_selectors
 from scorecards.models import BacktestRun, MeasureValue, Scorecard, ScoreRun
-from scorecards.services import ingestion
+from scorecards.services import ingestion, publishing
 from scorecards.services.scoring import score_run_start
 
 MEASURE_VALUES_EXAMPLE = OpenApiExample(
@@ -119,8 +119,10 @@ class AccountScoreChangesView(APIView):
     @extend_schema(
         summary="What changed: each measure's share of the score change (rule 11)",
         description=(
-            "Between the latest score on or before `since` and the score of `date`: each "
-            "measure's contribution then and now, largest change first. The changes add up "
+            "Between the score on `since` and the score of `date`, made by the same "
+            "scorecard version (rule 13: the earlier day is rescored when its snapshot is "
+            "missing or of another version): each measure's contribution then and now, and "
+            "an override's effect (rule 12), largest change first. The changes add up "
             "exactly to score_to − score_from."
         ),
         parameters=[serializers.ScoreChangesQuerySerializer],
@@ -189,9 +191,16 @@ class ScorecardViewSet(
         scorecard = self.get_object()
         document = serializers.ScorecardDocumentSerializer(data=request.data)
         document.is_valid(raise_exception=True)
-        scorecard = ingestion.scorecard_document_save(
-            document=document.validated_data, user=request.user, scorecard=scorecard
+        # Config as code publishes at once, with a publish's guarantees: the next version,
+        # today's rescore of the accounts concerned, and scorecard.published.
+        publishing.scorecard_publish_document(
+            scorecard=scorecard,
+            document=request.data,
+            user=request.user,
+            note="Saved through the API.",
+            allow_unchanged=True,
         )
+        scorecard.refresh_from_db()
         return Response(_scorecard_body(scorecard))
 
 

@@ -55,6 +55,7 @@ from scorecards.engine.columns import (
     COVERAGE,
     DIRECT,
     DOWN,
+    EFFECT,
     EFFECTIVE_WEIGHT,
     ERROR,
     EXCEPTIONS,

@@ -61,6 +61,7 @@ CONTRIBUTION = "contribution"
 CONTRIBUTION_A = "contribution_a"
 CONTRIBUTION_B = "contribution_b"
 CHANGE = "change"
+EFFECT = "effect"
 
 ACCOUNT_COLUMNS = [
     ACCOUNT_ID,

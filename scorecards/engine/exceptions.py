@@ -1,5 +1,6 @@
 """Rule 8 (and 12): which exception rules fire, and their effect on the overall score and
-band (override wins over cap_band, which wins over flag; among overrides, the lowest)."""
+band (override wins over cap_band, which wins over flag; among overrides, the lowest), and
+each fired rule's effect in points (rule 12: the line that makes the breakdown add up)."""
 
 from __future__ import annotations
 
@@ -105,3 +106,29 @@ def apply_exceptions(
     is_capped = is_scored & ~is_overridden
     band_rank = np.where(is_capped, np.minimum(band_rank, worst_cap), band_rank)
     return overall, band_rank
+
+
+def exception_effects(
+    *, fired: pd.DataFrame, computed: np.ndarray, overall: np.ndarray
+) -> np.ndarray:
+    """Rule 12: each fired rule's effect on the overall score, in points.
+
+    The override that set the overall score (the lowest; of equal ones the lowest rule_id,
+    ``fired`` being sorted by account then rule_id) has effect overall − computed, so that the
+    contributions (which add up to ``computed``) plus this line add up to ``overall``. Every
+    other rule — flags, band caps, overrides that lost, any rule of a not-scored account — has
+    effect 0. Output: one float per row of ``fired``, in cents (2 decimals).
+    """
+    effect = np.zeros(len(fired))
+    if not len(fired):
+        return effect
+    accounts = fired["_account"].to_numpy()
+    is_override = fired[ACTION].to_numpy(dtype=object) == OVERRIDE
+    score = round_half_up(fired[SCORE].to_numpy(dtype=float))
+    with np.errstate(invalid="ignore"):
+        sets_score = is_override & ~np.isnan(computed[accounts]) & (score == overall[accounts])
+    candidates = np.flatnonzero(sets_score)
+    _, first = np.unique(accounts[candidates], return_index=True)
+    winners = candidates[first]
+    effect[winners] = round_half_up(overall[accounts[winners]] - computed[accounts[winners]])
+    return effect

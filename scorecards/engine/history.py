@@ -82,14 +82,16 @@ def trends(
     windows: tuple[int, ...] = (7, 30, 90),
     flat_below: float = 2.0,
 ) -> pd.DataFrame:
-    """Rule 9: overall today minus overall on the nearest snapshot on or before today − N days.
+    """Rule 9: overall today minus overall on today − N days, per window N.
 
     Inputs: current ``account_id, overall`` (today's scores, NaN = not scored); history
-    ``account_id, as_of, overall`` (earlier snapshots). The nearest snapshot is taken as is: if
-    it was not scored the delta is NaN (an older scored snapshot is not used instead).
-    Output, sorted by account_id: ``account_id`` then ``trend_N`` (2 decimals, NaN when either
-    side is missing) and ``direction_N`` ('up' | 'down' | 'flat' | None) for each N in
-    ``windows``; flat when the rounded |delta| < ``flat_below``.
+    ``account_id, as_of, overall`` — the earlier scores on the anchor dates today − N, which
+    the caller has chosen like for like (rule 13: same scorecard version, else that date
+    rescored). Only a row dated exactly today − N counts for window N, so the trend does not
+    depend on which other days happen to have been scored. No row, or a NaN on either side,
+    gives NaN. Output, sorted by account_id: ``account_id`` then ``trend_N`` (2 decimals) and
+    ``direction_N`` ('up' | 'down' | 'flat' | None) for each N in ``windows``; flat when the
+    rounded |delta| < ``flat_below``.
     """
     require_columns(current, [ACCOUNT_ID, OVERALL], "current")
     require_columns(history, [ACCOUNT_ID, AS_OF, OVERALL], "history")
@@ -97,14 +99,15 @@ def trends(
         raise ValueError("current must hold one row per account")
     today = current[[ACCOUNT_ID, OVERALL]].sort_values(ACCOUNT_ID, kind="stable")
     today = today.reset_index(drop=True)
-    # Stable sort: of two snapshots on one date, the later row in `history` counts.
-    past = history[[ACCOUNT_ID, OVERALL]].assign(**{AS_OF: pd.to_datetime(history[AS_OF])})
+    # Stable sort: of two rows on one date, the later row in `history` counts.
+    past = history[[ACCOUNT_ID, OVERALL]].assign(
+        **{AS_OF: pd.to_datetime(history[AS_OF]).dt.normalize()}
+    )
     past = past.sort_values([ACCOUNT_ID, AS_OF], kind="stable")
     result = today[[ACCOUNT_ID]].copy()
     for days in windows:
-        # "before D−N+1 days" is "on or before D−N" even if a snapshot carries a time.
-        cutoff = pd.Timestamp(as_of) - pd.Timedelta(days=days - 1)
-        nearest = past[past[AS_OF] < cutoff].drop_duplicates(ACCOUNT_ID, keep="last")
+        anchor = pd.Timestamp(as_of) - pd.Timedelta(days=days)
+        nearest = past[past[AS_OF] == anchor].drop_duplicates(ACCOUNT_ID, keep="last")
         then = today[ACCOUNT_ID].map(nearest.set_index(ACCOUNT_ID)[OVERALL]).astype(float)
         delta = round_half_up(today[OVERALL].astype(float).to_numpy() - then.to_numpy())
         result[f"trend_{days}"] = delta

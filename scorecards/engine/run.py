@@ -21,6 +21,7 @@ from scorecards.engine.columns import (
     CONTRIBUTION,
     COVERAGE,
     DAY_NS,
+    EFFECT,
     EFFECTIVE_WEIGHT,
     ERROR,
     EXCEPTIONS,
@@ -57,7 +58,7 @@ from scorecards.engine.columns import (
     WEIGHT,
     ScoringResult,
 )
-from scorecards.engine.exceptions import apply_exceptions, fired_exceptions
+from scorecards.engine.exceptions import apply_exceptions, exception_effects, fired_exceptions
 from scorecards.engine.mapping import (
     map_raw_values,
     require_columns,
@@ -104,7 +105,8 @@ def score_accounts(
       contribution is 0 because there is no score to contribute to. Exceptions are still
       evaluated and listed, and change nothing.
     - Contributions (2 decimals, largest remainder) add up exactly to ``computed``; after an
-      override ``overall`` differs from their sum.
+      override the exception that set the score carries ``effect`` = overall − computed
+      (rule 12), so contributions plus exception effects add up exactly to ``overall``.
     - Exceptions compare the measure's stored (2-decimal) score with the rule's value.
     """
     require_columns(scorecards, [SCORECARD_ID, MIN_COVERAGE], "scorecards")
@@ -367,11 +369,14 @@ def _score_valid(
     labels = band_rows[LABEL].to_numpy(dtype=object)
     band[ranked] = labels[band_start[scorecard_code[ranked]] + band_rank[ranked]]
 
+    # Rule 12: the override that set the score is a line of the breakdown, worth
+    # overall − computed; every other fired rule is worth 0 points.
+    effects = exception_effects(fired=fired, computed=computed, overall=overall)
     exception_records = np.empty(len(fired), dtype=object)
     exception_records[:] = [
-        {RULE_ID: int(rule_id), REASON: reason, ACTION: action}
-        for rule_id, reason, action in zip(
-            fired[RULE_ID], fired[REASON], fired[ACTION], strict=True
+        {RULE_ID: int(rule_id), REASON: reason, ACTION: action, EFFECT: float(effect)}
+        for rule_id, reason, action, effect in zip(
+            fired[RULE_ID], fired[REASON], fired[ACTION], effects.tolist(), strict=True
         )
     ]
     missing = np.flatnonzero(~is_present)

@@ -35,6 +35,11 @@ from scorecards.models import (
     ScorecardVersion,
     ScoreRun,
 )
+from scorecards.services.draft_documents import (
+    document_assignment_rule,
+    document_definition,
+    draft_problems,
+)
 from scorecards.services.versions import scorecard_version_create
 from scorecards.validation import weight_validate
 
@@ -332,8 +337,12 @@ def scorecard_draft_preview(
     """
     as_of = as_of or preview_date()
     frames = selectors.scorecard_frames()
-    current = backtest.definition_of(frames, draft.scorecard_id)
-    proposed = scorecard_draft_definition(draft=draft, current=current)
+    scorecard_id = draft.scorecard_id
+    current = backtest.definition_of(frames, scorecard_id)
+    problems = draft_problems(document=draft.definition, scorecard=draft.scorecard)
+    if problems:
+        raise ValidationError(problems)
+    proposed = document_definition(document=draft.definition, scorecard_id=scorecard_id)
 
     rows = (
         Account.objects.filter(status=Account.Status.ACTIVE)
@@ -344,11 +353,25 @@ def scorecard_draft_preview(
         list(rows),
         columns=[engine.ACCOUNT_ID, engine.SEGMENT, engine.TIER, engine.LIFECYCLE, "arr"],
     )
-    assigned = engine.assign_scorecards(accounts, frames.assignment_rules)
-    assigned = assigned[assigned[engine.SCORECARD_ID] == draft.scorecard_id]
-    assigned = assigned.reset_index(drop=True)
+    # The draft may change the assignment: the accounts it scores after, or the scorecard
+    # scores now, are compared each with the scorecard that scores it now and after.
+    draft_rules = frames.assignment_rules[
+        frames.assignment_rules[engine.SCORECARD_ID] != scorecard_id
+    ]
+    draft_rule = document_assignment_rule(document=draft.definition, scorecard_id=scorecard_id)
+    draft_rules = pd.concat([draft_rules, pd.DataFrame([draft_rule])], ignore_index=True)
+    now = engine.assign_scorecards(accounts, frames.assignment_rules)
+    then = engine.assign_scorecards(accounts, draft_rules)
+    involved = set(now.loc[now[engine.SCORECARD_ID] == scorecard_id, engine.ACCOUNT_ID]) | set(
+        then.loc[then[engine.SCORECARD_ID] == scorecard_id, engine.ACCOUNT_ID]
+    )
+    assigned = now[now[engine.ACCOUNT_ID].isin(involved)].reset_index(drop=True)
+    assigned_draft = then[then[engine.ACCOUNT_ID].isin(involved)].reset_index(drop=True)
     arr = accounts.set_index(engine.ACCOUNT_ID)["arr"].astype(float)
     ids = assigned[engine.ACCOUNT_ID].to_numpy()
+    measure_ids = set(frames.measures[engine.MEASURE_ID]) | {
+        int(pk) for pk in proposed.measures[engine.MEASURE_ID] if pk > 0
+    }
     values = backtest.values_at_frame(
         probes=pd.DataFrame(
             {
@@ -357,10 +380,19 @@ def scorecard_draft_preview(
                 maths.SCORED_ON: pd.Timestamp(as_of),
             }
         ),
-        measure_ids=sorted(set(current.measures[engine.MEASURE_ID])),
+        measure_ids=sorted(measure_ids),
     ).rename(columns={maths.OUTCOME_ID: engine.ACCOUNT_ID})
+    live = backtest.Definition(
+        scorecard_id=scorecard_id,
+        measures=frames.measures,
+        groups=frames.groups,
+        scorecards=frames.scorecards,
+        bands=frames.bands,
+        exception_rules=frames.exception_rules,
+    )
+    replaced = _with_scorecard_replaced(live, proposed)
 
-    def score(definition: backtest.Definition) -> engine.ScoringResult:
+    def score(definition: backtest.Definition, assignments: pd.DataFrame) -> engine.ScoringResult:
         return engine.score_accounts(
             values=values,
             measures=definition.measures,
@@ -368,13 +400,18 @@ def scorecard_draft_preview(
             scorecards=definition.scorecards,
             bands=definition.bands,
             exception_rules=definition.exception_rules,
-            assignments=assigned,
+            assignments=assignments,
             as_of=as_of,
         )
 
-    before, after = score(current), score(proposed)
+    before, after = score(live, assigned), score(replaced, assigned_draft)
     scorecard = draft.scorecard
     labels = [engine.NOT_SCORED] + current.bands.sort_values(engine.MIN)[engine.LABEL].tolist()
+    for label in proposed.bands.sort_values(engine.MIN)[engine.LABEL].tolist() + sorted(
+        set(before.accounts[engine.BAND]) | set(after.accounts[engine.BAND])
+    ):
+        if label not in labels:
+            labels.append(label)
     impact = pd.DataFrame(
         {
             engine.ACCOUNT_ID: ids,
@@ -407,6 +444,27 @@ def scorecard_draft_preview(
             horizon_days=horizon_days,
         )
     return report
+
+
+def _with_scorecard_replaced(
+    live: backtest.Definition, proposed: backtest.Definition
+) -> backtest.Definition:
+    """Every scorecard's frames, with one scorecard's rows those of ``proposed``."""
+
+    def swap(frame: pd.DataFrame, own: pd.DataFrame) -> pd.DataFrame:
+        others = frame[frame[engine.SCORECARD_ID] != proposed.scorecard_id]
+        return pd.concat(
+            [others, own.astype(others.dtypes.to_dict(), errors="ignore")], ignore_index=True
+        )
+
+    return backtest.Definition(
+        scorecard_id=proposed.scorecard_id,
+        measures=swap(live.measures, proposed.measures),
+        groups=swap(live.groups, proposed.groups),
+        scorecards=swap(live.scorecards, proposed.scorecards),
+        bands=swap(live.bands, proposed.bands),
+        exception_rules=swap(live.exception_rules, proposed.exception_rules),
+    )
 
 
 def _money(value: float) -> float:

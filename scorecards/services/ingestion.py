@@ -487,8 +487,10 @@ def scorecard_document_save(
     document: dict[str, Any],
     user: AbstractBaseUser | None,
     scorecard: Scorecard | None = None,
+    note: str = "Saved through the API.",
 ) -> Scorecard:
     """Create a scorecard from a document, or replace `scorecard`'s whole definition with it.
+    The new version carries `note`.
 
     Measures are shared by key across scorecards: a measure in the document is created, or
     updated (name, kind, mapping, max age) everywhere it is used, and every scorecard using a
@@ -554,7 +556,7 @@ def scorecard_document_save(
         )
         for rule in document["exceptions"]
     )
-    scorecard_version_create(scorecard=scorecard, user=user, note="Saved through the API.")
+    scorecard_version_create(scorecard=scorecard, user=user, note=note)
     for measure in changed:
         scorecard_versions_create_for_measure(measure=measure, user=user)
     scorecard.refresh_from_db()

@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from accounts.models import Account
 from healthscore import metrics
-from scorecards import engine, selectors
+from scorecards import comparisons, engine, selectors
 from scorecards.models import ScoreRun, ScoreRunChunk, ScoreSnapshot
 from scorecards.services.score_events import score_run_events_record
 
@@ -34,6 +34,8 @@ logger = logging.getLogger(__name__)
 # small enough that a chunk's frames stay well under 100 MB.
 CHUNK_SIZE = getattr(settings, "SCORE_CHUNK_SIZE", 10_000)
 MAX_ERRORS_KEPT = 100
+# The day a snapshot's previous_band compares with ("changed since yesterday").
+PREVIOUS_DAY = 1
 
 SNAPSHOT_COLUMNS = [
     "account_id",
@@ -44,6 +46,7 @@ SNAPSHOT_COLUMNS = [
     "overall",
     "computed",
     "band",
+    "previous_band",
     "coverage",
     "trend_7",
     "trend_30",
@@ -364,7 +367,12 @@ def snapshot_rows_compute(
         assignments=assignments,
         as_of=as_of,
     )
-    history = selectors.earlier_scores_frame(first_id=first_id, last_id=last_id, as_of=as_of)
+    history = earlier_scores_for_trends(
+        result=result, frames=frames, as_of=as_of, first_id=first_id, last_id=last_id
+    )
+    previous_day = pd.Timestamp(as_of - timedelta(days=PREVIOUS_DAY))
+    previous = history[history[engine.AS_OF] == previous_day]
+    previous_band = previous.set_index(engine.ACCOUNT_ID)[engine.BAND]
     trend = engine.trends(
         result.accounts[[engine.ACCOUNT_ID, engine.OVERALL]], history, as_of=as_of
     )
@@ -384,6 +392,7 @@ def snapshot_rows_compute(
     rows = _snapshot_rows(
         result=result,
         trend=trend,
+        previous_band=previous_band,
         versions=frames.versions,
         as_of=as_of,
         run_id=run_id,
@@ -392,10 +401,50 @@ def snapshot_rows_compute(
     return rows, summary, errors
 
 
+def earlier_scores_for_trends(
+    *,
+    result: engine.ScoringResult,
+    frames: selectors.ScorecardFrames,
+    as_of: date,
+    first_id: int,
+    last_id: int,
+    windows: tuple[int, ...] = (PREVIOUS_DAY, *selectors.TREND_WINDOWS),
+) -> pd.DataFrame:
+    """The earlier score of each scored account on as_of − N for each trend window and the
+    day before (the "changed since yesterday" band), like for like (rule 13, see
+    scorecards.comparisons): account_id, as_of, overall, band.
+
+    Steady state (the anchors were scored with today's versions): one snapshot query per
+    window. After a publish: one extra engine call per window for the accounts whose anchor
+    snapshot is of another version or missing."""
+    scored = result.accounts[result.accounts[engine.IS_SCORED]]
+    later = pd.DataFrame(
+        {
+            engine.ACCOUNT_ID: scored[engine.ACCOUNT_ID].to_numpy(),
+            engine.SCORECARD_ID: scored[engine.SCORECARD_ID].to_numpy(),
+            comparisons.LATER_VERSION: scored[engine.SCORECARD_ID].map(frames.versions).to_numpy(),
+        }
+    )
+    parts = [
+        comparisons.earlier_scores_frame(
+            later=later,
+            on=as_of - timedelta(days=days),
+            frames=frames,
+            first_id=first_id,
+            last_id=last_id,
+        )
+        for days in windows
+    ]
+    history = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    history = history.rename(columns={comparisons.ON: engine.AS_OF})
+    return history[[engine.ACCOUNT_ID, engine.AS_OF, engine.OVERALL, engine.BAND]]
+
+
 def _snapshot_rows(
     *,
     result: engine.ScoringResult,
     trend: pd.DataFrame,
+    previous_band: pd.Series,
     versions: dict[int, int],
     as_of: date,
     run_id: int | None,
@@ -419,6 +468,7 @@ def _snapshot_rows(
             "overall": accounts[engine.OVERALL].to_numpy(),
             "computed": accounts[engine.COMPUTED].to_numpy(),
             "band": accounts[engine.BAND].to_numpy(),
+            "previous_band": accounts[engine.ACCOUNT_ID].map(previous_band).fillna("").to_numpy(),
             "coverage": accounts[engine.COVERAGE].fillna(0).to_numpy(),
             "trend_7": accounts["trend_7"].to_numpy(),
             "trend_30": accounts["trend_30"].to_numpy(),
@@ -539,7 +589,7 @@ def _snapshots_copy_upsert(snapshots: pd.DataFrame) -> None:
         with connection.wrap_database_errors:  # see selectors._copy_frame
             cursor.copy_expert(
                 f"COPY tmp_score_snapshots ({columns}) FROM STDIN "
-                "WITH (FORMAT csv, FORCE_NOT_NULL (band, error))",
+                "WITH (FORMAT csv, FORCE_NOT_NULL (band, previous_band, error))",
                 buffer,
             )
         cursor.execute(
@@ -567,6 +617,7 @@ def _snapshots_replace(snapshots: pd.DataFrame) -> None:
                 overall=_decimal_or_none(row.overall),
                 computed=_decimal_or_none(row.computed),
                 band=row.band,
+                previous_band=row.previous_band,
                 coverage=round(float(row.coverage), 4),
                 trend_7=_decimal_or_none(row.trend_7),
                 trend_30=_decimal_or_none(row.trend_30),

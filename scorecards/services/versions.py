@@ -5,6 +5,8 @@ creates the next number. Every new version is published at once, and says so wit
 `scorecard.published` event (events/).
 """
 
+import logging
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
@@ -12,7 +14,9 @@ from django.db import transaction
 from events.choices import EventType
 from events.services import event_record
 from scorecards.documents import scorecard_document_normalize, scorecard_to_document
-from scorecards.models import Measure, Scorecard, ScorecardVersion
+from scorecards.models import Measure, Scorecard, ScorecardVersion, ScoreRun
+
+logger = logging.getLogger(__name__)
 
 
 @transaction.atomic
@@ -93,3 +97,28 @@ def scorecard_versions_create_for_measure(
         if version is not None:
             versions.append(version)
     return versions
+
+
+# --- HOOK for the events app (issue 16) ---------------------------------------------------------
+# `events.services.event_record` does not exist on this branch. Every publish (a draft, a
+# rollback or PUT /api/v1/scorecards/<id>/) calls this one function, inside the publishing
+# transaction; when the events app lands, record `scorecard.published` here (its outbox row
+# commits or rolls back with the version).
+def scorecard_published(
+    *,
+    scorecard: Scorecard,
+    version: ScorecardVersion,
+    user: AbstractBaseUser | None,
+    run: ScoreRun | None,
+) -> None:
+    """A new version of `scorecard` was published (by `user`), and `run` rescores its
+    accounts. Today: a log line. The events app records `scorecard.published` here with
+    {"scorecard", "version", "note", "by", "run"}."""
+    logger.info(
+        "scorecard.published: %s v%s by %s (%s); rescore run %s",
+        scorecard.name,
+        version.number,
+        getattr(user, "username", None),
+        version.note,
+        run.pk if run is not None else None,
+    )

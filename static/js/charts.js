@@ -29,6 +29,36 @@
     },
   };
 
+  // Dashed vertical lines where the scorecard or its version changed (scoring rule 13): a
+  // step there is a change of method, not of customer.
+  var versionBoundaries = {
+    id: "versionBoundaries",
+    afterDatasetsDraw: function (chart, args, options) {
+      var boundaries = options.boundaries || [];
+      var area = chart.chartArea;
+      var x = chart.scales.x;
+      var ctx = chart.ctx;
+      ctx.save();
+      boundaries.forEach(function (boundary) {
+        var index = chart.data.labels.indexOf(boundary.date);
+        if (index < 0) {
+          return;
+        }
+        var left = x.getPixelForValue(index);
+        ctx.strokeStyle = "#6b7280";
+        ctx.setLineDash([4, 3]);
+        ctx.beginPath();
+        ctx.moveTo(left, area.top);
+        ctx.lineTo(left, area.bottom);
+        ctx.stroke();
+        ctx.fillStyle = "#374151";
+        ctx.font = "11px system-ui, sans-serif";
+        ctx.fillText(boundary.label, left + 3, area.top + 11);
+      });
+      ctx.restore();
+    },
+  };
+
   function scoreHistory(canvas, data) {
     return new Chart(canvas, {
       type: "line",
@@ -59,16 +89,18 @@
         plugins: {
           legend: { display: false },
           bandZones: { zones: data.zones },
+          versionBoundaries: { boundaries: data.boundaries },
           tooltip: {
             callbacks: {
               afterLabel: function (item) {
-                return data.bands[item.dataIndex];
+                var version = data.versions ? " · " + data.versions[item.dataIndex] : "";
+                return data.bands[item.dataIndex] + version;
               },
             },
           },
         },
       },
-      plugins: [bandZones],
+      plugins: [bandZones, versionBoundaries],
     });
   }
 

@@ -64,6 +64,7 @@ def test_score_on_a_date_in_the_contract_shape(csm_client, scored):
         "date": "2026-11-01",
         "scorecard": "Enterprise",
         "overall": 78.0,
+        "computed": 78.0,
         "band": "Green",
         "coverage": 1.0,
         "trend": {"7": None, "30": None, "90": None},
@@ -109,7 +110,7 @@ def test_score_on_a_date_in_the_contract_shape(csm_client, scored):
 def test_score_without_a_date_is_the_current_one(csm_client, scored):
     body = csm_client.get(f"/api/v1/accounts/{scored.pk}/score/").json()
     # (60·(30·60 + 10·40)/40 + 40·50) / 100 = (60·55 + 2000) / 100 = 53.00 → Yellow
-    # trend 7: 53 − 78 (day A is the nearest on or before Nov 13)
+    # trend 7: 53 − 78 (Nov 13 has no snapshot: rescored from day A's values, 78.00)
     assert (body["date"], body["overall"], body["band"]) == ("2026-11-20", 53.0, "Yellow")
     assert body["trend"] == {"7": -25.0, "30": None, "90": None}
 
@@ -165,22 +166,94 @@ def test_score_changes_add_up_to_the_score_change(csm_client, scored):
     # changes: m3 20 − 36 = −16, m1 27 − 36 = −9, m2 0; −25 = 53 − 78
     assert body == {
         "account": "ENT-1",
-        "from": "2026-11-01",
+        "from": "2026-11-05",
         "to": "2026-11-20",
         "score_from": 78.0,
         "score_to": 53.0,
         "change": -25.0,
+        "is_rescored": True,  # no snapshot on Nov 5: rescored from day A's values
         "measures": [
-            {"measure": "m3", "contribution_from": 36.0, "contribution_to": 20.0, "change": -16.0},
-            {"measure": "m1", "contribution_from": 36.0, "contribution_to": 27.0, "change": -9.0},
-            {"measure": "m2", "contribution_from": 6.0, "contribution_to": 6.0, "change": 0.0},
+            {
+                "measure": "m3",
+                "exception": None,
+                "contribution_from": 36.0,
+                "contribution_to": 20.0,
+                "change": -16.0,
+            },
+            {
+                "measure": "m1",
+                "exception": None,
+                "contribution_from": 36.0,
+                "contribution_to": 27.0,
+                "change": -9.0,
+            },
+            {
+                "measure": "m2",
+                "exception": None,
+                "contribution_from": 6.0,
+                "contribution_to": 6.0,
+                "change": 0.0,
+            },
         ],
     }
     assert sum(row["change"] for row in body["measures"]) == body["change"]
 
 
 def test_score_changes_default_to_thirty_days_back(csm_client, scored):
-    # 30 days before Nov 20 is Oct 21: no score on or before it
+    # 30 days before Nov 20 is Oct 21: no snapshot, and no value yet to rescore it from
     response = csm_client.get("/api/v1/accounts/ENT-1/score/changes/")
     assert response.status_code == 404
-    assert response.json()["message"] == "ENT-1 has no score on or before 2026-10-21."
+    assert response.json()["message"] == "ENT-1 has no score on 2026-10-21."
+
+
+# --- Rule 12: an override is a line, and the lines add up to the overall shown --------------------
+@pytest.fixture
+def overridden(measures, csm):
+    """As `scored`, with an override: m3 ≤ 50 sets the overall to 30 (it fires on day B)."""
+    from scorecards.models import ExceptionRule
+
+    ExceptionRule.objects.create(
+        scorecard=measures["m3"].memberships.get().scorecard,
+        measure=measures["m3"],
+        op="<=",
+        value=Decimal("50"),
+        action="override",
+        score=Decimal("30"),
+        reason="Experience collapsed",
+    )
+    account = AccountFactory(owner=csm, segment="Enterprise", external_id="ENT-2")
+    for day, raws in ((DAY_A, {"m1": 80, "m2": 40, "m3": 90}), (DAY_B, {"m1": 60, "m3": 50})):
+        for key, raw in raws.items():
+            MeasureValueFactory(
+                account=account, measure=measures[key], raw_value=raw, score=raw, as_of=day
+            )
+        scoring.score_run_execute_inline(run=scoring.score_run_create(as_of=day))
+    return account
+
+
+def test_score_of_an_overridden_account_adds_up_to_the_overall(csm_client, overridden):
+    body = csm_client.get("/api/v1/accounts/ENT-2/score/").json()
+    # computed: contributions m1 27 + m2 6 + m3 20 = 53.00; the override sets 30.00, so its
+    # effect is 30 − 53 = −23.00, and 27 + 6 + 20 − 23 = 30.00 = overall.
+    contributions = [row["contribution"] for row in body["measures"]]
+    assert (body["overall"], body["computed"], body["band"]) == (30.0, 53.0, "Red")
+    assert body["exceptions"] == [
+        {"reason": "Experience collapsed", "action": "override", "effect": -23.0}
+    ]
+    assert contributions == [27.0, 6.0, 20.0]
+    assert sum(contributions) + body["exceptions"][0]["effect"] == body["overall"]
+
+
+def test_score_changes_list_the_overrides_line(csm_client, overridden):
+    body = csm_client.get("/api/v1/accounts/ENT-2/score/changes/?since=2026-11-01").json()
+    # day A 78.00 (no exception), day B 30.00: m3 20 − 36 = −16, m1 27 − 36 = −9,
+    # the override 0 → −23 = −23, m2 0; −16 − 9 − 23 = −48 = 30 − 78
+    assert (body["score_from"], body["score_to"], body["change"]) == (78.0, 30.0, -48.0)
+    assert body["is_rescored"] is False
+    assert [(row["measure"], row["exception"], row["change"]) for row in body["measures"]] == [
+        (None, "Experience collapsed", -23.0),
+        ("m3", None, -16.0),
+        ("m1", None, -9.0),
+        ("m2", None, 0.0),
+    ]
+    assert sum(row["change"] for row in body["measures"]) == body["change"]

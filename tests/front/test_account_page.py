@@ -76,8 +76,15 @@ def test_account_page_explains_what_changed(client, csm, scored):
     # 28.13 → 28.13 (0): the changes add up to 65.63 − 78.13 = −12.50.
     assert windows[30].delta == -12.5
     assert [(c.name, c.change) for c in windows[30].changes] == [("Adoption", -12.5)]
-    # The nearest snapshot on or before today − 7 is the one of 30 days ago; none is 90 old.
-    assert windows[7].since == today() - dt.timedelta(days=30)
+    assert windows[30].is_rescored is False  # that day's snapshot, of the same version
+    # Rule 13: today − 7 has no snapshot, so it is rescored from the values of that day (those
+    # of 30 days ago): 78.13 again. 90 days ago there was no value at all: nothing to compare.
+    assert (windows[7].since, windows[7].overall_a, windows[7].delta) == (
+        today() - dt.timedelta(days=7),
+        78.13,
+        -12.5,
+    )
+    assert windows[7].is_rescored is True
     assert windows[90].since is None
 
 

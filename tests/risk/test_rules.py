@@ -132,11 +132,12 @@ def test_score_drop_does_not_fire_just_below_the_threshold(account):
     assert open_risks(account) == []
 
 
-def test_score_drop_compares_with_the_snapshot_on_or_before_the_window(account):
-    # Rule 9's reference: the latest snapshot on or before as_of − 30 days (here 35 days ago,
-    # not the 29-day-old one).
+def test_score_drop_compares_with_the_score_of_exactly_the_window_day(account):
+    # Rules 9 and 13: the earlier score is that of as_of − 30 days (here its snapshot), not
+    # the nearest other one (35 or 29 days ago).
     rules_only(RiskType.SCORE_DROP)
-    snapshot(account, as_of=AS_OF - days(35), overall="90.00")
+    snapshot(account, as_of=AS_OF - days(35), overall="99.00")
+    snapshot(account, as_of=AS_OF - days(30), overall="90.00")
     snapshot(account, as_of=AS_OF - days(29), overall="60.00")
     snapshot(account, overall="60.00")
     evaluate()

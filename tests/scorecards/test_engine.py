@@ -689,7 +689,9 @@ def test_score_accounts_flag_is_listed_and_changes_nothing():
     # sentiment raw 2 → 25 (≤ 25 fires); (100 + 25) / 2 = 62.50 → Yellow
     row = account_row(result)
     assert (row["computed"], row["overall"], row["band"]) == (62.5, 62.5, "Yellow")
-    assert row["exceptions"] == [{"rule_id": 1, "reason": "Low CSM sentiment", "action": "flag"}]
+    assert row["exceptions"] == [
+        {"rule_id": 1, "reason": "Low CSM sentiment", "action": "flag", "effect": 0.0}
+    ]
 
 
 def test_score_accounts_cap_band_lowers_the_band_not_the_score():
@@ -749,8 +751,8 @@ def test_score_accounts_exceptions_listed_in_rule_id_order():
         rule(5, 1, ">", 90, "flag", reason="Does not fire"),
     )
     assert account_row(result)["exceptions"] == [
-        {"rule_id": 3, "reason": "Sentiment high", "action": "flag"},
-        {"rule_id": 7, "reason": "Adoption under 90", "action": "flag"},
+        {"rule_id": 3, "reason": "Sentiment high", "action": "flag", "effect": 0.0},
+        {"rule_id": 7, "reason": "Adoption under 90", "action": "flag", "effect": 0.0},
     ]
 
 
@@ -781,8 +783,49 @@ def test_score_accounts_exceptions_of_not_scored_account_are_listed_but_change_n
     row = account_row(result)
     assert math.isnan(row["overall"]) and row["band"] == "Not scored"
     assert row["exceptions"] == [
-        {"rule_id": 1, "reason": "Low CSM sentiment", "action": "override"}
+        {"rule_id": 1, "reason": "Low CSM sentiment", "action": "override", "effect": 0.0}
     ]
+
+
+# --- Rule 12: an exception's effect is a line too -----------------------------------------------
+def test_score_accounts_override_effect_makes_the_lines_add_up_to_the_overall():
+    result = exception_case(
+        rule(1, 2, "<=", 25, "override", score=30, reason="Low CSM sentiment"),
+        adoption=83.2,
+        sentiment=2,
+    )
+    # computed (83.20 + 25.00) / 2 = 54.10; contributions 41.60 + 12.50 = 54.10;
+    # the override sets 30.00, so its line is 30.00 − 54.10 = −24.10 and
+    # 41.60 + 12.50 − 24.10 = 30.00, the overall shown.
+    row = account_row(result)
+    contributions = result.measures["contribution"].tolist()
+    assert (row["computed"], row["overall"], row["band"]) == (54.1, 30.0, "Red")
+    assert contributions == [41.6, 12.5]
+    assert row["exceptions"] == [
+        {"rule_id": 1, "reason": "Low CSM sentiment", "action": "override", "effect": -24.1}
+    ]
+
+
+def test_score_accounts_only_the_winning_override_has_an_effect():
+    result = exception_case(
+        rule(1, 1, "<=", 85, "override", score=60),
+        rule(2, 2, ">", 50, "override", score=40),
+        rule(3, 1, "<=", 85, "cap_band", band="Red"),
+    )
+    # computed (85 + 100) / 2 = 92.50; the lowest override (rule 2, 40.00) wins:
+    # 40.00 − 92.50 = −52.50; rule 1 lost and the cap is ignored: 0 each
+    effects = [fired["effect"] for fired in account_row(result)["exceptions"]]
+    assert effects == [0.0, -52.5, 0.0]
+
+
+def test_score_accounts_equal_overrides_give_the_effect_to_the_lower_rule_id():
+    result = exception_case(
+        rule(4, 1, "<=", 85, "override", score=40),
+        rule(2, 2, ">", 50, "override", score=40),
+    )
+    # both set 40.00; rule 2 (listed first) carries 40.00 − 92.50 = −52.50
+    effects = [(f["rule_id"], f["effect"]) for f in account_row(result)["exceptions"]]
+    assert effects == [(2, -52.5), (4, 0.0)]
 
 
 # --- Validation ---------------------------------------------------------------------------------
@@ -995,19 +1038,28 @@ def history_frame(*rows) -> pd.DataFrame:
     return frame.astype({"as_of": "datetime64[ns]", "overall": float})
 
 
-def test_trends_compares_with_nearest_snapshot_on_or_before_the_window():
+def test_trends_compare_with_the_score_of_exactly_today_minus_n_days():
+    # Rule 9/13: only the score of D − N counts; a nearer or older day is never used instead.
     current = pd.DataFrame({"account_id": [1], "overall": [80.0]})
     history = history_frame(
-        (1, "2025-03-25", 60.0),  # D−6: too recent for the 7-day window
-        (1, "2025-03-23", 70.0),  # D−8: nearest on or before D−7
-        (1, "2025-03-02", 50.0),  # D−29: too recent for the 30-day window
-        (1, "2025-02-28", 90.0),  # D−31: nearest on or before D−30
+        (1, "2025-03-25", 60.0),  # D−6: not an anchor
+        (1, "2025-03-24", 70.0),  # D−7: the 7-day anchor
+        (1, "2025-03-02", 50.0),  # D−29: not an anchor
+        (1, "2025-02-28", 95.0),  # D−31: not an anchor either
+        (1, "2025-03-01", 90.0),  # D−30: the 30-day anchor
     )
     result = engine.trends(current, history, as_of=AS_OF).iloc[0].to_dict()
-    # 80 − 70 = +10.00 up; 80 − 90 = −10.00 down; nothing on or before D−90
+    # 80 − 70 = +10.00 up; 80 − 90 = −10.00 down; no row on D−90
     assert (result["trend_7"], result["direction_7"]) == (10.0, "up")
     assert (result["trend_30"], result["direction_30"]) == (-10.0, "down")
     assert math.isnan(result["trend_90"]) and result["direction_90"] is None
+
+
+def test_trends_without_a_score_on_the_anchor_is_missing_even_with_older_ones():
+    current = pd.DataFrame({"account_id": [1], "overall": [80.0]})
+    history = history_frame((1, "2025-03-23", 70.0))  # D−8: not D−7
+    result = engine.trends(current, history, as_of=AS_OF).iloc[0].to_dict()
+    assert math.isnan(result["trend_7"]) and result["direction_7"] is None
 
 
 def test_trends_without_earlier_snapshot_is_missing():
