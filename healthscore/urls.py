@@ -10,6 +10,7 @@ api_v1 = [
     path("", include("accounts.api.urls")),
     path("", include("scorecards.api.urls")),
     path("", include("risk.api.urls")),
+    path("", include("playbooks.api.urls")),
     re_path(r"^.*$", api_not_found),
 ]
 

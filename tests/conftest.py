@@ -95,6 +95,7 @@ MIGRATION_DATA = [
     ("risk.migrations.0002_default_risk_rules", "create_rules"),
     ("scorecards.migrations.0004_nightly_schedule", "create_schedule"),
     ("risk.migrations.0004_nightly_schedule_computes_sponsor_measures", "point_at_risk_nightly"),
+    ("playbooks.migrations.0002_default_playbooks", "create_all"),
 ]
 
 
