@@ -64,13 +64,13 @@ def playbook_save(
     """Create a playbook, or replace `playbook`'s fields and steps. Steps are matched by
     position: the step at a position keeps its id (and so its tasks' link), extra old steps
     are deleted (their tasks stay, without a step). Raises ValidationError, naming the field
-    (`steps[1].due_in_days`), for a step due in a negative number of days; nothing is written."""
+    (`steps.1.due_in_days`), for a step due in a negative number of days; nothing is written."""
     if not steps:
         raise ValidationError({"steps": "A playbook has at least one step."})
     for position, fields in enumerate(steps):
         if int(fields["due_in_days"]) < 0:
             raise ValidationError(
-                {f"steps[{position}].due_in_days": "A step is due in 0 days or more."}
+                {f"steps.{position}.due_in_days": "A step is due in 0 days or more."}
             )
     playbook = playbook or Playbook()
     playbook.name = name
@@ -92,7 +92,7 @@ def playbook_save(
             step.full_clean()
         except ValidationError as error:
             raise ValidationError(
-                {f"steps[{position}].{field}": messages for field, messages in error}
+                {f"steps.{position}.{field}": messages for field, messages in error}
             ) from error
         step.save()
     PlaybookStep.objects.filter(pk__in=[step.pk for step in existing[len(steps) :]]).delete()

@@ -115,10 +115,13 @@ def create_playbooks(apps, schema_editor):
 
 
 def grant_permissions(apps, schema_editor):
+    # Permissions are normally made after all migrations ran; make them now so that the
+    # groups can hold them on a fresh database.
     app_config = apps.get_app_config("playbooks")
-    app_config.models_module = True
+    models_module = getattr(app_config, "models_module", None)
+    app_config.models_module = models_module or True
     create_permissions(app_config, apps=apps, verbosity=0)
-    app_config.models_module = None
+    app_config.models_module = models_module
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     for role, codenames in PERMISSIONS.items():

@@ -124,7 +124,7 @@ def test_a_step_due_in_negative_days_is_refused_and_nothing_written():
             steps=[{"title": "A", "due_in_days": 1}, {"title": "B", "due_in_days": -2}],
         )
     assert (list(refused.value.message_dict), Playbook.objects.count()) == (
-        ["steps[1].due_in_days"],
+        ["steps.1.due_in_days"],
         0,
     )
 
