@@ -178,3 +178,13 @@ def account_changed_notify(*, account_id: int) -> None:
     after the change's own transaction, so that a failing hook never undoes the change."""
     for hook in settings.ACCOUNT_CHANGED_HOOKS:
         import_string(hook)(account_id=account_id)
+
+
+def contact_create(
+    *, account: Account, name: str, email: str = "", title: str = "", role: str = Contact.Role.USER
+) -> Contact:
+    """Add a contact to an account (validated as the model says)."""
+    contact = Contact(account=account, name=name, email=email, title=title, role=role)
+    contact.full_clean()
+    contact.save()
+    return contact
