@@ -133,7 +133,6 @@ def risk_transition(
         locked.resolved_at = now
         if risk_condition_holds(risk=locked):
             locked.snoozed_until = snoozed_until or today + timedelta(days=SNOOZE_DEFAULT_DAYS)
-            note = f"{note} (Snoozed until {locked.snoozed_until.isoformat()}.)"
     locked.save(update_fields=["status", "resolved_at", "snoozed_until", "updated_at"])
     RiskEvent.objects.create(
         risk=locked, from_status=from_status, to_status=to_status, note=note, by=user
