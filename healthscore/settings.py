@@ -169,6 +169,8 @@ RISKS_RAISED_HOOKS: list[str] = ["playbooks.services.tasks_create_for_risks"]
 # Called (by dotted name) with an account's id after its contacts or touchpoints changed or it
 # was rescored on request: accounts and scorecards sit below risk, which re-evaluates it.
 ACCOUNT_CHANGED_HOOKS: list[str] = ["risk.services.risks_evaluate_for_account_id"]
+# Where people open the product: emails link to account pages under it.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
 REST_FRAMEWORK = {
     # The key first: its WWW-Authenticate header makes an anonymous request a 401.

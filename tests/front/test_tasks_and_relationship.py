@@ -203,3 +203,45 @@ def test_a_csm_does_not_see_another_accounts_tasks(csm):
     RiskFactory(account=other_account)
     response = login(csm).get(reverse("front:account-detail", args=[other_account.pk]))
     assert response.status_code == 404
+
+
+def test_dashboard_my_tasks_card_counts_overdue_and_this_week(csm, task):
+    Task.objects.create(
+        account=task.account,
+        risk=task.risk,
+        title="Later",
+        due_on=timezone.localdate() + dt.timedelta(days=20),
+        assignee=csm,
+    )
+    html = login(csm).get(reverse("front:dashboard")).content.decode()
+    assert (
+        '<span class="count" id="my-tasks-count">1</span>' in html,
+        "overdue since" in html,
+        "Later" in html,
+    ) == (True, True, False)
+
+
+def test_risk_inbox_orders_by_severity_then_arr_then_renewal(csm):
+    small = AccountFactory(owner=csm, name="Small", arr=10_000)
+    big = AccountFactory(owner=csm, name="Big", arr=90_000)
+    soon = AccountFactory(owner=csm, name="Soon", arr=10_000, renewal_date=dt.date(2027, 1, 1))
+    crit = AccountFactory(owner=csm, name="Crit", arr=1_000)
+    for account in (small, big, soon):
+        RiskFactory(account=account, risk_type="no_sponsor", severity="medium")
+    RiskFactory(account=crit, risk_type="renewal_at_risk", severity="critical")
+    from accounts.selectors import accounts_visible_to
+    from front.read_models.work import risk_inbox
+
+    inbox = risk_inbox(accounts=accounts_visible_to(user=csm))
+    assert ([risk.account.name for risk in inbox.risks], inbox.total) == (
+        ["Crit", "Big", "Soon", "Small"],
+        4,
+    )
+
+
+def test_portfolio_shows_open_and_overdue_tasks_by_csm(task):
+    leader = UserFactory(username="lead", role="CS Leader")
+    html = login(leader).get(reverse("front:portfolio")).content.decode()
+    name = task.assignee.get_full_name() or task.assignee.username
+    expected = f'<th scope="row">{name}</th><td class="num">1</td><td class="num">1</td>'
+    assert expected in html
