@@ -116,12 +116,13 @@ class Contact(models.Model):
 
 
 class Touchpoint(models.Model):
-    """A meeting, call or email with contacts on a date; it feeds sponsor engagement."""
+    """A meeting, call, email or note with contacts on a date; it feeds sponsor engagement."""
 
     class Kind(models.TextChoices):
         MEETING = "meeting", _("Meeting")
         CALL = "call", _("Call")
         EMAIL = "email", _("Email")
+        NOTE = "note", _("Note")
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="touchpoints")
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.MEETING)

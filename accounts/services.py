@@ -2,18 +2,21 @@
 
 Every move of a contact (they left the company, their role changed) is recorded as a
 ContactChange, so that the sponsor_left risk fires once for that move. accounts cannot import
-risk (the arrows point the other way): callers that change contacts (API, pages) ask the risk
-service to evaluate the account afterwards (risk.services.risks_evaluate_for_account).
+risk (the arrows point the other way): callers that change contacts or touchpoints (API, pages)
+call account_changed_notify afterwards, which reaches the risk evaluation of that account
+through settings.ACCOUNT_CHANGED_HOOKS, by name.
 """
 
 from collections.abc import Iterable
 from datetime import date
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from accounts.models import Account, Contact, ContactChange, Touchpoint
 
@@ -34,8 +37,10 @@ def contact_mark_left(
     """Mark a contact as having left the company on `left_on` and record the move.
 
     Marking the same departure again returns the recorded move and changes nothing (a retried
-    request); a contact who already left on another date is a ValidationError on `left_on`."""
+    request); a contact who already left on another date, or a date before the contact was
+    added, is a ValidationError on `left_on`."""
     contact = Contact.objects.select_for_update().get(pk=contact.pk)
+    contact_left_on_check(contact=contact, left_on=left_on)
     if not contact.is_active:
         if contact.left_on != left_on:
             raise ValidationError(
@@ -59,6 +64,18 @@ def contact_mark_left(
         is_sponsor_loss=contact_is_sponsor_loss(from_role=contact.role, to_role=None),
         changed_by=user,
     )
+
+
+def contact_left_on_check(*, contact: Contact, left_on: date) -> None:
+    """A contact cannot have left before they were added (the day their row was created)."""
+    added_on = timezone.localdate(contact.created_at) if contact.created_at else None
+    if added_on is not None and left_on < added_on:
+        raise ValidationError(
+            {
+                "left_on": f"{contact.name} was added on {added_on.isoformat()}: they cannot "
+                f"have left before that ({left_on.isoformat()})."
+            }
+        )
 
 
 @transaction.atomic
@@ -134,8 +151,13 @@ def touchpoint_create(
     summary: str = "",
     user: AbstractBaseUser | None = None,
 ) -> Touchpoint:
-    """Record a meeting, call or email with some of the account's contacts. Touchpoints with
-    sponsors and decision makers feed sponsor engagement and the sponsor_disengaged risk."""
+    """Record a meeting, call, email or note with some of the account's contacts. Touchpoints
+    with sponsors and decision makers feed sponsor engagement and the sponsor_disengaged risk.
+    A date after today, or a contact of another account, is a ValidationError."""
+    if occurred_on > timezone.localdate():
+        raise ValidationError(
+            {"occurred_on": f"A touchpoint cannot be dated in the future ({occurred_on})."}
+        )
     contacts = list(contacts)
     foreign = [contact.name for contact in contacts if contact.account_id != account.pk]
     if foreign:
@@ -147,3 +169,22 @@ def touchpoint_create(
     touchpoint.save()
     touchpoint.contacts.set(contacts)
     return touchpoint
+
+
+def account_changed_notify(*, account_id: int) -> None:
+    """An account's contacts or touchpoints changed, or it was rescored on request: call each
+    hook of settings.ACCOUNT_CHANGED_HOOKS with its id, now (the risk evaluation of that
+    account, so a sponsor marked as left raises sponsor_left in the same response). Call it
+    after the change's own transaction, so that a failing hook never undoes the change."""
+    for hook in settings.ACCOUNT_CHANGED_HOOKS:
+        import_string(hook)(account_id=account_id)
+
+
+def contact_create(
+    *, account: Account, name: str, email: str = "", title: str = "", role: str = Contact.Role.USER
+) -> Contact:
+    """Add a contact to an account (validated as the model says)."""
+    contact = Contact(account=account, name=name, email=email, title=title, role=role)
+    contact.full_clean()
+    contact.save()
+    return contact

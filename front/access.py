@@ -9,6 +9,9 @@ from django.shortcuts import get_object_or_404
 from accounts import roles
 from accounts.models import Account
 from accounts.selectors import accounts_visible_to
+from playbooks import services as playbook_services
+from playbooks.models import Task
+from playbooks.selectors import tasks_visible_to
 from risk import services
 from risk.models import Risk
 
@@ -40,3 +43,32 @@ def _is_htmx(request: HttpRequest) -> bool:
 
 def is_htmx(request: HttpRequest) -> bool:
     return request.headers.get("HX-Request") == "true"
+
+
+RELATIONSHIP_ROLES = frozenset({roles.CS_LEADER, roles.CS_OPS})
+
+
+def may_edit_relationship(user, account: Account) -> bool:
+    """The owner records touchpoints and contacts; leaders and CS Ops may too (PRODUCT.md)."""
+    return bool(
+        user.is_superuser
+        or account.owner_id == user.pk
+        or roles.user_roles(user) & RELATIONSHIP_ROLES
+    )
+
+
+def get_account_for_relationship(request: HttpRequest, pk: int) -> Account:
+    """An account the user sees (else 404) whose relationship they may record (else 403)."""
+    account = get_account_for_user(request, pk)
+    if not may_edit_relationship(request.user, account):
+        raise PermissionDenied("Only the account's owner, a CS leader or CS Ops record this.")
+    return account
+
+
+def get_task_for_user(request: HttpRequest, pk: int) -> Task:
+    """A task on an account the user sees (else 404) that the user may work (else 403)."""
+    visible = tasks_visible_to(user=request.user).select_related("account__owner", "risk")
+    task = get_object_or_404(visible, pk=pk)
+    if not playbook_services.task_can_change(request.user, task):
+        raise PermissionDenied("Only the account's owner, a CS leader or CS Ops work its tasks.")
+    return task

@@ -1,7 +1,10 @@
 """Forms of the web pages (the admin's forms live beside the admin, in each app's forms.py)."""
 
+from datetime import date
+
 from django import forms
 
+from accounts.models import Account, Contact, Touchpoint
 from risk.choices import RiskStatus
 from scorecards.learning.backtest import DEFAULT_HORIZON_DAYS
 from scorecards.learning.selectors import HORIZON_DAYS_MAX, HORIZON_DAYS_MIN
@@ -87,9 +90,90 @@ class RiskTransitionForm(forms.Form):
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
+    snoozed_until = forms.DateField(
+        required=False,
+        label="Snooze until",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="When closing while the condition still holds: quiet until then (30 days "
+        "if empty).",
+    )
 
     def __init__(self, data=None, *, allowed: tuple[str, ...]):
         super().__init__(data)
         self.fields["to_status"].choices = [
             (status, ACTION_LABELS.get(status, RiskStatus(status).label)) for status in allowed
         ]
+
+
+class TaskFinishForm(forms.Form):
+    """Done (optional note) or skipped (required note) — the service enforces both as well."""
+
+    action = forms.ChoiceField(choices=[("done", "Done"), ("skip", "Skip")])
+    note = forms.CharField(
+        required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 1})
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        cleaned["note"] = (cleaned.get("note") or "").strip()
+        if cleaned.get("action") == "skip" and not cleaned["note"]:
+            self.add_error("note", "Say why the task is skipped.")
+        return cleaned
+
+
+class TouchpointForm(forms.Form):
+    """Log a meeting, call, email or note with some of the account's contacts."""
+
+    kind = forms.ChoiceField(choices=Touchpoint.Kind.choices, initial=Touchpoint.Kind.CALL)
+    occurred_on = forms.DateField(label="Date", widget=forms.DateInput(attrs={"type": "date"}))
+    contacts = forms.ModelMultipleChoiceField(
+        queryset=Contact.objects.none(), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    summary = forms.CharField(
+        label="What was said",
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, data=None, *, account: Account, today: date):
+        super().__init__(data, prefix="tp")
+        self.today = today
+        self.fields["contacts"].queryset = account.contacts.filter(is_active=True).order_by("name")
+        self.fields["occurred_on"].initial = today
+
+    def clean_occurred_on(self):
+        occurred_on = self.cleaned_data["occurred_on"]
+        if occurred_on > self.today:
+            raise forms.ValidationError(
+                f"A touchpoint cannot be dated in the future ({occurred_on.isoformat()})."
+            )
+        return occurred_on
+
+
+class ContactAddForm(forms.ModelForm):
+    class Meta:
+        model = Contact
+        fields = ["name", "email", "title", "role"]
+
+    def __init__(self, data=None):
+        super().__init__(data, prefix="add")
+
+
+class ContactRoleForm(forms.Form):
+    contact = forms.ModelChoiceField(queryset=Contact.objects.none())
+    role = forms.ChoiceField(choices=Contact.Role.choices)
+
+    def __init__(self, data=None, *, account: Account):
+        super().__init__(data, prefix="role")
+        self.fields["contact"].queryset = account.contacts.filter(is_active=True).order_by("name")
+
+
+class ContactLeftForm(forms.Form):
+    contact = forms.ModelChoiceField(queryset=Contact.objects.none())
+    left_on = forms.DateField(label="Left on", widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, data=None, *, account: Account, today: date):
+        super().__init__(data, prefix="left")
+        self.fields["contact"].queryset = account.contacts.filter(is_active=True).order_by("name")
+        self.fields["left_on"].initial = today

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from front.views import account, dashboard, learning, portfolio
+from front.views import account, dashboard, learning, portfolio, relationship, work
 
 app_name = "front"
 
@@ -9,6 +9,12 @@ urlpatterns = [
     path("accounts/<int:pk>/", account.account_detail, name="account-detail"),
     path("accounts/<int:pk>/sentiment/", account.account_sentiment, name="account-sentiment"),
     path("risks/<int:pk>/transition/", account.risk_transition, name="risk-transition"),
+    path("tasks/<int:pk>/finish/", work.task_finish, name="task-finish"),
+    path("accounts/<int:pk>/rescore/", work.account_rescore_now, name="account-rescore"),
+    path("accounts/<int:pk>/touchpoints/", relationship.touchpoint_log, name="touchpoint-log"),
+    path("accounts/<int:pk>/contacts/", relationship.contact_add, name="contact-add"),
+    path("accounts/<int:pk>/contacts/role/", relationship.contact_role, name="contact-role"),
+    path("accounts/<int:pk>/contacts/left/", relationship.contact_left, name="contact-left"),
     path("portfolio/", portfolio.portfolio, name="portfolio"),
     path("portfolio.csv", portfolio.portfolio_csv, name="portfolio-csv"),
     path("scorecards/<int:pk>/backtest/", learning.scorecard_backtest, name="backtest"),

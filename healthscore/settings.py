@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "accounts",
     "scorecards",
     "risk",
+    "playbooks",
     "front",
     "demo",
     "events",
@@ -185,6 +186,14 @@ READ_CONNECTIONS = env.int("READ_CONNECTIONS", default=min(4, os.cpu_count() or 
 
 # Tasks sent with a run's id when a score run finishes: risks follow every recompute.
 SCORE_RUN_FINISHED_TASKS: list[str] = ["risk.tasks.risks_evaluate_after_run"]
+# Called (by dotted name, in the evaluation's transaction) with the ids of the risks an
+# evaluation opened or whose severity rose: playbooks sits above risk and makes their tasks.
+RISKS_RAISED_HOOKS: list[str] = ["playbooks.services.tasks_create_for_risks"]
+# Called (by dotted name) with an account's id after its contacts or touchpoints changed or it
+# was rescored on request: accounts and scorecards sit below risk, which re-evaluates it.
+ACCOUNT_CHANGED_HOOKS: list[str] = ["risk.services.risks_evaluate_for_account_id"]
+# Where people open the product: emails link to account pages under it.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
 # The largest API request body (README "Reliability"): a 10,000-row bulk write with short
 # comments is about 1.5 MB. Larger bodies get a 413 in the API's error shape.

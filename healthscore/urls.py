@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("scorecards.api.urls")),
     path("", include("risk.api.urls")),
     path("", include("events.api.urls")),
+    path("", include("playbooks.api.urls")),
     re_path(r"^.*$", api_not_found),
 ]
 

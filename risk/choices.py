@@ -31,3 +31,6 @@ class RiskStatus(models.TextChoices):
 
 # A risk is "open" for the one-per-type rule until a person resolves or closes it.
 UNRESOLVED_STATUSES = (RiskStatus.OPEN, RiskStatus.ACKNOWLEDGED, RiskStatus.MITIGATING)
+
+# Severity as a level to compare: a risk "rises" when its level goes up.
+SEVERITY_LEVEL = {severity.value: level for level, severity in enumerate(Severity)}

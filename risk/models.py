@@ -64,6 +64,14 @@ class Risk(models.Model):
     last_notified_on = models.DateField(
         null=True, blank=True, help_text=_("The day the owner was last emailed about it.")
     )
+    snoozed_until = models.DateField(
+        null=True,
+        blank=True,
+        help_text=_(
+            "Closed while its condition still held: until this day the rule does not raise it "
+            "again (nor email), unless its severity rises."
+        ),
+    )
 
     class Meta:
         ordering = ["-opened_at"]

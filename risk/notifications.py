@@ -10,10 +10,12 @@ import logging
 from collections import defaultdict
 from datetime import date
 
+from django.conf import settings
 from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, prefetch_related_objects
+from django.urls import reverse
 
 from risk.choices import UNRESOLVED_STATUSES, RiskType, Severity
 from risk.models import Risk
@@ -75,6 +77,8 @@ def risk_notification_text(*, risk: Risk) -> tuple[str, str]:
         f"A {severity.lower()} risk is open on {risk.account.name}: {kind}.\n"
         f"Raised by {risk.raised_by} on {risk.opened_at:%Y-%m-%d}.\n\n"
         f"Evidence:\n{_evidence_lines(risk, indent='  ')}\n"
+        f"\nOpen the account: {account_page_url(account_id=risk.account_id)}\n"
+        f"{_task_lines(risk, indent='  ')}"
     )
     return subject, body
 
@@ -91,6 +95,8 @@ def risk_digest_text(*, risks: list[Risk]) -> tuple[str, str]:
         f"{RiskType(risk.risk_type).label}\n"
         f"  Raised by {risk.raised_by} on {risk.opened_at:%Y-%m-%d}.\n"
         f"  Evidence:\n{_evidence_lines(risk, indent='    ')}\n"
+        f"  Open the account: {account_page_url(account_id=risk.account_id)}\n"
+        f"{_task_lines(risk, indent='    ')}"
         for risk in risks
     ]
     body = (
@@ -98,6 +104,26 @@ def risk_digest_text(*, risks: list[Risk]) -> tuple[str, str]:
         + "\n".join(sections)
     )
     return subject, body
+
+
+def account_page_url(*, account_id: int, anchor: str = "") -> str:
+    """The account page's absolute address (settings.SITE_URL + the page's path)."""
+    path = reverse("front:account-detail", args=[account_id])
+    return f"{settings.SITE_URL.rstrip('/')}{path}{'#' + anchor if anchor else ''}"
+
+
+def _task_lines(risk: Risk, *, indent: str) -> str:
+    """The risk's tasks (made by its playbook in the same evaluation), each with its link;
+    empty when it has none. Reads the prefetched reverse relation, so no query per risk."""
+    tasks = list(risk.tasks.all()) if hasattr(risk, "tasks") else []
+    if not tasks:
+        return ""
+    lines = [
+        f"{indent}- {task.title}, due {task.due_on:%Y-%m-%d}: "
+        f"{account_page_url(account_id=risk.account_id, anchor=f'task-{task.pk}')}"
+        for task in sorted(tasks, key=lambda task: (task.due_on, task.pk))
+    ]
+    return f"{indent.removesuffix('  ')}Tasks:\n" + "\n".join(lines) + "\n"
 
 
 def _evidence_lines(risk: Risk, *, indent: str) -> str:
@@ -119,6 +145,8 @@ def risks_notify(*, risk_ids: list[int], today: date) -> int:
     risks = _risks_claim(risk_ids=risk_ids, today=today)
     if not risks:
         return 0
+    if hasattr(Risk, "tasks"):  # the playbooks app's tasks, listed in the emails
+        prefetch_related_objects(risks, "tasks")
     connection = mail.get_connection()
     try:
         connection.open()  # one connection for every owner's email

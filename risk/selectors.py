@@ -335,11 +335,17 @@ def risks_unresolved(*, account_ids: list[int] | None = None) -> QuerySet[Risk]:
     ).order_by("account_id", "risk_type")
 
 
-def risks_silenced(*, account_ids: list[int] | None = None) -> QuerySet[Risk]:
-    """Risks closed as won't fix whose condition has not cleared since: while it holds, the
-    rule does not raise the same risk again."""
+def risks_silenced(*, as_of: date, account_ids: list[int] | None = None) -> QuerySet[Risk]:
+    """Risks snoozed on `as_of`: closed (resolved or won't fix) while their condition held,
+    with a snoozed_until after `as_of`, and no clearing of the condition since. A risk closed
+    as won't fix before snoozing existed (no date) stays silent until its condition clears."""
+    snoozed = Q(snoozed_until__gt=as_of) | Q(status=RiskStatus.WONT_FIX, snoozed_until__isnull=True)
     return _scoped(
-        Risk.objects.filter(status=RiskStatus.WONT_FIX, condition_cleared_at__isnull=True),
+        Risk.objects.filter(
+            snoozed,
+            status__in=[RiskStatus.RESOLVED, RiskStatus.WONT_FIX],
+            condition_cleared_at__isnull=True,
+        ),
         account_field="account",
         account_ids=account_ids,
     )

@@ -96,6 +96,7 @@ MIGRATION_DATA = [
     ("scorecards.migrations.0004_nightly_schedule", "create_schedule"),
     ("risk.migrations.0004_nightly_schedule_computes_sponsor_measures", "point_at_risk_nightly"),
     ("events.migrations.0002_cs_ops_permissions_and_sweep", "create_data"),
+    ("playbooks.migrations.0002_default_playbooks", "create_all"),
 ]
 
 

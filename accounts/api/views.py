@@ -181,6 +181,7 @@ class ContactViewSet(
         write = self.get_serializer(data=request.data)
         write.is_valid(raise_exception=True)
         contact = write.save()
+        services.account_changed_notify(account_id=contact.account_id)
         return Response(serializers.ContactSerializer(contact).data, status=status.HTTP_201_CREATED)
 
     def update(self, request: Request, *args, **kwargs) -> Response:
@@ -203,6 +204,7 @@ class ContactViewSet(
             services.contact_change_role(contact=contact, role=role, user=request.user)
             if not is_active and contact.is_active:
                 services.contact_mark_left(contact=contact, left_on=left_on, user=request.user)
+        services.account_changed_notify(account_id=contact.account_id)
         contact.refresh_from_db()
         return Response(serializers.ContactSerializer(contact).data)
 
@@ -257,6 +259,7 @@ class TouchpointViewSet(
         write = self.get_serializer(data=request.data)
         write.is_valid(raise_exception=True)
         touchpoint = services.touchpoint_create(**write.validated_data, user=request.user)
+        services.account_changed_notify(account_id=touchpoint.account_id)
         touchpoint = self.get_queryset().get(pk=touchpoint.pk)
         return Response(
             serializers.TouchpointSerializer(touchpoint).data, status=status.HTTP_201_CREATED

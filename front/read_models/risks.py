@@ -10,6 +10,7 @@ from django.utils import timezone
 from accounts.models import Account
 from front.forms import RiskTransitionForm
 from front.read_models import account as account_rm
+from playbooks.selectors import risks_with_all_tasks_finished
 from risk import services
 from risk.choices import UNRESOLVED_STATUSES
 from risk.models import Risk
@@ -35,6 +36,8 @@ def with_open_risks(accounts: QuerySet[Account]) -> QuerySet[Account]:
 class RiskLine:
     risk: Risk
     form: RiskTransitionForm | None
+    # All its tasks are done or skipped: the page offers to resolve it.
+    offer_resolve: bool = False
 
 
 def account_risks(
@@ -48,13 +51,16 @@ def account_risks(
         .prefetch_related("events__by")
         .order_by("-opened_at", "-pk")[:RISKS_SHOWN]
     )
+    risks = list(risks)
+    finished = risks_with_all_tasks_finished(risk_ids=[risk.pk for risk in risks if risk.is_open])
     lines = []
     for risk in risks:
         allowed = risk_transitions_allowed(risk=risk)
         form = None
         if allowed and services.risk_can_change(user, risk):
             form = bound if risk.pk == bound_pk else RiskTransitionForm(allowed=allowed)
-        lines.append(RiskLine(risk=risk, form=form))
+        offer = risk.pk in finished and form is not None
+        lines.append(RiskLine(risk=risk, form=form, offer_resolve=offer))
     return sorted(lines, key=lambda line: not line.risk.is_open)
 
 

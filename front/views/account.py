@@ -13,9 +13,23 @@ from django.views.decorators.http import require_POST
 
 from accounts import roles
 from accounts.models import Account
-from front.access import get_account_for_user, get_risk_for_user, is_htmx, may_record_sentiment
-from front.forms import RiskTransitionForm, SentimentForm
+from front.access import (
+    get_account_for_user,
+    get_risk_for_user,
+    is_htmx,
+    may_edit_relationship,
+    may_record_sentiment,
+)
+from front.forms import (
+    ContactAddForm,
+    ContactLeftForm,
+    ContactRoleForm,
+    RiskTransitionForm,
+    SentimentForm,
+    TouchpointForm,
+)
 from front.read_models import account as account_rm
+from front.read_models import work as work_rm
 from front.read_models.risks import account_risks, risk_and_account_timeline
 from risk import services
 from risk.services.lifecycle import risk_transitions_allowed
@@ -27,6 +41,7 @@ def _account_context(request: HttpRequest, account: Account, **extra) -> dict:
     today = timezone.localdate()
     risks = extra.pop("risks", None) or account_risks(account=account, user=request.user)
     score = account_rm.account_score(account=account, today=today)
+    may_edit = may_edit_relationship(request.user, account)
     return {
         "account": account,
         "score": score,
@@ -37,8 +52,27 @@ def _account_context(request: HttpRequest, account: Account, **extra) -> dict:
         "sentiment_form": SentimentForm(),
         "may_record_sentiment": may_record_sentiment(request.user, account),
         "sees_portfolio": roles.user_sees_all_accounts(request.user),
+        "tasks": work_rm.account_tasks(account=account, user=request.user, today=today),
+        "may_edit_relationship": may_edit,
+        **(relationship_forms(account=account, today=today) if may_edit else {}),
         **extra,
     }
+
+
+def relationship_forms(*, account: Account, today: date, **bound) -> dict:
+    """The four relationship forms, empty, or `bound` ones (with their errors) in place."""
+    forms = {
+        "touchpoint_form": TouchpointForm(account=account, today=today),
+        "contact_add_form": ContactAddForm(),
+        "contact_role_form": ContactRoleForm(account=account),
+        "contact_left_form": ContactLeftForm(account=account, today=today),
+    }
+    return {**forms, **bound}
+
+
+def account_context(request: HttpRequest, account: Account, **extra) -> dict:
+    """What the account page shows (used by the task and relationship views too)."""
+    return _account_context(request, account, **extra)
 
 
 @login_required

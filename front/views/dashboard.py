@@ -13,6 +13,7 @@ from accounts.selectors import accounts_visible_to
 from front.access import is_htmx
 from front.read_models import bands as bands_rm
 from front.read_models import dashboard as dashboard_rm
+from front.read_models import work as work_rm
 from front.read_models.risks import with_open_risks
 
 
@@ -47,4 +48,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         return render(request, "front/partials/_account_table.html", context)
     context["summary"] = dashboard_rm.dashboard_summary(accounts=accounts, today=today)
     context["sees_portfolio"] = roles.user_sees_all_accounts(request.user)
+    context["my_tasks"] = work_rm.my_tasks(user=request.user, today=today)
+    context["inbox"] = work_rm.risk_inbox(accounts=accounts_visible_to(user=request.user))
     return render(request, "front/dashboard.html", context)

@@ -11,6 +11,7 @@ from django.utils import timezone
 from accounts import roles
 from accounts.selectors import accounts_visible_to
 from front.read_models import portfolio as portfolio_rm
+from front.read_models import work as work_rm
 from scorecards.learning import selectors as learning_selectors
 
 
@@ -29,6 +30,7 @@ def portfolio(request: HttpRequest) -> HttpResponse:
     )
     context = {"portfolio": overview, "nav": "portfolio", "sees_portfolio": True}
     context["backtest_scorecards"] = learning_selectors.backtest_scorecards(user=request.user)
+    context["tasks_by_csm"] = work_rm.tasks_by_csm(today=timezone.localdate())
     return render(request, "front/portfolio.html", context)
 
 

@@ -9,8 +9,12 @@ queries (risk.selectors), runs them and writes the differences:
   evaluations race: the loser's INSERT fails in a savepoint and it updates the winner's risk.
 - An open risk whose condition no longer holds records condition_cleared_at, and is resolved
   (with a "condition cleared" RiskEvent) only where its rule says auto_resolve.
-- A risk closed as won't fix silences its (state) rule on that account until the condition
-  clears; a new change (turned_red, a sponsor's move) raises a risk all the same.
+- A risk closed (resolved or won't fix) while its condition held is snoozed: until its
+  snoozed_until day its (state) rule does not raise it again on that account, nor email,
+  unless the severity rises above the closed risk's, or the condition clears meanwhile. A new
+  change (turned_red, a sponsor's move) raises a risk all the same.
+- The risks that opened or rose in severity go, by id and in the same transaction, to the
+  hooks named in settings.RISKS_RAISED_HOOKS (playbooks makes their tasks).
 - A disabled rule is not evaluated: its open risks are left as they are.
 """
 
@@ -19,15 +23,17 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from django.conf import settings as django_settings
 from django.db import IntegrityError, transaction
 from django.db.models import Count
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from accounts.models import Account
 from accounts.services import contact_departures_record
 from events.choices import EventType
 from risk import engine, selectors
-from risk.choices import UNRESOLVED_STATUSES, RiskStatus, Severity
+from risk.choices import SEVERITY_LEVEL, UNRESOLVED_STATUSES, RiskStatus, Severity
 from risk.models import Risk, RiskEvent, RiskRule
 from risk.notifications import risks_notification_enqueue
 from risk.services.outbound import risks_events_record, severity_rose
@@ -104,6 +110,13 @@ def risks_evaluate_for_account(*, account: Account, as_of: date) -> RiskEvaluati
     return risks_evaluate(as_of=as_of, account_ids=[account.pk])
 
 
+def risks_evaluate_for_account_id(*, account_id: int) -> RiskEvaluation:
+    """settings.ACCOUNT_CHANGED_HOOKS calls this, by name, after an account's contacts or
+    touchpoints changed or it was rescored on request (accounts and scorecards cannot import
+    risk): its risks are evaluated for today at once."""
+    return risks_evaluate(as_of=timezone.localdate(), account_ids=[account_id])
+
+
 def risks_evaluate_for_run(*, run: ScoreRun) -> RiskEvaluation | None:
     """Evaluate the accounts a finished score run scored, for its date: every active account
     after a full run, the run's own accounts after a partial one (an account rescored after a
@@ -150,12 +163,17 @@ def _risks_evaluate(*, as_of: date, account_ids: list[int] | None) -> RiskEvalua
         )
     }
     silenced: dict[tuple[int, str], list[int]] = defaultdict(list)
-    for pk, account_id, risk_type in (
-        selectors.risks_silenced(account_ids=account_ids)
+    silenced_level: dict[tuple[int, str], int] = {}
+    for pk, account_id, risk_type, closed_severity in (
+        selectors.risks_silenced(as_of=as_of, account_ids=account_ids)
         .filter(risk_type__in=list(rules))
-        .values_list("pk", "account_id", "risk_type")
+        .values_list("pk", "account_id", "risk_type", "severity")
     ):
         silenced[(account_id, risk_type)].append(pk)
+        level = SEVERITY_LEVEL[closed_severity]
+        silenced_level[(account_id, risk_type)] = max(
+            level, silenced_level.get((account_id, risk_type), level)
+        )
 
     now = timezone.now()
     holding = set(
@@ -166,6 +184,7 @@ def _risks_evaluate(*, as_of: date, account_ids: list[int] | None) -> RiskEvalua
     refreshed = []
     to_notify: list[Risk] = []  # opened, or turned critical: their owners are emailed
     escalated: dict[int, str] = {}  # risk id → severity before it rose
+    raised_ids: list[int] = []  # opened, or rose in severity: RISKS_RAISED_HOOKS get them
     for account_id, risk_type, severity, evidence in zip(
         firing[engine.ACCOUNT_ID].tolist(),
         firing[engine.RISK_TYPE],
@@ -181,9 +200,14 @@ def _risks_evaluate(*, as_of: date, account_ids: list[int] | None) -> RiskEvalua
                 to_notify.append(risk)
             if severity_rose(before=risk.severity, after=severity):
                 escalated[risk.pk] = risk.severity
+                raised_ids.append(risk.pk)
             refreshed.append(_risk_refresh(risk, severity, evidence, now=now))
             evaluation.updated[risk_type] += 1
-        elif key in silenced and risk_type not in engine.EVENT_RISK_TYPES:
+        elif (
+            key in silenced
+            and risk_type not in engine.EVENT_RISK_TYPES
+            and SEVERITY_LEVEL[severity] <= silenced_level[key]
+        ):
             evaluation.silenced[risk_type] += 1
         else:
             to_open.append((account_id, risk_type, severity, evidence))
@@ -193,7 +217,9 @@ def _risks_evaluate(*, as_of: date, account_ids: list[int] | None) -> RiskEvalua
             "pk", "owner_id"
         )
     )
-    _risks_open(to_open, owners=owners, now=now, to_notify=to_notify, evaluation=evaluation)
+    raised_ids.extend(
+        _risks_open(to_open, owners=owners, now=now, to_notify=to_notify, evaluation=evaluation)
+    )
     risks_notification_enqueue(risks=to_notify)
 
     Risk.objects.bulk_update(
@@ -206,6 +232,7 @@ def _risks_evaluate(*, as_of: date, account_ids: list[int] | None) -> RiskEvalua
         risks=[risk for risk in refreshed if risk.pk in escalated],
         previous_severities=escalated,
     )
+    risks_raised_notify(risk_ids=raised_ids)
 
     cleared = [
         risk
@@ -226,6 +253,16 @@ def _risks_evaluate(*, as_of: date, account_ids: list[int] | None) -> RiskEvalua
         )
     )
     return evaluation
+
+
+def risks_raised_notify(*, risk_ids: list[int]) -> None:
+    """Hand the risks that opened or rose in severity to settings.RISKS_RAISED_HOOKS (named,
+    since the apps that react, playbooks, sit above risk), in this transaction: a dry run
+    rolls their effects back too."""
+    if not risk_ids:
+        return
+    for hook in django_settings.RISKS_RAISED_HOOKS:
+        import_string(hook)(risk_ids=risk_ids)
 
 
 def _window(risk_type: str, settings: dict[str, engine.RuleSettings]) -> int:
@@ -263,12 +300,15 @@ def _risks_open(
     now,
     to_notify: list[Risk],
     evaluation: RiskEvaluation,
-) -> None:
+) -> list[int]:
     """Open the risks (account_id, risk_type, severity, evidence) in a few bulk inserts. When
     another evaluation opened one of them meanwhile, the unique constraint refuses the batch
-    and they are opened one by one instead, each updating the other's risk where it must."""
+    and they are opened one by one instead, each updating the other's risk where it must.
+    Returns the ids of the risks it opened or updated (for RISKS_RAISED_HOOKS: a risk the
+    other evaluation opened is handed on as well, and the hooks keep their own writes to one
+    per risk, e.g. the one-task-per-step-and-risk constraint)."""
     if not to_open:
-        return
+        return []
     risks = [
         Risk(
             account_id=account_id,
@@ -289,8 +329,9 @@ def _risks_open(
                 [_opening_event(risk) for risk in risks], batch_size=BULK_BATCH_SIZE
             )
     except IntegrityError:
+        risk_ids = []
         for account_id, risk_type, severity, evidence in to_open:
-            _, is_new = _risk_open(
+            risk, is_new = _risk_open(
                 account_id=account_id,
                 owner_id=owners.get(account_id),
                 risk_type=risk_type,
@@ -300,11 +341,13 @@ def _risks_open(
                 to_notify=to_notify,
             )
             (evaluation.raised if is_new else evaluation.updated)[risk_type] += 1
-        return
+            risk_ids.append(risk.pk)
+        return risk_ids
     for risk in risks:
         evaluation.raised[risk.risk_type] += 1
     to_notify.extend(risks)
     risks_events_record(event_type=EventType.RISK_OPENED, risks=risks)
+    return [risk.pk for risk in risks]
 
 
 def _opening_event(risk: Risk) -> RiskEvent:

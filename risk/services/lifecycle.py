@@ -8,7 +8,13 @@ Decisions where PRODUCT.md is silent:
 - resolved and won't fix are final. A risk whose condition returns is raised again by its
   rule as a new risk, so the closed one keeps its history as it was.
 - Resolving and closing as won't fix need a note: it says what was done, or why nothing will be.
+- Snooze (PRODUCT.md): closing a risk whose condition still holds (the last evaluation found
+  it, condition_cleared_at is empty) sets snoozed_until, SNOOZE_DEFAULT_DAYS ahead unless the
+  person chose a day. Until then its rule does not raise it again, nor email, unless its
+  severity rises (risk.services.evaluation).
 """
+
+from datetime import date, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
@@ -33,6 +39,7 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 }
 CLOSING_STATUSES = (RiskStatus.RESOLVED, RiskStatus.WONT_FIX)
 NOTE_REQUIRED = CLOSING_STATUSES
+SNOOZE_DEFAULT_DAYS = 30
 
 # Besides the account's owner, these roles may change any risk (PRODUCT.md, Roles).
 RISK_CHANGING_ROLES = frozenset({roles.CS_LEADER, roles.CS_OPS})
@@ -71,9 +78,25 @@ def risk_transitions_allowed(*, risk: Risk) -> tuple[str, ...]:
     return TRANSITIONS.get(risk.status, ())
 
 
+def risk_condition_holds(*, risk: Risk) -> bool:
+    """Whether the last evaluation still found the risk's condition (closing it then snoozes)."""
+    return risk.condition_cleared_at is None
+
+
 @transaction.atomic
-def risk_transition(*, risk: Risk, to_status: str, user: AbstractBaseUser, note: str = "") -> Risk:
+def risk_transition(
+    *,
+    risk: Risk,
+    to_status: str,
+    user: AbstractBaseUser,
+    note: str = "",
+    snoozed_until: date | None = None,
+) -> Risk:
     """Move a risk to `to_status` and record the step as a RiskEvent.
+
+    Closing it (resolved, won't fix) while its condition holds snoozes it until
+    `snoozed_until` (SNOOZE_DEFAULT_DAYS from today when not given); a snooze day not after
+    today is a RiskTransitionError on `snoozed_until`.
 
     Raises PermissionDenied for a user who may not change the risk, and RiskTransitionError
     for a move the lifecycle refuses or a closing move without a note. The risk row is locked
@@ -108,10 +131,17 @@ def risk_transition(*, risk: Risk, to_status: str, user: AbstractBaseUser, note:
             code="note_too_long",
         )
     now = timezone.now()
+    today = timezone.localdate()
+    if snoozed_until is not None and snoozed_until <= today:
+        raise RiskTransitionError(
+            "The snooze date must be after today.", code="snooze_date_not_in_future"
+        )
     locked.status = to_status
     if to_status in CLOSING_STATUSES:
         locked.resolved_at = now
-    locked.save(update_fields=["status", "resolved_at", "updated_at"])
+        if risk_condition_holds(risk=locked):
+            locked.snoozed_until = snoozed_until or today + timedelta(days=SNOOZE_DEFAULT_DAYS)
+    locked.save(update_fields=["status", "resolved_at", "snoozed_until", "updated_at"])
     RiskEvent.objects.create(
         risk=locked, from_status=from_status, to_status=to_status, note=note, by=user
     )

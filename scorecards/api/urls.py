@@ -12,6 +12,11 @@ router.register("backtest-runs", views.BacktestRunViewSet, basename="backtest-ru
 urlpatterns = [
     path("accounts/<str:lookup>/score/", views.AccountScoreView.as_view(), name="account-score"),
     path(
+        "accounts/<str:lookup>/score/recompute/",
+        views.AccountScoreRecomputeView.as_view(),
+        name="account-score-recompute",
+    ),
+    path(
         "accounts/<str:lookup>/score/history/",
         views.AccountScoreHistoryView.as_view(),
         name="account-score-history",

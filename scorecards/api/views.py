@@ -2,15 +2,17 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts import roles
 from accounts.ingestion import rows_check_size
-from accounts.models import ApiKey
+from accounts.models import Account, ApiKey
 from accounts.selectors import accounts_visible_to
+from accounts.services import account_changed_notify
 from healthscore.api import (
     ApiKeyScope,
     CursorListPagination,
@@ -24,7 +26,7 @@ from scorecards.learning import runs
 from scorecards.learning import selectors as learning_selectors
 from scorecards.models import BacktestRun, MeasureValue, Scorecard, ScoreRun
 from scorecards.services import ingestion, publishing
-from scorecards.services.scoring import score_run_start
+from scorecards.services.scoring import account_rescore, score_run_start
 
 MEASURE_VALUES_EXAMPLE = OpenApiExample(
     "Two values",
@@ -97,6 +99,43 @@ class AccountScoreView(APIView):
         account = account_visible_for_lookup(request, lookup)
         as_of = _query(serializers.ScoreQuerySerializer, request).get("date")
         snapshot = scores.account_snapshot(account=account, as_of=as_of)
+        return Response(scores.score_document(account=account, snapshot=snapshot))
+
+
+RESCORING_ROLES = frozenset({roles.CS_LEADER, roles.CS_OPS})
+
+
+def _may_rescore(request: Request, account: Account) -> bool:
+    """The account's owner, a CS leader, CS Ops, or an API key with write:measures (its scope
+    is checked by ApiKeyScope; its owner must see the account, which the lookup ensures)."""
+    if isinstance(request.auth, ApiKey):
+        return True
+    user = request.user
+    return bool(
+        user.is_superuser or account.owner_id == user.pk or roles.user_roles(user) & RESCORING_ROLES
+    )
+
+
+class AccountScoreRecomputeView(APIView):
+    """Rescore one account now: its score for today, made current at once, and its risks
+    evaluated again (through accounts.services.account_changed_notify)."""
+
+    api_key_scope = ApiKey.Scope.WRITE_MEASURES
+    write_permissions = {"POST": []}  # who may is _may_rescore's business
+
+    @extend_schema(
+        summary="Rescore one account now and return the fresh score",
+        description="The owner, a CS leader, CS Ops, or an API key with write:measures.",
+        request=None,
+        responses={200: serializers.ScoreSerializer},
+    )
+    def post(self, request: Request, lookup: str) -> Response:
+        account = account_visible_for_lookup(request, lookup)
+        if not _may_rescore(request, account):
+            raise PermissionDenied("Only the account's owner, a CS leader or CS Ops rescore it.")
+        account_rescore(account=account, as_of=timezone.localdate(), user=request.user)
+        account_changed_notify(account_id=account.pk)
+        snapshot = scores.account_snapshot(account=account, as_of=None)
         return Response(scores.score_document(account=account, snapshot=snapshot))
 
 

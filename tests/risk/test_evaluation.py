@@ -156,20 +156,6 @@ def test_condition_returning_before_closing_empties_condition_cleared_at(account
     assert (Risk.objects.count(), risk.condition_cleared_at) == (1, None)
 
 
-def test_risk_resolved_by_a_person_is_raised_again_while_its_condition_holds(account, csm):
-    rules_only(RiskType.LOW_SENTIMENT)
-    sentiment(account, 25)
-    evaluate()
-    services.risk_transition(
-        risk=open_risks(account)[0], to_status="resolved", user=csm, note="Call went well."
-    )
-    evaluate(NEXT_DAY)
-    assert list(account.risks.order_by("pk").values_list("status", flat=True)) == [
-        "resolved",
-        "open",
-    ]
-
-
 def test_wont_fix_silences_the_rule_while_its_condition_holds(account, csm):
     rules_only(RiskType.SINGLE_THREADED)
     evaluate()

@@ -357,3 +357,29 @@ def test_risks_notify_two_workers_at_once_send_one_email(
     for thread in threads:
         thread.join(timeout=60)
     assert (errors, sorted(sent), len(mailoutbox)) == ([], [0, 1], 1)
+
+
+def test_risk_email_links_to_the_account_page_and_its_tasks(settings, db):
+    import datetime as _dt
+
+    from django.core import mail
+
+    from playbooks.models import Task
+    from risk.notifications import risks_notify
+    from tests.risk.factories import RiskFactory
+
+    settings.SITE_URL = "https://hs.example.com"
+    risk = RiskFactory()
+    task = Task.objects.create(
+        account=risk.account, risk=risk, title="Call the sponsor", due_on=_dt.date(2026, 11, 22)
+    )
+    risks_notify(risk_ids=[risk.pk], today=_dt.date(2026, 11, 20))
+    body = mail.outbox[-1].body
+    page = f"https://hs.example.com/accounts/{risk.account_id}/"
+    assert (
+        f"Open the account: {page}" in body,
+        f"due 2026-11-22: {page}#task-{task.pk}" in body,
+    ) == (
+        True,
+        True,
+    )

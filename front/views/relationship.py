@@ -1,0 +1,101 @@
+"""The relationship, recorded on the account page: log a touchpoint, add a contact, change a
+role, mark a contact as left. The owner, leaders and CS Ops may; each change re-evaluates the
+account's risks at once. htmx gets the relationship card (the form's errors in place, with
+status 200) and, once written, the contacts, risks, tasks and timeline out of band."""
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from accounts import services as account_services
+from front.access import get_account_for_relationship, is_htmx
+from front.forms import ContactAddForm, ContactLeftForm, ContactRoleForm, TouchpointForm
+from front.views.account import account_context, relationship_forms
+from risk import services as risk_services
+
+
+def _respond(request: HttpRequest, account, *, form_name: str, form, written: bool):
+    today = timezone.localdate()
+    if written:
+        risk_services.risks_evaluate_for_account(account=account, as_of=today)
+        if not is_htmx(request):
+            return redirect("front:account-detail", pk=account.pk)
+        form = None
+    bound = {form_name: form} if form is not None else {}
+    context = account_context(
+        request, account, **relationship_forms(account=account, today=today, **bound)
+    )
+    context["relationship_saved"] = written
+    template = (
+        "front/partials/_relationship_saved.html"
+        if is_htmx(request)
+        else "front/account_detail.html"
+    )
+    return render(request, template, context)
+
+
+def _write(form, write) -> bool:
+    """Run `write` when the form is valid; a service's ValidationError lands on the form."""
+    if not form.is_valid():
+        return False
+    try:
+        with transaction.atomic():
+            write(form.cleaned_data)
+    except ValidationError as error:
+        for field, messages in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, messages)
+        return False
+    return True
+
+
+@require_POST
+@login_required
+def touchpoint_log(request: HttpRequest, pk: int) -> HttpResponse:
+    account = get_account_for_relationship(request, pk)
+    form = TouchpointForm(request.POST, account=account, today=timezone.localdate())
+    written = _write(
+        form,
+        lambda data: account_services.touchpoint_create(account=account, user=request.user, **data),
+    )
+    return _respond(request, account, form_name="touchpoint_form", form=form, written=written)
+
+
+@require_POST
+@login_required
+def contact_add(request: HttpRequest, pk: int) -> HttpResponse:
+    account = get_account_for_relationship(request, pk)
+    form = ContactAddForm(request.POST)
+    written = _write(form, lambda data: account_services.contact_create(account=account, **data))
+    return _respond(request, account, form_name="contact_add_form", form=form, written=written)
+
+
+@require_POST
+@login_required
+def contact_role(request: HttpRequest, pk: int) -> HttpResponse:
+    account = get_account_for_relationship(request, pk)
+    form = ContactRoleForm(request.POST, account=account)
+    written = _write(
+        form,
+        lambda data: account_services.contact_change_role(
+            contact=data["contact"], role=data["role"], user=request.user
+        ),
+    )
+    return _respond(request, account, form_name="contact_role_form", form=form, written=written)
+
+
+@require_POST
+@login_required
+def contact_left(request: HttpRequest, pk: int) -> HttpResponse:
+    account = get_account_for_relationship(request, pk)
+    form = ContactLeftForm(request.POST, account=account, today=timezone.localdate())
+    written = _write(
+        form,
+        lambda data: account_services.contact_mark_left(
+            contact=data["contact"], left_on=data["left_on"], user=request.user
+        ),
+    )
+    return _respond(request, account, form_name="contact_left_form", form=form, written=written)
