@@ -187,6 +187,11 @@ class DocumentMeasureSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=MeasureKind.choices)
     mapping = MappingSerializer()
     max_age_days = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    source = serializers.JSONField(
+        required=False,
+        allow_null=True,
+        help_text="A derived measure's metric, aggregate, window_days, per and change.",
+    )
 
 
 class DocumentGroupSerializer(serializers.Serializer):
