@@ -253,17 +253,23 @@ def _values_copy_upsert(frame: pd.DataFrame) -> tuple[int, int]:
             "WITH (FORMAT csv)",
             buffer,
         )
-        # xmax = 0 marks a row this statement inserted rather than updated.
+        # Counted before writing: a partitioned table cannot return xmax to tell inserts
+        # from updates.
         cursor.execute(
-            f"WITH written AS (INSERT INTO {TABLE} (account_id, metric_id, date, value) "
+            "SELECT count(*), count(*) FILTER (WHERE v.value IS DISTINCT FROM t.value) "
+            f"FROM tmp_metric_values t JOIN {TABLE} v "
+            "ON v.account_id = t.account_id AND v.metric_id = t.metric_id AND v.date = t.date "
+            "AND v.date BETWEEN %s AND %s",
+            [frame["date"].min(), frame["date"].max()],
+        )
+        existing, updated = cursor.fetchone()
+        cursor.execute(
+            f"INSERT INTO {TABLE} (account_id, metric_id, date, value) "
             "SELECT account_id, metric_id, date, value FROM tmp_metric_values "
             "ON CONFLICT (account_id, metric_id, date) DO UPDATE SET value = excluded.value "
-            f"WHERE {TABLE}.value IS DISTINCT FROM excluded.value "
-            "RETURNING (xmax = 0) AS is_created) "
-            "SELECT count(*) FILTER (WHERE is_created), count(*) FILTER (WHERE NOT is_created) "
-            "FROM written"
+            f"WHERE {TABLE}.value IS DISTINCT FROM excluded.value"
         )
-        created, updated = cursor.fetchone()
+        created = len(frame) - existing
         cursor.execute("DROP TABLE tmp_metric_values")
     return int(created), int(updated)
 
