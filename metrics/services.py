@@ -422,6 +422,8 @@ def metric_value_month_drop(*, month: date) -> bool:
     if name not in set(metric_value_partitions()):
         return False
     with transaction.atomic(), connection.cursor() as cursor:
+        # Deferred foreign-key checks of rows written in this transaction must run first.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute(f"ALTER TABLE {TABLE} DETACH PARTITION {name}")
         cursor.execute(f"DROP TABLE {name}")
     return True
