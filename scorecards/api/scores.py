@@ -13,6 +13,7 @@ from accounts.models import Account
 from scorecards import engine
 from scorecards.learning.likelihood import renewal_likelihood_for
 from scorecards.models import CurrentScore, ScoreSnapshot
+from scorecards.services.derived import snapshot_inputs
 
 TREND_WINDOWS = (7, 30, 90)
 HISTORY_DAYS = 90
@@ -42,7 +43,9 @@ def score_document(*, account: Account, snapshot: ScoreSnapshot) -> dict[str, An
     """The score of PRODUCT.md: account (its external_id), date, scorecard (its name),
     overall, band, coverage, trend, groups, measures, exceptions, biggest_lever, and
     renewal_likelihood (the calibrated probability of renewal of the overall score, None when
-    not scored or with too few renewal outcomes)."""
+    not scored or with too few renewal outcomes). A derived measure adds `inputs`: what its
+    raw value was made of, in words."""
+    inputs = snapshot_inputs(snapshot)
     return {
         "account": account.external_id,
         "date": snapshot.as_of.isoformat(),
@@ -64,6 +67,7 @@ def score_document(*, account: Account, snapshot: ScoreSnapshot) -> dict[str, An
                 "stale": bool(row["stale"]),
                 "effective_weight": row["effective_weight"],
                 "contribution": row["contribution"],
+                **({"inputs": inputs[row["key"]]} if row["key"] in inputs else {}),
             }
             for row in snapshot.measure_rows
         ],
@@ -135,6 +139,7 @@ def score_changes_document(
         if snapshot.computed is None:
             raise NotScored(f"{account.external_id} was not scored on {snapshot.as_of}.")
     changes = engine.score_changes(_contributions(earlier), _contributions(later))
+    inputs_from, inputs_to = snapshot_inputs(earlier), snapshot_inputs(later)
     return {
         "account": account.external_id,
         "from": earlier.as_of.isoformat(),
@@ -148,6 +153,14 @@ def score_changes_document(
                 "contribution_from": None if pd.isna(row.contribution_a) else row.contribution_a,
                 "contribution_to": None if pd.isna(row.contribution_b) else row.contribution_b,
                 "change": row.change,
+                **(
+                    {
+                        "inputs_from": inputs_from.get(row.measure_key),
+                        "inputs_to": inputs_to.get(row.measure_key),
+                    }
+                    if row.measure_key in inputs_from or row.measure_key in inputs_to
+                    else {}
+                ),
             }
             for row in changes.itertuples(index=False)
         ],

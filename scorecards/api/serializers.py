@@ -91,6 +91,12 @@ class ScoreMeasureSerializer(serializers.Serializer):
     stale = serializers.BooleanField()
     effective_weight = serializers.FloatField(allow_null=True)
     contribution = serializers.FloatField(allow_null=True)
+    inputs = serializers.CharField(
+        required=False,
+        allow_null=True,
+        help_text="Derived measures only: the inputs in words, e.g. "
+        "“avg active users (28 d) 41 ÷ licensed seats 50 = 0.82”.",
+    )
 
 
 class ScoreExceptionSerializer(serializers.Serializer):
@@ -150,6 +156,12 @@ class ScoreChangeRowSerializer(serializers.Serializer):
     contribution_from = serializers.FloatField(allow_null=True)
     contribution_to = serializers.FloatField(allow_null=True)
     change = serializers.FloatField()
+    inputs_from = serializers.CharField(
+        required=False, allow_null=True, help_text="Derived measures only: the inputs on from."
+    )
+    inputs_to = serializers.CharField(
+        required=False, allow_null=True, help_text="Derived measures only: the inputs on to."
+    )
 
 
 class ScoreChangesSerializer(serializers.Serializer):

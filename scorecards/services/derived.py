@@ -18,7 +18,7 @@ import pandas as pd
 from metrics.selectors import metric_values_frame
 from scorecards import engine
 from scorecards.choices import ValueSource
-from scorecards.models import Measure, MeasureValue, ScorecardMeasure
+from scorecards.models import Measure, MeasureValue, ScorecardMeasure, ScoreSnapshot
 from scorecards.services.ingestion import ValidMeasureValues, measure_values_write
 
 
@@ -139,16 +139,27 @@ def derivation_overlay(values: pd.DataFrame, *, derivation: Derivation) -> pd.Da
     return pd.concat([kept, fresh.astype(kept.dtypes.to_dict())], ignore_index=True)
 
 
-def measure_inputs(*, account_id: int, keys_and_dates: list[tuple[str, date]]) -> dict[str, str]:
-    """The inputs in words of an account's computed values, by measure key, for the given
-    (key, as_of) pairs of a snapshot's derived measures (one query)."""
-    if not keys_and_dates:
-        return {}
-    wanted = set(keys_and_dates)
-    rows = MeasureValue.objects.filter(
-        account_id=account_id,
-        source=ValueSource.COMPUTED,
-        measure__key__in=[key for key, _ in keys_and_dates],
-        as_of__in=[on for _, on in keys_and_dates],
-    ).values_list("measure__key", "as_of", "comment")
-    return {key: comment for key, on, comment in rows if (key, on) in wanted}
+def snapshot_inputs(snapshot: ScoreSnapshot) -> dict[str, str | None]:
+    """The inputs in words of each derived measure of a snapshot, by key (None where the
+    measure had no value that day); pushed measures are absent. Two queries."""
+    rows = snapshot.measure_rows
+    derived_keys = set(
+        Measure.objects.filter(key__in=[row["key"] for row in rows], source__isnull=False)
+        .exclude(source={})
+        .values_list("key", flat=True)
+    )
+    wanted = {
+        (row["key"], date.fromisoformat(row["as_of"]))
+        for row in rows
+        if row["key"] in derived_keys and row["as_of"]
+    }
+    found: dict[str, str] = {}
+    if wanted:
+        values = MeasureValue.objects.filter(
+            account_id=snapshot.account_id,
+            source=ValueSource.COMPUTED,
+            measure__key__in=[key for key, _ in wanted],
+            as_of__in=[on for _, on in wanted],
+        ).values_list("measure__key", "as_of", "comment")
+        found = {key: comment for key, on, comment in values if (key, on) in wanted}
+    return {key: found.get(key) for key in sorted(derived_keys)}
