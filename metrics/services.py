@@ -281,15 +281,22 @@ def metric_values_copy(frame: pd.DataFrame) -> None:
     if frame.empty:
         return
     if connection.vendor != "postgresql":
-        MetricValue.objects.bulk_create(
-            [
-                MetricValue(account_id=a, metric_id=m, date=d, value=v)
-                for a, m, d, v in frame[["account_id", "metric_id", "date", "value"]].itertuples(
-                    index=False
-                )
-            ],
-            batch_size=2000,
+        rows = list(
+            zip(
+                frame["account_id"].astype(int).tolist(),
+                frame["metric_id"].astype(int).tolist(),
+                [str(on) for on in frame["date"].tolist()],
+                frame["value"].astype(float).tolist(),
+                strict=True,
+            )
         )
+        with connection.cursor() as cursor:
+            for start in range(0, len(rows), 5_000):
+                cursor.executemany(
+                    f"INSERT INTO {TABLE} (account_id, metric_id, date, value) "
+                    "VALUES (%s, %s, %s, %s)",
+                    rows[start : start + 5_000],
+                )
         return
     metric_value_partitions_ensure(months=_months(pd.to_datetime(frame["date"]).dt.date.unique()))
     buffer = io.StringIO()

@@ -14,7 +14,7 @@ from metrics.models import Metric
 from metrics.services import metric_values_ingest
 from scorecards.api import scores
 from scorecards.documents import scorecard_to_document
-from scorecards.models import Measure, MeasureValue, Scorecard, ScoreSnapshot
+from scorecards.models import MeasureValue, Scorecard, ScoreSnapshot
 from scorecards.services import ingestion
 from scorecards.services.scoring import account_rescore
 from tests.accounts.factories import AccountFactory
