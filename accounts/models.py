@@ -242,6 +242,7 @@ class ApiKey(models.Model):
         READ = "read", _("Read")
         WRITE_ACCOUNTS = "write:accounts", _("Write accounts, contacts, touchpoints, renewals")
         WRITE_MEASURES = "write:measures", _("Write measure values")
+        WRITE_METRICS = "write:metrics", _("Declare metrics and write metric values")
 
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -9,6 +9,7 @@ from healthscore.api import api_not_found
 api_v1 = [
     path("", include("accounts.api.urls")),
     path("", include("scorecards.api.urls")),
+    path("", include("metrics.api.urls")),
     path("", include("risk.api.urls")),
     path("", include("events.api.urls")),
     path("", include("playbooks.api.urls")),

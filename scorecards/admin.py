@@ -272,6 +272,10 @@ class MeasureAdmin(admin.ModelAdmin):
             _("Mapping from raw value to a 0–100 score"),
             {"fields": ["mapping_type", "lo", "hi", "higher_is_better", "steps"]},
         ),
+        (
+            _("Derived from usage metrics (empty: values are pushed)"),
+            {"fields": ["source"]},
+        ),
     ]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Measure | None = None) -> list[str]:

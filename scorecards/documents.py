@@ -13,6 +13,7 @@ from django.db.models import Prefetch
 
 from scorecards.choices import ExceptionAction, MappingType
 from scorecards.models import Scorecard, ScorecardMeasure
+from scorecards.validation import measure_source_normalize
 
 
 def _number(value: Decimal | float | int | None) -> int | float | None:
@@ -43,6 +44,13 @@ def _mapping(
             "steps": [[_number(threshold), _number(score)] for threshold, score in steps or []],
         }
     return {"type": mapping_type}
+
+
+def _source(source: dict[str, Any] | None) -> dict[str, Any]:
+    """`{"source": …}` for a derived measure, every field spelled out; nothing for a pushed
+    one, so documents of scorecards without derived measures keep their shape."""
+    normal = measure_source_normalize(source)
+    return {} if normal is None else {"source": normal}
 
 
 def _exception(
@@ -106,6 +114,7 @@ def scorecard_to_document(scorecard: Scorecard) -> dict[str, Any]:
                             steps=member.measure.steps,
                         ),
                         "max_age_days": member.measure.max_age_days,
+                        **_source(member.measure.source),
                     }
                     for member in group.members.all()
                 ],
@@ -167,6 +176,7 @@ def scorecard_document_normalize(document: dict[str, Any]) -> dict[str, Any]:
                             steps=measure["mapping"].get("steps"),
                         ),
                         "max_age_days": measure.get("max_age_days"),
+                        **_source(measure.get("source")),
                     }
                     for measure in group.get("measures", [])
                 ],

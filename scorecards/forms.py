@@ -17,6 +17,7 @@ from django.forms.models import BaseInlineFormSet
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account
+from metrics.selectors import metric_keys_declared
 from scorecards.choices import ExceptionAction
 from scorecards.models import (
     Band,
@@ -30,6 +31,8 @@ from scorecards.validation import (
     bands_validate,
     exception_validate_by_field,
     mapping_validate_by_field,
+    measure_source_normalize,
+    measure_source_validate_by_field,
     weight_validate,
 )
 
@@ -154,7 +157,21 @@ class MeasureForm(forms.ModelForm):
             "higher_is_better",
             "steps",
             "max_age_days",
+            "source",
         ]
+
+    def clean_source(self) -> Any:
+        source = self.cleaned_data.get("source") or None
+        errors = measure_source_validate_by_field(source, metric_keys=metric_keys_declared())
+        if errors:
+            raise ValidationError(
+                [
+                    f"{field}: {message}" if field else message
+                    for field, messages in errors.items()
+                    for message in messages
+                ]
+            )
+        return measure_source_normalize(source)
 
     def clean(self) -> dict[str, Any]:
         cleaned_data = super().clean()

@@ -139,6 +139,16 @@ class Measure(models.Model):
     max_age_days = models.PositiveIntegerField(
         null=True, blank=True, help_text=_("Older values are stale and count as missing.")
     )
+    source = models.JSONField(
+        null=True,
+        blank=True,
+        help_text=_(
+            "Derived measures only: how the raw value is computed from metrics, e.g. "
+            '{"metric": "active_users", "aggregate": "avg", "window_days": 28, '
+            '"per": {"metric": "licensed_seats", "aggregate": "last", "window_days": 1}}. '
+            "Empty: values are pushed."
+        ),
+    )
 
     class Meta:
         ordering = ["key"]
@@ -156,6 +166,10 @@ class Measure(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+    @property
+    def is_derived(self) -> bool:
+        return bool(self.source)
 
 
 class MeasureGroup(models.Model):

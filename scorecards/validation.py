@@ -263,3 +263,82 @@ def exception_validate(
     return _flatten(
         exception_validate_by_field(action=action, band=band, score=score, band_labels=band_labels)
     )
+
+
+SOURCE_AGGREGATES = ("sum", "avg", "min", "max", "last", "days_with_value")
+SOURCE_FIELDS = ("metric", "aggregate", "window_days", "per", "change")
+PER_FIELDS = ("metric", "aggregate", "window_days")
+MAX_WINDOW_DAYS = 366
+
+
+def _window_errors(source: dict, path: str, metric_keys: Collection[str]) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    metric = source.get("metric")
+    if not isinstance(metric, str) or not metric:
+        errors[f"{path}metric"] = ["Name the metric to compute from (its key)."]
+    elif metric not in metric_keys:
+        errors[f"{path}metric"] = [f"No metric with key “{metric}”; declare it first."]
+    aggregate = source.get("aggregate")
+    if aggregate not in SOURCE_AGGREGATES:
+        errors[f"{path}aggregate"] = [
+            f"Unknown aggregate {aggregate!r}; use one of {', '.join(SOURCE_AGGREGATES)}."
+        ]
+    days = source.get("window_days")
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_WINDOW_DAYS:
+        errors[f"{path}window_days"] = [
+            f"window_days must be a whole number of days from 1 to {MAX_WINDOW_DAYS}, not {days!r}."
+        ]
+    return errors
+
+
+def measure_source_validate_by_field(
+    source: object, *, metric_keys: Collection[str]
+) -> dict[str, list[str]]:
+    """PRODUCT.md "Derived measure": a `source` names a declared metric, an aggregate and a
+    window of 1–366 days, and optionally `per` (a metric, an aggregate — default last — and a
+    window — default 1 day) and `change` (true or false). None means a pushed measure.
+    Returns errors keyed by the field at fault ("metric", "per.window_days" …)."""
+    if source is None:
+        return {}
+    if not isinstance(source, dict):
+        return {"": ['source must be an object, e.g. {"metric": "logins", …}, or null.']}
+    errors: dict[str, list[str]] = {}
+    for name in sorted(set(source) - set(SOURCE_FIELDS)):
+        errors[name] = [f"Unknown field “{name}”; a source has {', '.join(SOURCE_FIELDS)}."]
+    errors.update(_window_errors(source, "", metric_keys))
+    per = source.get("per")
+    if per is not None:
+        if not isinstance(per, dict):
+            errors["per"] = ["per must be an object with metric, aggregate and window_days."]
+        else:
+            for name in sorted(set(per) - set(PER_FIELDS)):
+                errors[f"per.{name}"] = [
+                    f"Unknown field “{name}”; per has {', '.join(PER_FIELDS)}."
+                ]
+            filled = {"aggregate": "last", "window_days": 1, **per}
+            errors.update(_window_errors(filled, "per.", metric_keys))
+    change = source.get("change", False)
+    if not isinstance(change, bool):
+        errors["change"] = ["change must be true or false."]
+    return errors
+
+
+def measure_source_normalize(source: dict | None) -> dict | None:
+    """A valid source with every field spelled out (per's defaults, change false); None stays
+    None. The form stored on the measure and shown in documents."""
+    if not source:
+        return None
+    normal = {
+        "metric": source["metric"],
+        "aggregate": source["aggregate"],
+        "window_days": source["window_days"],
+    }
+    per = source.get("per")
+    if per:
+        normal["per"] = {
+            "metric": per["metric"],
+            "aggregate": per.get("aggregate", "last"),
+            "window_days": per.get("window_days", 1),
+        }
+    normal["change"] = bool(source.get("change", False))
+    return normal

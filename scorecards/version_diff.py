@@ -30,7 +30,7 @@ MAPPINGS = "mappings"
 BANDS = "bands"
 EXCEPTIONS = "exceptions"
 
-_MEASURE_FIELDS = ("name", "kind", "mapping", "max_age_days")
+_MEASURE_FIELDS = ("name", "kind", "mapping", "max_age_days", "source")
 
 
 @dataclass(frozen=True)

@@ -91,6 +91,7 @@ def account(db, csm):
 # restore it through this fixture.
 MIGRATION_DATA = [
     ("accounts.migrations.0002_roles", "create_roles"),
+    ("metrics.migrations.0002_roles_and_partition_schedule", "grant"),
     ("scorecards.migrations.0002_default_scorecard", "create_default_scorecard"),
     ("risk.migrations.0002_default_risk_rules", "create_rules"),
     ("scorecards.migrations.0004_nightly_schedule", "create_schedule"),

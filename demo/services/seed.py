@@ -2,7 +2,8 @@
 
 One seed makes the same portfolio every time: demo users for every role, accounts spread over
 segments, tiers, regions and industries, contacts with sponsors (some of whom left), touchpoints,
-``days`` of measure-value history for the default scorecard's measures, and renewal outcomes for
+``days`` of measure-value history for the default scorecard's measures (Deployment, Engagement and
+Adoption derived from daily usage metrics, demo/services/metrics.py), and renewal outcomes for
 the renewals of the last 90 days. Every account follows a latent health path (improving, stable,
 declining or recovering); all its signals, its touchpoints and its renewal outcome are drawn from
 that path, so trends, risks and the renewal backtest have something real to find.
@@ -32,6 +33,13 @@ from accounts.models import Account, Contact, RenewalOutcome, Touchpoint
 from demo.services.accounts import accounts_plan, health_paths, owners_assign
 from demo.services.bulk import ids_reserve, indexes_rebuilt_after, rows_insert
 from demo.services.contacts import contacts_plan, touchpoints_plan
+from demo.services.metrics import (
+    DEMO_METRICS,
+    DERIVED_SOURCES,
+    SEED_OFFSET,
+    derived_history_frame,
+    metric_values_frame,
+)
 from demo.services.outcomes import outcomes_decide, renewal_outcome_rows
 from demo.services.rows import account_rows, contact_rows, measure_value_rows, touchpoint_rows
 from demo.services.shape import (
@@ -44,7 +52,11 @@ from demo.services.shape import (
     DemoSummary,
 )
 from demo.services.values import measure_values_frame
+from metrics.models import Metric, MetricValue
+from metrics.services import metric_values_copy
 from scorecards.models import Measure, MeasureValue
+from scorecards.services.versions import scorecard_versions_create_for_measure
+from scorecards.validation import measure_source_normalize
 
 
 @transaction.atomic
@@ -98,6 +110,16 @@ def demo_portfolio_seed(
         rng, plan=plan, health=health, cast=cast, touches=touches, measures=measures
     )
     owner_ids = owners_assign(rng, plan=plan, csm_ids_by_team=csm_ids_by_team)
+    # Usage arrives as metrics; Deployment, Engagement and Adoption are derived from them.
+    usage = metric_values_frame(np.random.default_rng(seed + SEED_OFFSET), plan=plan, health=health)
+    derived_ids = [measures[key].pk for key in DERIVED_SOURCES]
+    values = pd.concat(
+        [
+            values[~values["measure_id"].isin(derived_ids)],
+            derived_history_frame(usage, plan=plan, measures=measures),
+        ],
+        ignore_index=True,
+    )
 
     now = timezone.now()
     report(f"Accounts: {accounts:,}")
@@ -122,6 +144,18 @@ def demo_portfolio_seed(
     )
     report(f"Measure values: {len(values):,}")
     rows_insert(MeasureValue, measure_value_rows(values, plan, account_ids, owner_ids, now))
+    report(f"Metric values: {len(usage):,}")
+    metric_ids = _demo_metrics_declare(measures=measures)
+    metric_values_copy(
+        pd.DataFrame(
+            {
+                "account_id": account_ids[usage["account"].to_numpy()],
+                "metric_id": usage["metric"].map(metric_ids).to_numpy(),
+                "date": plan.date_of(usage["t"].to_numpy()).astype("datetime64[D]").astype(str),
+                "value": usage["value"].to_numpy(),
+            }
+        )
+    )
     outcome_rows = renewal_outcome_rows(plan, account_ids, now=now)
     report(f"Renewal outcomes: {len(outcome_rows):,}")
     rows_insert(RenewalOutcome, outcome_rows)
@@ -133,6 +167,7 @@ def demo_portfolio_seed(
         contacts=cast.count,
         touchpoints=touches.count,
         measure_values=len(values),
+        metric_values=len(usage),
         renewal_outcomes={
             outcome: int(outcome_counts.get(outcome, 0))
             for outcome in RenewalOutcome.Outcome.values
@@ -150,13 +185,30 @@ def _accounts_flush() -> None:
     off when foreign keys are on), so there the indexes are dropped for the delete and
     re-created on the empty table.
     """
-    for model in (MeasureValue, Touchpoint.contacts.through):
+    for model in (MeasureValue, MetricValue, Touchpoint.contacts.through):
         if connection.vendor == "sqlite":
             with indexes_rebuilt_after(model):
                 model.objects.all().delete()
         else:
             model.objects.all().delete()
     Account.objects.all().delete()
+
+
+def _demo_metrics_declare(*, measures: dict[str, Measure]) -> dict[str, int]:
+    """Declare the demo metrics and make the default scorecard's usage measures derived from
+    them (a new scorecard version where that changes a measure). Returns {key: metric id}."""
+    metric_ids = {}
+    for key, name, unit in DEMO_METRICS:
+        metric, _ = Metric.objects.get_or_create(key=key, defaults={"name": name, "unit": unit})
+        metric_ids[key] = metric.pk
+    for key, source in DERIVED_SOURCES.items():
+        measure = measures[key]
+        normal = measure_source_normalize(source)
+        if measure.source != normal:
+            measure.source = normal
+            measure.save(update_fields=["source"])
+            scorecard_versions_create_for_measure(measure=measure, user=None)
+    return metric_ids
 
 
 def _measures_by_key() -> dict[str, Measure]:

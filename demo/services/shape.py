@@ -86,6 +86,7 @@ class DemoSummary:
     contacts: int
     touchpoints: int
     measure_values: int
+    metric_values: int
     renewal_outcomes: dict[str, int]
     users: tuple[DemoUser, ...]
     password: str

@@ -23,6 +23,7 @@ from scorecards.models import (
     MeasureValue,
     ScoreSnapshot,
 )
+from scorecards.services.derived import inputs_on, snapshot_inputs
 
 HISTORY_DAYS = 180
 CHANGE_WINDOWS = (7, 30, 90)
@@ -46,6 +47,7 @@ class MeasureLine:
     comment: str = ""
     comment_on: date | None = None
     comment_by: str = ""
+    inputs: str = ""  # a derived measure's inputs in words
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,8 @@ class MeasureChange:
     change: float
     contribution_a: float | None
     contribution_b: float | None
+    inputs_a: str = ""
+    inputs_b: str = ""
 
 
 @dataclass(frozen=True)
@@ -228,10 +232,12 @@ def _breakdown(
     for value in (
         MeasureValue.objects.filter(account=account, as_of__lte=snapshot.as_of)
         .exclude(comment="")
+        .exclude(source=ValueSource.COMPUTED)  # their comment is the inputs, shown apart
         .select_related("measure", "entered_by")
         .order_by("-as_of", "-id")
     ):
         comments.setdefault(value.measure.key, value)
+    inputs = snapshot_inputs(snapshot)
     lines: dict[int, list[MeasureLine]] = defaultdict(list)
     for row in snapshot.measure_rows:
         measure = measures.get(row["key"])
@@ -254,6 +260,7 @@ def _breakdown(
                 comment=comment.comment if comment else "",
                 comment_on=comment.as_of if comment else None,
                 comment_by=_person(comment.entered_by) if comment else "",
+                inputs=inputs.get(row["key"]) or "",
             )
         )
     return [
@@ -293,6 +300,8 @@ def _change_windows(*, snapshot: ScoreSnapshot, measures: dict[str, Measure]) ->
             windows.append(ChangeWindow(days=days, since=None))
             continue
         changes = engine.score_changes(earlier.lines, comparisons.snapshot_lines(snapshot))
+        inputs_a = inputs_on(account_id=snapshot.account_id, on=since)
+        inputs_b = snapshot_inputs(snapshot)
         windows.append(
             ChangeWindow(
                 days=days,
@@ -308,6 +317,8 @@ def _change_windows(*, snapshot: ScoreSnapshot, measures: dict[str, Measure]) ->
                         change=row.change,
                         contribution_a=None if pd.isna(row.contribution_a) else row.contribution_a,
                         contribution_b=None if pd.isna(row.contribution_b) else row.contribution_b,
+                        inputs_a=inputs_a.get(row.measure_key) or "",
+                        inputs_b=inputs_b.get(row.measure_key) or "",
                     )
                     for row in changes.itertuples()
                     if row.change != 0
@@ -397,6 +408,7 @@ def account_timeline(*, account: Account) -> list[TimelineEntry]:
     values = (
         MeasureValue.objects.filter(account=account)
         .filter(Q(source=ValueSource.MANUAL) | ~Q(comment=""))
+        .exclude(source=ValueSource.COMPUTED)
         .select_related("measure", "entered_by")
         .order_by("-as_of", "-id")[:TIMELINE_LENGTH]
     )

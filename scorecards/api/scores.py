@@ -14,6 +14,7 @@ from accounts.models import Account
 from scorecards import comparisons, engine
 from scorecards.learning.likelihood import renewal_likelihood_for
 from scorecards.models import CurrentScore, ScoreSnapshot
+from scorecards.services.derived import inputs_on, snapshot_inputs
 
 TREND_WINDOWS = (7, 30, 90)
 HISTORY_DAYS = 90
@@ -44,7 +45,9 @@ def score_document(*, account: Account, snapshot: ScoreSnapshot) -> dict[str, An
     overall, computed (the score before exceptions), band, coverage, trend, groups,
     measures, exceptions (each with its effect in points, rule 12), biggest_lever, and
     renewal_likelihood (the calibrated probability of renewal of the overall score, None when
-    not scored or with too few renewal outcomes)."""
+    not scored or with too few renewal outcomes). A derived measure adds `inputs`: what its
+    raw value was made of, in words."""
+    inputs = snapshot_inputs(snapshot)
     return {
         "account": account.external_id,
         "date": snapshot.as_of.isoformat(),
@@ -67,6 +70,7 @@ def score_document(*, account: Account, snapshot: ScoreSnapshot) -> dict[str, An
                 "stale": bool(row["stale"]),
                 "effective_weight": row["effective_weight"],
                 "contribution": row["contribution"],
+                **({"inputs": inputs[row["key"]]} if row["key"] in inputs else {}),
             }
             for row in snapshot.measure_rows
         ],
@@ -149,6 +153,8 @@ def score_changes_document(
         raise Http404(f"{account.external_id} has no score on {since.isoformat()}.")
     changes = engine.score_changes(earlier.lines, comparisons.snapshot_lines(later))
     change = float(engine.round_half_up(float(later.overall) - earlier.overall))
+    inputs_from = inputs_on(account_id=account.pk, on=since)
+    inputs_to = snapshot_inputs(later)
     return {
         "account": account.external_id,
         "from": since.isoformat(),
@@ -157,13 +163,25 @@ def score_changes_document(
         "score_to": float(later.overall),
         "change": change,
         "is_rescored": earlier.is_rescored,
-        "measures": [_change_row(row) for row in changes.itertuples(index=False)],
+        "measures": [
+            _change_row(row, inputs_from=inputs_from, inputs_to=inputs_to)
+            for row in changes.itertuples(index=False)
+        ],
     }
 
 
-def _change_row(row) -> dict[str, Any]:
-    """A measure's line, or an exception's (``measure`` null, ``exception`` its reason)."""
+def _change_row(row, *, inputs_from: dict, inputs_to: dict) -> dict[str, Any]:
+    """A measure's line, or an exception's (``measure`` null, ``exception`` its reason); a
+    derived measure's line adds its inputs in words on both dates."""
     is_exception = row.measure_key.startswith(comparisons.EXCEPTION_LINE)
+    inputs = (
+        {
+            "inputs_from": inputs_from.get(row.measure_key),
+            "inputs_to": inputs_to.get(row.measure_key),
+        }
+        if row.measure_key in inputs_from or row.measure_key in inputs_to
+        else {}
+    )
     return {
         "measure": None if is_exception else row.measure_key,
         "exception": row.measure_key.removeprefix(comparisons.EXCEPTION_LINE)
@@ -172,4 +190,5 @@ def _change_row(row) -> dict[str, Any]:
         "contribution_from": None if pd.isna(row.contribution_a) else row.contribution_a,
         "contribution_to": None if pd.isna(row.contribution_b) else row.contribution_b,
         "change": row.change,
+        **inputs,
     }

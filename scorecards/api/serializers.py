@@ -94,6 +94,12 @@ class ScoreMeasureSerializer(serializers.Serializer):
     stale = serializers.BooleanField()
     effective_weight = serializers.FloatField(allow_null=True)
     contribution = serializers.FloatField(allow_null=True)
+    inputs = serializers.CharField(
+        required=False,
+        allow_null=True,
+        help_text="Derived measures only: the inputs in words, e.g. "
+        "“avg active users (28 d) 41 ÷ licensed seats 50 = 0.82”.",
+    )
 
 
 class ScoreExceptionSerializer(serializers.Serializer):
@@ -165,6 +171,12 @@ class ScoreChangeRowSerializer(serializers.Serializer):
     contribution_from = serializers.FloatField(allow_null=True)
     contribution_to = serializers.FloatField(allow_null=True)
     change = serializers.FloatField()
+    inputs_from = serializers.CharField(
+        required=False, allow_null=True, help_text="Derived measures only: the inputs on from."
+    )
+    inputs_to = serializers.CharField(
+        required=False, allow_null=True, help_text="Derived measures only: the inputs on to."
+    )
 
 
 class ScoreChangesSerializer(serializers.Serializer):
@@ -206,6 +218,11 @@ class DocumentMeasureSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=MeasureKind.choices)
     mapping = MappingSerializer()
     max_age_days = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    source = serializers.JSONField(
+        required=False,
+        allow_null=True,
+        help_text="A derived measure's metric, aggregate, window_days, per and change.",
+    )
 
 
 class DocumentGroupSerializer(serializers.Serializer):

@@ -33,7 +33,7 @@ scores, group scores and the overall score are computed from unrounded values an
 only for output. Coverage is stored to 4 decimals, effective weights to 6.
 
 The rules live in this package's modules by topic (columns, mapping, values, rules,
-exceptions, run, history); this module is their one public face, so callers write
+exceptions, run, history, windows); this module is their one public face, so callers write
 ``engine.score_accounts`` wherever a rule lives.
 """
 
@@ -119,3 +119,14 @@ from scorecards.engine.mapping import (
 )
 from scorecards.engine.run import score_accounts
 from scorecards.engine.values import latest_values
+from scorecards.engine.windows import (
+    AGGREGATES,
+    DERIVED_COLUMNS,
+    INPUTS,
+    METRIC_VALUE_COLUMNS,
+    SOURCE_COLUMNS,
+    derivation_first_date,
+    derived_values,
+    number_words,
+    window_aggregate,
+)

@@ -47,6 +47,7 @@ from accounts.ingestion import (
     unknown_account_message,
 )
 from healthscore.dates import date_out_of_range_message
+from metrics.selectors import metric_keys_declared
 from scorecards import engine
 from scorecards.choices import ValueSource
 from scorecards.models import (
@@ -66,6 +67,8 @@ from scorecards.validation import (
     bands_validate,
     exception_validate_by_field,
     mapping_validate_by_field,
+    measure_source_normalize,
+    measure_source_validate_by_field,
     weight_validate,
 )
 
@@ -128,6 +131,12 @@ def measure_values_validate(
             error("measure", "This field is required.")
         elif not isinstance(key, str) or key not in measures:
             error("measure", f"No measure with key “{key}”.")
+        elif measures[key].is_derived:
+            error(
+                "measure",
+                f"Measure “{key}” is derived from metrics: its values are computed, not pushed. "
+                "Push the metric values instead.",
+            )
         raw = _raw_value(row.get("raw_value"), error)
         if raw is not None and isinstance(key, str) and key in RAW_VALUE_SCALES:
             raw = _raw_on_scale(key, raw, error)
@@ -439,6 +448,7 @@ def scorecard_document_errors(
     add("bands", bands_validate([(b["label"], Decimal(str(b["min"]))) for b in document["bands"]]))
     band_labels = {band["label"] for band in document["bands"]}
     keys: list[str] = []
+    metric_keys: set[str] | None = None  # read once, when a measure is derived
     if not document["groups"]:
         add("groups", ["A scorecard needs at least one group."])
     group_names = [group["name"] for group in document["groups"]]
@@ -466,6 +476,16 @@ def scorecard_document_errors(
             for field_name, messages in problems.items():
                 name = "type" if field_name == "mapping_type" else field_name
                 add(f"{measure_path}.mapping.{name}", messages)
+            if measure.get("source") is not None:
+                metric_keys = metric_keys if metric_keys is not None else metric_keys_declared()
+                problems = measure_source_validate_by_field(
+                    measure["source"], metric_keys=metric_keys
+                )
+                for field_name, messages in problems.items():
+                    add(
+                        f"{measure_path}.source" + (f".{field_name}" if field_name else ""),
+                        messages,
+                    )
     for position, rule in enumerate(document["exceptions"]):
         path = f"exceptions.{position}"
         if rule["measure"] not in keys:
@@ -575,6 +595,7 @@ def _measure_save(document: dict[str, Any]) -> tuple[Measure, bool]:
         "higher_is_better": mapping.get("higher_is_better", True),
         "steps": mapping.get("steps"),
         "max_age_days": document.get("max_age_days"),
+        "source": measure_source_normalize(document.get("source")),
     }
     measure = Measure.objects.filter(key=document["key"]).first()
     if measure is None:

@@ -26,6 +26,7 @@ from accounts.models import Account
 from healthscore import metrics
 from scorecards import comparisons, engine, selectors
 from scorecards.models import ScoreRun, ScoreRunChunk, ScoreSnapshot
+from scorecards.services import derived
 from scorecards.services.score_events import score_run_events_record
 
 logger = logging.getLogger(__name__)
@@ -310,14 +311,24 @@ def score_chunk_compute(*, chunk: ScoreRunChunk) -> ChunkSummary | None:
     if not claimed:
         return None
     run = chunk.run
+    # Derived measures first: their values for this date are stored (source computed) in the
+    # same transaction as the snapshots that score them.
+    derivation = derived.derivation_compute(
+        as_of=run.as_of,
+        first_id=chunk.first_account_id,
+        last_id=chunk.last_account_id,
+        account_ids=chunk.account_ids,
+    )
     snapshots, summary, errors = snapshot_rows_compute(
         as_of=run.as_of,
         first_id=chunk.first_account_id,
         last_id=chunk.last_account_id,
         account_ids=chunk.account_ids,
         run_id=run.pk,
+        derivation=derivation,
     )
     with transaction.atomic():
+        derived.derivation_write(derivation=derivation)
         snapshots_write(snapshots)
         ScoreRunChunk.objects.filter(pk=chunk.pk).update(
             status=ScoreRunChunk.Status.DONE,
@@ -341,10 +352,12 @@ def snapshot_rows_compute(
     last_id: int,
     account_ids: list[int] | None = None,
     run_id: int | None = None,
+    derivation: derived.Derivation | None = None,
 ) -> tuple[pd.DataFrame, ChunkSummary, list[dict]]:
     """Load what the engine needs for the accounts in [first_id, last_id] (or just
     `account_ids`), score them and return the snapshot rows to write (SNAPSHOT_COLUMNS), a
-    summary and the per-account errors. Reads only; writes nothing."""
+    summary and the per-account errors. Reads only; writes nothing. With a `derivation`, its
+    derived measures score the values it computed for `as_of` rather than stored ones."""
     frames = selectors.scorecard_frames()
     accounts = selectors.accounts_frame(first_id=first_id, last_id=last_id)
     if account_ids is not None:
@@ -357,6 +370,8 @@ def snapshot_rows_compute(
         )
     ]
     values = selectors.latest_values_frame(first_id=first_id, last_id=last_id, as_of=as_of)
+    if derivation is not None:
+        values = derived.derivation_overlay(values, derivation=derivation)
     result = engine.score_accounts(
         values=values,
         measures=frames.measures,

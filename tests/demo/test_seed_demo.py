@@ -8,14 +8,16 @@ import pytest
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import CommandError, call_command
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, F, Q
+from django.db.models import Avg, Count, F, Q
+from django.db.models.functions import ExtractIsoWeekDay
 
 from accounts import roles
 from accounts.models import Account, Contact, RenewalOutcome, Touchpoint
 from demo import services as demo
 from demo.services import bulk
+from metrics.models import Metric, MetricValue
 from risk.services.sponsor_measures import sponsor_measures_frame
-from scorecards.models import MeasureValue
+from scorecards.models import Measure, MeasureValue
 
 AS_OF = date(2026, 11, 23)
 CENT = Decimal("0.01")
@@ -227,9 +229,10 @@ def test_seed_demo_value_sources():
     seed()
     sources = set(MeasureValue.objects.values_list("measure__key", "source").distinct())
     assert sources == {
-        ("deployment", "api"),
-        ("engagement", "api"),
-        ("adoption", "api"),
+        # Derived from the usage metrics (demo/services/metrics.py).
+        ("deployment", "computed"),
+        ("engagement", "computed"),
+        ("adoption", "computed"),
         ("support", "api"),
         ("nps", "api"),
         ("csm_sentiment", "manual"),
@@ -360,3 +363,72 @@ def test_seed_demo_bulk_load_restores_every_index_and_constraint(monkeypatch):
     duplicate.pk = None
     with pytest.raises(IntegrityError), transaction.atomic():
         duplicate.save()
+
+
+# --- Usage metrics ---------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_seed_demo_declares_metrics_and_derives_dear_from_them():
+    seed()
+    assert sorted(Metric.objects.values_list("key", "unit")) == [
+        ("active_users", "users"),
+        ("licensed_seats", "seats"),
+        ("logins", "logins"),
+        ("reports_run", "reports"),
+    ]
+    sources = dict(
+        Measure.objects.filter(source__isnull=False).values_list("key", "source__metric")
+    )
+    assert sources == {
+        "deployment": "active_users",
+        "engagement": "logins",
+        "adoption": "reports_run",
+    }
+
+
+@pytest.mark.django_db
+def test_seed_demo_metrics_have_a_weekly_rhythm():
+    seed(accounts=30, days=35)
+    by_weekday = {
+        row["weekday"]: row["total"]
+        for row in MetricValue.objects.filter(metric__key="logins")
+        .annotate(weekday=ExtractIsoWeekDay("date"))
+        .values("weekday")
+        .annotate(total=Avg("value"))
+    }
+    # An average weekday: Tuesdays and Wednesdays are busiest, weekends quietest (factors 1.2
+    # and 0.65 of the level).
+    assert max(by_weekday, key=by_weekday.get) in (2, 3)
+    assert by_weekday[6] < 0.7 * by_weekday[2]
+    assert by_weekday[7] < 0.7 * by_weekday[2]
+
+
+@pytest.mark.django_db
+def test_seed_demo_derived_values_say_their_inputs():
+    seed()
+    value = (
+        MeasureValue.objects.filter(measure__key="deployment", as_of=AS_OF)
+        .select_related("account")
+        .order_by("account__external_id")
+        .first()
+    )
+    users = MetricValue.objects.filter(
+        account=value.account,
+        metric__key="active_users",
+        date__gt=AS_OF - timedelta(days=28),
+        date__lte=AS_OF,
+    ).values_list("value", flat=True)
+    seats = MetricValue.objects.get(
+        account=value.account, metric__key="licensed_seats", date=AS_OF
+    ).value
+    average = sum(users) / len(users)
+    assert value.raw_value == pytest.approx(average / seats, abs=1e-12)
+    assert value.comment == (
+        f"avg active users (28 d) {demo_number(average)} ÷ licensed seats "
+        f"{demo_number(seats)} = {demo_number(average / seats)}"
+    )
+
+
+def demo_number(value: float) -> str:
+    return f"{value:,.2f}".rstrip("0").rstrip(".")

@@ -70,6 +70,7 @@ class Command(BaseCommand):
             ("contacts", summary.contacts, ""),
             ("touchpoints", summary.touchpoints, ""),
             ("measure values", summary.measure_values, ""),
+            ("metric values", summary.metric_values, "daily usage"),
             ("renewal outcomes", sum(summary.renewal_outcomes.values()), outcomes),
         ):
             self.stdout.write(f"  {label:<17}{count:>10,}  {note}".rstrip())

@@ -1,0 +1,108 @@
+"""Reads of usage metrics: what a derivation needs, in a few set-based queries."""
+
+import csv
+import io
+from datetime import date
+
+import pandas as pd
+from django.db import connection
+
+from metrics.models import Metric, MetricValue
+
+TABLE = MetricValue._meta.db_table
+# The engine's metric value columns (scorecards.engine.windows.METRIC_VALUE_COLUMNS).
+COLUMNS = ["account_id", "metric", "on", "value"]
+
+WINDOW_ROWS = (
+    f"SELECT account_id, metric_id, date, value FROM {TABLE} "
+    "WHERE account_id BETWEEN %s AND %s AND metric_id = ANY(%s) AND date >= %s AND date <= %s"
+)
+# The latest value before the window of each account and metric: one probe per pair of the
+# (account, metric, date) index, merged newest partition first, so it stops at the first hit.
+EARLIER_ROWS = (
+    "SELECT a.id, m.id, v.date, v.value FROM accounts_account a "
+    "CROSS JOIN unnest(%s::bigint[]) AS m(id) "
+    "CROSS JOIN LATERAL (SELECT date, value FROM " + TABLE + " mv "
+    "  WHERE mv.account_id = a.id AND mv.metric_id = m.id AND mv.date < %s "
+    "  ORDER BY mv.date DESC LIMIT 1) v "
+    "WHERE a.id BETWEEN %s AND %s"
+)
+
+
+def metric_keys_declared() -> set[str]:
+    return set(Metric.objects.values_list("key", flat=True))
+
+
+def metric_ids_by_key() -> dict[str, int]:
+    return dict(Metric.objects.values_list("key", "pk"))
+
+
+def metric_values_frame(
+    *,
+    first_id: int,
+    last_id: int,
+    metrics: list[str],
+    first_date: date,
+    as_of: date,
+    earlier_metrics: list[str] = (),
+) -> pd.DataFrame:
+    """The values a derivation for `as_of` reads, of the accounts with ids in
+    [first_id, last_id]: every value of `metrics` dated first_date … as_of and, for
+    `earlier_metrics` (those summed or counted, where an empty window is 0 only for an account
+    that had values before), each account's latest value before first_date.
+    Columns: account_id, metric (the key), on (datetime64), value."""
+    ids = metric_ids_by_key()
+    keys = {pk: key for key, pk in ids.items()}
+    metric_ids = [ids[key] for key in metrics if key in ids]
+    earlier_ids = [ids[key] for key in earlier_metrics if key in ids]
+    raw = ["account_id", "metric_id", "on", "value"]
+    if not metric_ids:
+        frame = pd.DataFrame({column: [] for column in raw})
+    elif connection.vendor == "postgresql":
+        frame = _copy_frame(WINDOW_ROWS, [first_id, last_id, metric_ids, first_date, as_of], raw)
+        if earlier_ids:
+            earlier = _copy_frame(EARLIER_ROWS, [earlier_ids, first_date, first_id, last_id], raw)
+            frame = pd.concat([earlier, frame], ignore_index=True)
+    else:
+        rows = MetricValue.objects.filter(
+            account_id__gte=first_id,
+            account_id__lte=last_id,
+            metric_id__in=metric_ids,
+            date__gte=first_date,
+            date__lte=as_of,
+        ).values_list("account_id", "metric_id", "date", "value")
+        frame = pd.DataFrame(list(rows), columns=raw)
+        if earlier_ids:
+            before = (
+                MetricValue.objects.filter(
+                    account_id__gte=first_id,
+                    account_id__lte=last_id,
+                    metric_id__in=earlier_ids,
+                    date__lt=first_date,
+                )
+                .order_by("account_id", "metric_id", "-date")
+                .values_list("account_id", "metric_id", "date", "value")
+            )
+            earlier = pd.DataFrame(list(before), columns=raw).drop_duplicates(
+                ["account_id", "metric_id"]
+            )
+            frame = pd.concat([earlier, frame], ignore_index=True)
+    frame = frame.astype({"account_id": "int64", "metric_id": "int64", "value": float})
+    return pd.DataFrame(
+        {
+            "account_id": frame["account_id"].to_numpy(),
+            "metric": frame["metric_id"].map(keys).to_numpy(dtype=object),
+            "on": pd.to_datetime(frame["on"]).to_numpy(),
+            "value": frame["value"].to_numpy(),
+        },
+        columns=COLUMNS,
+    )
+
+
+def _copy_frame(sql: str, params: list, columns: list[str]) -> pd.DataFrame:
+    buffer = io.StringIO()
+    with connection.cursor() as cursor:
+        query = cursor.mogrify(sql, params).decode()
+        cursor.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT csv)", buffer)
+    buffer.seek(0)
+    return pd.read_csv(buffer, names=columns, header=None, quoting=csv.QUOTE_MINIMAL)
