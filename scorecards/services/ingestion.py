@@ -47,6 +47,7 @@ from accounts.ingestion import (
 )
 from scorecards import engine
 from scorecards.choices import ValueSource
+from scorecards.documents import document_bands_with_tiers
 from scorecards.models import (
     Band,
     ExceptionRule,
@@ -61,6 +62,7 @@ from scorecards.services.versions import (
     scorecard_versions_create_for_measure,
 )
 from scorecards.validation import (
+    band_tiers_validate,
     bands_validate,
     exception_validate_by_field,
     mapping_validate_by_field,
@@ -406,6 +408,16 @@ def scorecard_document_errors(
         add("is_default", ["Every portfolio needs a default scorecard; keep this one default."])
 
     add("bands", bands_validate([(b["label"], Decimal(str(b["min"]))) for b in document["bands"]]))
+    if "bands" not in errors:
+        add(
+            "bands",
+            band_tiers_validate(
+                [
+                    (band["label"], band["tier"])
+                    for band in document_bands_with_tiers(document["bands"])
+                ]
+            ),
+        )
     band_labels = {band["label"] for band in document["bands"]}
     keys: list[str] = []
     if not document["groups"]:
@@ -487,8 +499,9 @@ def scorecard_document_save(
             label=b["label"],
             min_score=Decimal(str(b["min"])),
             color=b["color"],
+            tier=b["tier"],
         )
-        for b in document["bands"]
+        for b in document_bands_with_tiers(document["bands"])
     )
     measures, changed = {}, []
     for position, group_document in enumerate(document["groups"]):
