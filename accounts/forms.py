@@ -19,6 +19,9 @@ class AccountFilterForm(forms.Form):
         max_length=100,
         widget=forms.TextInput(attrs={"type": "search", "placeholder": "Name or CRM id"}),
     )
+    tier = forms.MultipleChoiceField(
+        required=False, label="Tier", widget=forms.CheckboxSelectMultiple
+    )
     band = forms.MultipleChoiceField(
         required=False, label="Band", widget=forms.CheckboxSelectMultiple
     )
@@ -53,11 +56,13 @@ class AccountFilterForm(forms.Form):
         *,
         bands: list[str],
         segments: list[str],
+        tiers: list[tuple[str, str]] = (),
         regions: list[str],
         owners: list[tuple[int, str]] | None,
     ):
         super().__init__(data, label_suffix="")
         self.fields["band"].choices = [(band, band) for band in bands]
+        self.fields["tier"].choices = list(tiers)
         self.fields["segment"].choices = [("", "All segments")] + [(s, s) for s in segments]
         self.fields["region"].choices = [("", "All regions")] + [(r, r) for r in regions]
         if owners is None:
@@ -72,6 +77,7 @@ class AccountFilterForm(forms.Form):
         return {
             "q": (data.get("q") or "").strip(),
             "bands": tuple(data.get("band") or ()),
+            "tiers": tuple(data.get("tier") or ()),
             "segment": data.get("segment") or "",
             "region": data.get("region") or "",
             "owner_id": data.get("owner"),

@@ -1,8 +1,8 @@
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from accounts import roles
-from accounts.models import Account
+from accounts.models import Account, Contact
 
 
 def accounts_visible_to(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Account]:
@@ -14,3 +14,35 @@ def accounts_visible_to(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[A
     if not user.is_authenticated:
         return Account.objects.none()
     return Account.objects.filter(owner=user)
+
+
+SEARCH_MIN_LENGTH = 2
+
+
+def accounts_search(
+    *, user: AbstractBaseUser | AnonymousUser, query: str, limit: int = 20
+) -> list[Account]:
+    """Accounts the user may see whose name or CRM id (external_id) contains `query`, by
+    name; none for a query shorter than SEARCH_MIN_LENGTH."""
+    query = query.strip()
+    if len(query) < SEARCH_MIN_LENGTH:
+        return []
+    found = accounts_visible_to(user=user).filter(
+        Q(name__icontains=query) | Q(external_id__icontains=query)
+    )
+    return list(found.select_related("owner").order_by("name", "pk")[:limit])
+
+
+def contacts_search(
+    *, user: AbstractBaseUser | AnonymousUser, query: str, limit: int = 20
+) -> list[Contact]:
+    """Contacts of the accounts the user may see whose name or email contains `query`, by
+    name (a CSM never finds another CSM's contacts)."""
+    query = query.strip()
+    if len(query) < SEARCH_MIN_LENGTH:
+        return []
+    found = Contact.objects.filter(
+        Q(name__icontains=query) | Q(email__icontains=query),
+        account__in=accounts_visible_to(user=user),
+    )
+    return list(found.select_related("account").order_by("name", "pk")[:limit])

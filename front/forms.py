@@ -177,3 +177,25 @@ class ContactLeftForm(forms.Form):
         super().__init__(data, prefix="left")
         self.fields["contact"].queryset = account.contacts.filter(is_active=True).order_by("name")
         self.fields["left_on"].initial = today
+
+
+class SavedViewForm(forms.Form):
+    """Name the dashboard's current filters. `query` is the page's query string (kept up to
+    date by static/js/saved-views.js as htmx changes the filters)."""
+
+    name = forms.CharField(
+        label="Save these filters as",
+        max_length=60,
+        widget=forms.TextInput(attrs={"placeholder": "e.g. Renewing, at risk"}),
+    )
+    query = forms.CharField(required=False, max_length=1000, widget=forms.HiddenInput)
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        if not name:
+            raise forms.ValidationError("Give the view a name.")
+        return name
+
+
+class SearchForm(forms.Form):
+    q = forms.CharField(label="Search", max_length=100, required=False)

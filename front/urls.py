@@ -1,11 +1,28 @@
 from django.urls import path
 
-from front.views import account, dashboard, learning, portfolio, relationship, work
+from front.views import (
+    account,
+    dashboard,
+    learning,
+    portfolio,
+    relationship,
+    saved_views,
+    search,
+    work,
+)
 
 app_name = "front"
 
 urlpatterns = [
     path("dashboard/", dashboard.dashboard, name="dashboard"),
+    path("dashboard.csv", dashboard.dashboard_csv, name="dashboard-csv"),
+    path("dashboard/views/", saved_views.saved_view_create, name="saved-view-create"),
+    path(
+        "dashboard/views/<int:pk>/delete/",
+        saved_views.saved_view_delete,
+        name="saved-view-delete",
+    ),
+    path("search/", search.search, name="search"),
     path("accounts/<int:pk>/", account.account_detail, name="account-detail"),
     path("accounts/<int:pk>/sentiment/", account.account_sentiment, name="account-sentiment"),
     path("risks/<int:pk>/transition/", account.risk_transition, name="risk-transition"),

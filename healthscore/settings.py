@@ -101,6 +101,8 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
+# The currency of every ARR figure (an ISO 4217 code, shown beside the amounts).
+CURRENCY = env.str("CURRENCY", default="USD")
 USE_I18N = True
 USE_TZ = True
 

@@ -3,8 +3,12 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from front.views.home import home
+from front.views.home import favicon, home
 from healthscore.api import api_not_found
+
+admin.site.site_header = "Healthscore administration"
+admin.site.site_title = "Healthscore administration"
+admin.site.index_title = "Scorecards, rules and schedules"
 
 api_v1 = [
     path("", include("accounts.api.urls")),
@@ -18,6 +22,7 @@ api_v1 = [
 
 urlpatterns = [
     path("", home, name="home"),
+    path("favicon.ico", favicon, name="favicon"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

@@ -35,3 +35,16 @@ class ExceptionAction(models.TextChoices):
 
 
 NOT_SCORED = "Not scored"
+
+
+class BandTier(models.TextChoices):
+    """PRODUCT.md "Portfolio tiers": what a band means across scorecards, so that Red/Yellow/
+    Green and A–F accounts add up in one portfolio. Ordered worst first."""
+
+    AT_RISK = "at_risk", _("At risk")
+    WATCH = "watch", _("Watch")
+    HEALTHY = "healthy", _("Healthy")
+
+
+# Worst first; a better band never has a worse tier (see validation.band_tiers_validate).
+BAND_TIER_ORDER = (BandTier.AT_RISK, BandTier.WATCH, BandTier.HEALTHY)

@@ -13,7 +13,7 @@ from django.db.models import Prefetch
 
 from scorecards.choices import ExceptionAction, MappingType
 from scorecards.models import Scorecard, ScorecardMeasure
-from scorecards.validation import measure_source_normalize
+from scorecards.validation import band_tiers_default, measure_source_normalize
 
 
 def _number(value: Decimal | float | int | None) -> int | float | None:
@@ -93,7 +93,12 @@ def scorecard_to_document(scorecard: Scorecard) -> dict[str, Any]:
             "lifecycle": list(scorecard.lifecycles),
         },
         "bands": [
-            {"label": band.label, "min": _number(band.min_score), "color": band.color}
+            {
+                "label": band.label,
+                "min": _number(band.min_score),
+                "color": band.color,
+                "tier": band.tier,
+            }
             for band in scorecard.bands.order_by("min_score")
         ],
         "groups": [
@@ -136,6 +141,23 @@ def scorecard_to_document(scorecard: Scorecard) -> dict[str, Any]:
     }
 
 
+def document_bands_with_tiers(bands: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A document's bands ordered by their minimum, each with its tier: the one given, else
+    the default (`band_tiers_default`), so that documents written before bands had tiers
+    read as the migration left their bands. Not mutated."""
+    ordered = sorted(bands, key=lambda band: band["min"])
+    defaults = band_tiers_default([band["min"] for band in ordered])
+    return [
+        {
+            "label": band["label"],
+            "min": _number(band["min"]),
+            "color": band["color"],
+            "tier": band.get("tier") or default,
+        }
+        for band, default in zip(ordered, defaults, strict=True)
+    ]
+
+
 def scorecard_document_normalize(document: dict[str, Any]) -> dict[str, Any]:
     """A stored document reduced to the contract's fields, with numbers as `_number` makes them.
 
@@ -154,10 +176,7 @@ def scorecard_document_normalize(document: dict[str, Any]) -> dict[str, Any]:
             "tier": list(assignment.get("tier", [])),
             "lifecycle": list(assignment.get("lifecycle", [])),
         },
-        "bands": [
-            {"label": band["label"], "min": _number(band["min"]), "color": band["color"]}
-            for band in sorted(document.get("bands", []), key=lambda band: band["min"])
-        ],
+        "bands": document_bands_with_tiers(document.get("bands", [])),
         "groups": [
             {
                 "name": group["name"],

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account
 from metrics.selectors import metric_keys_declared
-from scorecards.choices import ExceptionAction
+from scorecards.choices import BandTier, ExceptionAction
 from scorecards.models import (
     Band,
     ExceptionRule,
@@ -28,6 +28,7 @@ from scorecards.models import (
     ScorecardMeasure,
 )
 from scorecards.validation import (
+    band_tiers_default,
     bands_validate,
     exception_validate_by_field,
     mapping_validate_by_field,
@@ -199,8 +200,14 @@ def _clean_weight(form: forms.ModelForm) -> Any:
 class BandForm(forms.ModelForm):
     class Meta:
         model = Band
-        fields = ["label", "min_score", "color"]
+        fields = ["label", "min_score", "color", "tier"]
         widgets = {"color": forms.TextInput(attrs={"type": "color"})}
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        # Left blank, a band gets its default tier by position (BandInlineFormSet.clean).
+        self.fields["tier"].required = False
+        self.fields["tier"].choices = [("", _("Default by position")), *BandTier.choices]
 
 
 class MeasureGroupForm(forms.ModelForm):
@@ -286,7 +293,18 @@ class BandInlineFormSet(_SiblingFormSet):
         )
         if errors:
             raise ValidationError(errors)
+        self._default_tiers()
         super().clean()
+
+    def _default_tiers(self) -> None:
+        """PRODUCT.md "Portfolio tiers": a band whose tier is left blank gets its default
+        (the lowest band at_risk, the highest healthy, the rest watch)."""
+        kept = list(self.kept_forms())
+        defaults = band_tiers_default([form.cleaned_data["min_score"] for form in kept])
+        for form, default in zip(kept, defaults, strict=True):
+            if not form.cleaned_data.get("tier"):
+                form.cleaned_data["tier"] = default
+                form.instance.tier = default
 
     def save_existing_objects(self, commit: bool = True) -> list[Band]:
         """Save the changed bands as new rows once the changed and deleted ones are out of the

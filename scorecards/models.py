@@ -5,6 +5,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from scorecards.choices import (
+    BandTier,
     ExceptionAction,
     ExceptionOp,
     MappingType,
@@ -99,6 +100,12 @@ class Band(models.Model):
     label = models.CharField(max_length=30)
     min_score = models.DecimalField(max_digits=5, decimal_places=2, validators=SCORE_RANGE)
     color = models.CharField(max_length=7, default="#7f8c8d", help_text=_("Hex, e.g. #27ae60"))
+    tier = models.CharField(
+        max_length=10,
+        choices=BandTier.choices,
+        default=BandTier.WATCH,
+        help_text=_("How the portfolio counts the band across scorecards."),
+    )
 
     class Meta:
         ordering = ["scorecard", "min_score"]
@@ -112,6 +119,10 @@ class Band(models.Model):
             models.CheckConstraint(
                 condition=Q(min_score__gte=0) & Q(min_score__lte=100),
                 name="%(app_label)s_%(class)s_min_score_0_100",
+            ),
+            models.CheckConstraint(
+                condition=Q(tier__in=BandTier.values),
+                name="%(app_label)s_%(class)s_tier_known",
             ),
         ]
 

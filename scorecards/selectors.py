@@ -33,6 +33,14 @@ def lowest_bands() -> dict[int, str]:
     return lowest
 
 
+def band_tiers() -> dict[tuple[int, str], str]:
+    """(scorecard_id, band label) → its tier (PRODUCT.md "Portfolio tiers"), in one query."""
+    return {
+        (scorecard_id, label): tier
+        for scorecard_id, label, tier in Band.objects.values_list("scorecard_id", "label", "tier")
+    }
+
+
 @dataclass(frozen=True)
 class ScorecardFrames:
     """Every scorecard's definition as the engine's input frames (see engine.score_accounts)."""

@@ -14,7 +14,7 @@ from collections.abc import Collection
 from decimal import Decimal
 from numbers import Number
 
-from scorecards.choices import ExceptionAction, MappingType
+from scorecards.choices import BandTier, ExceptionAction, MappingType
 
 SCORE_MIN = 0
 SCORE_MAX = 100
@@ -91,6 +91,33 @@ def bands_validate(bands: list[tuple[str, Decimal]]) -> list[str]:
             f"{_quoted(lowest_labels)} starts at {_format_number(lowest)}."
         )
     return errors
+
+
+def band_tiers_default(mins: list[Decimal | float]) -> list[str]:
+    """PRODUCT.md "Portfolio tiers": the default tier of each band, in the order given — the
+    lowest band at_risk, the highest healthy, the rest watch. A scorecard of one band has
+    neither a worse nor a better band, so that band is watch."""
+    if len(mins) < 2:
+        return [BandTier.WATCH for _ in mins]
+    lowest, highest = min(mins), max(mins)
+    return [
+        BandTier.AT_RISK
+        if minimum == lowest
+        else BandTier.HEALTHY
+        if minimum == highest
+        else BandTier.WATCH
+        for minimum in mins
+    ]
+
+
+def band_tiers_validate(bands: list[tuple[str, object]]) -> list[str]:
+    """PRODUCT.md "Portfolio tiers": every band's tier is healthy, watch or at_risk.
+    bands: (label, tier) pairs."""
+    return [
+        f"Band “{label}”: the tier must be one of {', '.join(BandTier.values)}, not {tier!r}."
+        for label, tier in bands
+        if tier not in BandTier.values
+    ]
 
 
 def _steps_errors(steps: object) -> list[str]:

@@ -5,7 +5,6 @@ from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
-import pandas as pd
 
 from accounts.models import Account
 from demo.services.shape import (
@@ -127,23 +126,52 @@ def accounts_plan(rng: np.random.Generator, *, count: int, days: int, as_of: dat
 def _company_names(
     rng: np.random.Generator, *, region: np.ndarray, industry: np.ndarray
 ) -> np.ndarray:
-    """Believable company names; a repeated name gets a number, so names stay distinct."""
+    """Believable company names, all distinct: a name already taken is replaced by the
+    nearest free variant (another word of the industry, then a second stem: "Cobalt Harbor
+    Schools Ltd"), never "Cobalt Schools Ltd (2)". Only past every variant (far beyond a
+    million accounts) does a number follow. Uses the same draws as before, so the other
+    generated columns do not change."""
     count = len(region)
     stems = rng.integers(0, len(NAME_STEMS), size=count)
     words = rng.integers(0, 4, size=count)
     suffixes = rng.integers(0, 12, size=count)
+    taken: set[str] = set()
     names = []
     for i in range(count):
-        base = f"{NAME_STEMS[stems[i]]} {INDUSTRY_WORDS[industry[i]][words[i]]}"
+        legal = ""
         if industry[i] != "Public Sector":
-            legal = LEGAL_SUFFIXES[region[i]]
-            base = f"{base} {legal[suffixes[i] % len(legal)]}"
-        names.append(base)
-    repeat = pd.Series(names).groupby(names).cumcount().to_numpy()
-    return np.array(
-        [name if k == 0 else f"{name} ({k + 1})" for name, k in zip(names, repeat, strict=True)],
-        dtype=object,
-    )
+            choices = LEGAL_SUFFIXES[region[i]]
+            legal = f" {choices[suffixes[i] % len(choices)]}"
+        industry_words = INDUSTRY_WORDS[industry[i]]
+        name = next(
+            (
+                candidate
+                for candidate in _name_variants(stems[i], words[i], industry_words, legal)
+                if candidate not in taken
+            ),
+            None,
+        )
+        if name is None:
+            base = f"{NAME_STEMS[stems[i]]} {industry_words[words[i]]}{legal}"
+            number = 2
+            while f"{base} {number}" in taken:
+                number += 1
+            name = f"{base} {number}"
+        taken.add(name)
+        names.append(name)
+    return np.array(names, dtype=object)
+
+
+def _name_variants(stem: int, word: int, industry_words: tuple, legal: str):
+    """The names of one draw, the drawn one first, then the others in a fixed order."""
+    n_words = len(industry_words)
+    first = NAME_STEMS[stem]
+    for w in range(n_words):
+        yield f"{first} {industry_words[(word + w) % n_words]}{legal}"
+    for offset in range(1, len(NAME_STEMS)):
+        second = NAME_STEMS[(stem + offset) % len(NAME_STEMS)]
+        for w in range(n_words):
+            yield f"{first} {second} {industry_words[(word + w) % n_words]}{legal}"
 
 
 def health_paths(rng: np.random.Generator, *, trajectory: np.ndarray, days: int) -> np.ndarray:

@@ -15,22 +15,32 @@ from django.db.models import (
 )
 
 from accounts.models import Account
-from scorecards.choices import NOT_SCORED
+from scorecards.choices import BAND_TIER_ORDER, NOT_SCORED, BandTier
 from scorecards.models import (
     Band,
 )
 
 FLAT_BELOW = Decimal("2")
 NOT_SCORED_COLOR = "#52606d"
+# The filter value of accounts without a score, beside the three tiers.
+TIER_NOT_SCORED = "not_scored"
+TIER_COLORS = {
+    BandTier.HEALTHY: "#1e8449",
+    BandTier.WATCH: "#f1c40f",
+    BandTier.AT_RISK: "#c0392b",
+    TIER_NOT_SCORED: NOT_SCORED_COLOR,
+}
 
 
 @dataclass(frozen=True)
 class BandStyle:
-    """How a band looks: its label (always shown as text) and colours with enough contrast."""
+    """How a band (or a tier) looks: its label (always shown as text) and colours with enough
+    contrast; `key` is a tier's value in URLs (empty for a band, whose label is its key)."""
 
     label: str
     color: str
     text_color: str
+    key: str = ""
 
 
 def _text_color(background: str) -> str:
@@ -60,6 +70,26 @@ class BandPalette:
     # (scorecard_id, label) of each scorecard's lowest band: its accounts' ARR is at risk.
     bottom_bands: frozenset[tuple[int, str]]
     zones: dict[int, list[dict]]
+    # (scorecard_id, label) → tier (PRODUCT.md "Portfolio tiers").
+    tiers: dict[tuple[int, str], str]
+
+    def tier_of(self, label: str | None, scorecard_id: int | None) -> str:
+        """The tier of a scorecard's band; TIER_NOT_SCORED when not scored (or unknown)."""
+        if not label or label == NOT_SCORED:
+            return TIER_NOT_SCORED
+        return self.tiers.get((scorecard_id, label), TIER_NOT_SCORED)
+
+    def tier_q(self, tiers: list[str] | tuple[str, ...]) -> Q:
+        """Accounts whose current band is in one of `tiers` on its own scorecard."""
+        pairs = [
+            Q(current_score__scorecard_id=scorecard_id, current_score__band=label)
+            for (scorecard_id, label), tier in sorted(self.tiers.items())
+            if tier in tiers
+        ]
+        query = reduce(operator.or_, pairs) if pairs else Q(pk__isnull=True)
+        if TIER_NOT_SCORED in tiers:
+            query |= Q(current_score__isnull=True) | Q(current_score__band=NOT_SCORED)
+        return query
 
     def style(self, label: str | None, scorecard_id: int | None = None) -> BandStyle:
         if not label or label == NOT_SCORED:
@@ -68,13 +98,9 @@ class BandPalette:
         return found or BandStyle(label, NOT_SCORED_COLOR, "#ffffff")
 
     def at_risk_q(self) -> Q:
-        """Accounts whose current score is in the lowest band of its own scorecard (a label
-        that is lowest on one scorecard may not be on another)."""
-        pairs = [
-            Q(current_score__scorecard_id=scorecard_id, current_score__band=label)
-            for scorecard_id, label in sorted(self.bottom_bands)
-        ]
-        return reduce(operator.or_, pairs) if pairs else Q(pk__isnull=True)  # no bands: none
+        """Accounts whose current band is in the at_risk tier of its own scorecard: their ARR
+        is at risk (a label that is at risk on one scorecard may not be on another)."""
+        return self.tier_q([BandTier.AT_RISK])
 
     @property
     def filter_labels(self) -> list[str]:
@@ -116,7 +142,20 @@ def band_palette() -> BandPalette:
         bottom_labels=frozenset(rows[0].label for rows in per_scorecard.values()),
         bottom_bands=frozenset((key, rows[0].label) for key, rows in per_scorecard.items()),
         zones=zones,
+        tiers={(band.scorecard_id, band.label): band.tier for band in bands},
     )
+
+
+def tier_style(tier: str) -> BandStyle:
+    """A tier shown like a band: "At risk" on red, "Watch" on yellow, "Healthy" on green."""
+    label = NOT_SCORED if tier == TIER_NOT_SCORED else BandTier(tier).label
+    color = TIER_COLORS[tier]
+    return BandStyle(str(label), color, _text_color(color), key=tier)
+
+
+# Best first, as the band counts are; "Not scored" last.
+TIERS_SHOWN = (*reversed(BAND_TIER_ORDER), TIER_NOT_SCORED)
+TIER_CHOICES = [(tier, tier_style(tier).label) for tier in TIERS_SHOWN]
 
 
 def band_q(labels: list[str] | tuple[str, ...]) -> Q:
@@ -152,6 +191,35 @@ class BandCount:
     arr: Decimal
     count_share: float
     arr_share: float
+
+
+def tier_counts(*, accounts: QuerySet[Account], palette: BandPalette) -> list[BandCount]:
+    """Active accounts and their ARR per tier of their current band (healthy, watch, at risk,
+    then not scored when any), so that several scorecards' accounts add up (one query)."""
+    rows = (
+        accounts.filter(status=Account.Status.ACTIVE)
+        .values("current_score__scorecard_id", "current_score__band")
+        .annotate(count=Count("pk"), arr=Sum("arr"))
+        .order_by()
+    )
+    counts: dict[str, list] = defaultdict(lambda: [0, Decimal(0)])
+    for row in rows:
+        tier = palette.tier_of(row["current_score__band"], row["current_score__scorecard_id"])
+        counts[tier][0] += row["count"]
+        counts[tier][1] += row["arr"] or Decimal(0)
+    total = sum(count for count, _ in counts.values())
+    total_arr = sum((arr for _, arr in counts.values()), Decimal(0))
+    return [
+        BandCount(
+            band=tier_style(tier),
+            count=counts[tier][0],
+            arr=counts[tier][1],
+            count_share=counts[tier][0] / total if total else 0.0,
+            arr_share=float(counts[tier][1] / total_arr) if total_arr else 0.0,
+        )
+        for tier in TIERS_SHOWN
+        if tier != TIER_NOT_SCORED or tier in counts
+    ]
 
 
 def band_counts(*, accounts: QuerySet[Account], palette: BandPalette) -> list[BandCount]:

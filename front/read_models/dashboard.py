@@ -33,13 +33,14 @@ from front.read_models.bands import (
     BandCount,
     BandPalette,
     BandStyle,
-    band_counts,
     band_palette,
     band_q,
+    tier_counts,
     trend_direction,
     trend_title,
 )
-from scorecards.choices import NOT_SCORED
+from scorecards.choices import NOT_SCORED, BandTier
+from scorecards.learning.likelihood import renewal_likelihood_fits, renewal_likelihood_from_fit
 from scorecards.models import (
     CurrentScore,
     MeasureGroup,
@@ -77,6 +78,7 @@ class DashboardFilters:
 
     q: str = ""
     bands: tuple[str, ...] = ()
+    tiers: tuple[str, ...] = ()
     segment: str = ""
     region: str = ""
     owner_id: int | None = None
@@ -114,6 +116,21 @@ class DashboardRow:
     sparkline: Sparkline | None
     group_scores: list[tuple[str, float | None]]
     open_risks: int | None
+    coverage: Decimal | None = None
+    missing_measures: tuple[str, ...] = ()
+    likelihood: float | None = None
+
+    @property
+    def coverage_percent(self) -> int | None:
+        return None if self.coverage is None else int(round(self.coverage * 100))
+
+    @property
+    def is_coverage_partial(self) -> bool:
+        return self.coverage is not None and self.coverage < 1
+
+    @property
+    def likelihood_percent(self) -> int | None:
+        return None if self.likelihood is None else round(self.likelihood * 100)
 
     @property
     def trend_title(self) -> str:
@@ -196,12 +213,16 @@ def _band_moved(accounts: QuerySet[Account], previous_day: date | None) -> Query
     )
 
 
-def dashboard_accounts(
-    *, accounts: QuerySet[Account], filters: DashboardFilters, today: date
+def dashboard_filtered(
+    *,
+    accounts: QuerySet[Account],
+    filters: DashboardFilters,
+    today: date,
+    palette: BandPalette | None = None,
 ) -> QuerySet[Account]:
-    """The active accounts among `accounts` that pass `filters`, in the asked order (nulls
-    last, then by name). `accounts` may carry an `open_risks` annotation (added by the risk
-    layer); the open-risk filter and sort use it when it is there."""
+    """The active accounts among `accounts` that pass `filters`, unordered. `accounts` may
+    carry an `open_risks` annotation (added by the risk layer); the open-risk filter uses it
+    when it is there."""
     result = accounts.filter(status=Account.Status.ACTIVE)
     if filters.q:
         result = result.filter(Q(name__icontains=filters.q) | Q(external_id__icontains=filters.q))
@@ -213,6 +234,8 @@ def dashboard_accounts(
         result = result.filter(owner_id=filters.owner_id)
     if filters.bands:
         result = result.filter(band_q(filters.bands))
+    if filters.tiers:
+        result = result.filter((palette or band_palette()).tier_q(filters.tiers))
     if filters.renewal_within is not None:
         result = result.filter(
             renewal_date__gte=today,
@@ -223,6 +246,20 @@ def dashboard_accounts(
         result = result.filter(open_risks__gt=0)
     if filters.moved:
         result = _band_moved(result, previous_scoring_day())
+    return result
+
+
+def dashboard_accounts(
+    *,
+    accounts: QuerySet[Account],
+    filters: DashboardFilters,
+    today: date,
+    palette: BandPalette | None = None,
+) -> QuerySet[Account]:
+    """`dashboard_filtered` in the asked order (nulls last, then by name); sorting by open
+    risks needs the `open_risks` annotation."""
+    result = dashboard_filtered(accounts=accounts, filters=filters, today=today, palette=palette)
+    has_risk_counts = "open_risks" in result.query.annotations
     key = filters.sort.removeprefix("-")
     if key not in SORT_FIELDS or (key == "risks" and not has_risk_counts):
         key = DEFAULT_SORT
@@ -245,7 +282,8 @@ def dashboard_page(
 ) -> DashboardPage:
     """One page of the dashboard table in six queries (count, page ids, rows, bands,
     sparklines, group names), whatever the page size."""
-    ordered = dashboard_accounts(accounts=accounts, filters=filters, today=today)
+    palette = band_palette()
+    ordered = dashboard_accounts(accounts=accounts, filters=filters, today=today, palette=palette)
     # The page's ids first, from a lean query; then its rows with their snapshots and
     # annotations, so that the joins and the open-risk counts cost 25 rows, not thousands.
     page = Paginator(ordered.values_list("pk", flat=True), per_page).get_page(page_number)
@@ -257,11 +295,16 @@ def dashboard_page(
     )
     by_pk = {account.pk: account for account in details}
     accounts_on_page = [by_pk[pk] for pk in ids]
-    palette = band_palette()
     sparklines = _sparklines(account_ids=[a.pk for a in accounts_on_page], today=today)
     group_names = _default_group_names()
+    snapshots = [_current_snapshot(account) for account in accounts_on_page]
+    fits = renewal_likelihood_fits(
+        scorecard_ids={snapshot.scorecard_id for snapshot in snapshots if snapshot}
+    )
     rows = [
-        _dashboard_row(account, palette, sparklines.get(account.pk), len(group_names), today)
+        _dashboard_row(
+            account, palette, sparklines.get(account.pk), len(group_names), today, fits=fits
+        )
         for account in accounts_on_page
     ]
     sort = filters.sort if filters.sort.removeprefix("-") in SORT_FIELDS else DEFAULT_SORT
@@ -304,6 +347,8 @@ def _dashboard_row(
     sparkline: Sparkline | None,
     group_count: int,
     today: date,
+    *,
+    fits: dict[int, dict | None],
 ) -> DashboardRow:
     snapshot = _current_snapshot(account)
     groups = list(snapshot.groups) if snapshot else []
@@ -330,6 +375,15 @@ def _dashboard_row(
         sparkline=sparkline,
         group_scores=group_scores,
         open_risks=getattr(account, "open_risks", None),
+        coverage=snapshot.coverage if snapshot else None,
+        missing_measures=tuple(snapshot.missing_measures or ()) if snapshot else (),
+        # Shown only where the scorecard has enough outcomes (PRODUCT.md: renewal likelihood).
+        likelihood=renewal_likelihood_from_fit(
+            fits.get(snapshot.scorecard_id),
+            None if snapshot.overall is None else float(snapshot.overall),
+        )
+        if snapshot
+        else None,
     )
 
 
@@ -370,46 +424,66 @@ class AccountMention:
 @dataclass(frozen=True)
 class DashboardSummary:
     total: int
-    band_counts: list[BandCount]
+    tier_counts: list[BandCount]
     moved: list[AccountMention]
     moved_count: int
     renewing: list[AccountMention]
     renewing_count: int
-    renewing_bands: list[str]
+    renewing_tiers: list[str]
     previous_day: date | None
-    top_label: str
+    is_filtered: bool = False
     renewal_window: int = RENEWAL_WINDOW_DAYS
 
 
-def dashboard_summary(*, accounts: QuerySet[Account], today: date) -> DashboardSummary:
-    """Above the table: counts by band, the accounts whose band moved since the previous
-    scoring day, and those renewing within 90 days outside the best band. Eight queries."""
+def dashboard_summary(
+    *,
+    accounts: QuerySet[Account],
+    today: date,
+    filters: DashboardFilters | None = None,
+) -> DashboardSummary:
+    """Above the table, for the accounts the table shows (`filters` applied, so drilling in
+    from the portfolio to one CSM counts that CSM's accounts): counts by tier, the accounts
+    whose band moved since the previous scoring day, and those renewing within 90 days
+    outside the healthy tier. About ten queries."""
     palette = band_palette()
-    counts = band_counts(accounts=accounts, palette=palette)
-    active = accounts.filter(status=Account.Status.ACTIVE)
+    filters = filters or DashboardFilters()
+    active = dashboard_filtered(accounts=accounts, filters=filters, today=today, palette=palette)
+    if filters.moved:
+        # The moved filter joins the previous day's snapshots; the moved list below joins
+        # them again, which one query cannot alias twice.
+        active = accounts.filter(pk__in=active.values("pk"))
+    counts = tier_counts(accounts=active, palette=palette)
     previous_day = previous_scoring_day()
     moved = _band_moved(active, previous_day).order_by("name", "pk")
     # All of them in one query: a day moves a few accounts in a hundred, and counting them
     # separately would join the previous day's snapshots a second time.
-    moved_rows = list(moved.values("pk", "name", "current_score__band", "previous_band"))
-    renewing_bands = palette.not_top_labels
+    moved_rows = list(
+        moved.values(
+            "pk", "name", "current_score__band", "current_score__scorecard_id", "previous_band"
+        )
+    )
+    renewing_tiers = [BandTier.WATCH.value, BandTier.AT_RISK.value]
     renewing = active.filter(
-        band_q(renewing_bands),
+        palette.tier_q(renewing_tiers),
         renewal_date__gte=today,
         renewal_date__lte=today + timedelta(days=RENEWAL_WINDOW_DAYS),
     ).order_by("renewal_date", "name")
     renewing_rows = list(
-        renewing.values("pk", "name", "renewal_date", "current_score__band")[:SUMMARY_LIST_LENGTH]
+        renewing.values(
+            "pk", "name", "renewal_date", "current_score__band", "current_score__scorecard_id"
+        )[:SUMMARY_LIST_LENGTH]
     )
     return DashboardSummary(
         total=sum(c.count for c in counts),
-        band_counts=counts,
+        tier_counts=counts,
         moved=[
             AccountMention(
                 pk=row["pk"],
                 name=row["name"],
-                band=palette.style(row["current_score__band"]),
-                previous_band=palette.style(row["previous_band"]),
+                band=palette.style(row["current_score__band"], row["current_score__scorecard_id"]),
+                previous_band=palette.style(
+                    row["previous_band"], row["current_score__scorecard_id"]
+                ),
             )
             for row in moved_rows[:SUMMARY_LIST_LENGTH]
         ],
@@ -418,7 +492,7 @@ def dashboard_summary(*, accounts: QuerySet[Account], today: date) -> DashboardS
             AccountMention(
                 pk=row["pk"],
                 name=row["name"],
-                band=palette.style(row["current_score__band"]),
+                band=palette.style(row["current_score__band"], row["current_score__scorecard_id"]),
                 renewal_date=row["renewal_date"],
                 renewal_days=(row["renewal_date"] - today).days,
             )
@@ -427,9 +501,9 @@ def dashboard_summary(*, accounts: QuerySet[Account], today: date) -> DashboardS
         renewing_count=(
             renewing.count() if len(renewing_rows) == SUMMARY_LIST_LENGTH else len(renewing_rows)
         ),
-        renewing_bands=renewing_bands,
+        renewing_tiers=renewing_tiers,
         previous_day=previous_day,
-        top_label=palette.labels[0] if palette.labels else "",
+        is_filtered=replace(filters, sort=DEFAULT_SORT) != DashboardFilters(),
     )
 
 

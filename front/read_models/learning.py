@@ -49,6 +49,25 @@ class BacktestPage:
         return self.report.get("suggested") if self.report else None
 
     @property
+    def current_interval(self) -> list | None:
+        """The held-out AUC's 95 % bootstrap interval with the current weights."""
+        return ((self.report or {}).get("current") or {}).get("auc_holdout_interval")
+
+    @property
+    def is_suggestion_offered(self) -> bool:
+        """Suggested weights become a draft only when they reliably beat the current ones
+        (a report from before the bootstrap is not trusted: run it again)."""
+        return bool(self.suggested and self.suggested.get("is_better") is True)
+
+    @property
+    def not_offered_reason(self) -> str:
+        if not self.suggested or self.is_suggestion_offered:
+            return ""
+        return self.suggested.get("not_better_reason") or (
+            "This report predates the held-out AUC's uncertainty: run the backtest again."
+        )
+
+    @property
     def default_horizon_days(self) -> int:
         return backtest.DEFAULT_HORIZON_DAYS
 

@@ -4,7 +4,7 @@ and region, movers, renewals by band and the 180-day trend, for the accounts the
 import heapq
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.core.cache import cache
@@ -18,14 +18,17 @@ from django.db.models import (
 
 from accounts.models import Account
 from front.read_models.bands import (
+    TIER_NOT_SCORED,
+    TIERS_SHOWN,
     BandCount,
     BandPalette,
     BandStyle,
-    band_counts,
     band_palette,
-    band_q,
+    tier_counts,
+    tier_style,
 )
 from scorecards.choices import NOT_SCORED
+from scorecards.learning.likelihood import renewal_likelihood_fits, renewal_likelihood_from_fit
 from scorecards.models import (
     ScoreRun,
     ScoreSnapshot,
@@ -45,7 +48,6 @@ class PortfolioTotals:
     arr: Decimal
     average_score: Decimal | None
     arr_at_risk: Decimal
-    at_risk_bands: list[str]
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,22 @@ class Mover:
 
 
 @dataclass(frozen=True)
+class RenewalTier:
+    """Renewals of one tier within the window, with their mean renewal likelihood (over the
+    accounts whose scorecard has enough outcomes to show one; None when none has)."""
+
+    band: BandStyle
+    count: int
+    arr: Decimal
+    likelihood: float | None
+    likelihood_accounts: int
+
+    @property
+    def likelihood_percent(self) -> int | None:
+        return None if self.likelihood is None else round(self.likelihood * 100)
+
+
+@dataclass(frozen=True)
 class Portfolio:
     totals: PortfolioTotals
     band_counts: list[BandCount]
@@ -78,7 +96,7 @@ class Portfolio:
     rollups: list[tuple[str, list[RollupRow]]]
     movers_down: list[Mover]
     movers_up: list[Mover]
-    renewals: list[BandCount]
+    renewals: list[RenewalTier]
     renewal_window: int = RENEWAL_WINDOW_DAYS
 
 
@@ -94,7 +112,6 @@ def portfolio_overview(*, accounts: QuerySet[Account], today: date) -> Portfolio
     and region, biggest movers and renewals by band. About a dozen queries."""
     palette = band_palette()
     active = accounts.filter(status=Account.Status.ACTIVE)
-    at_risk = sorted(palette.bottom_labels)
     totals = active.aggregate(
         accounts=Count("pk"),
         scored=Count("pk", filter=Q(current_score__overall__isnull=False)),
@@ -106,7 +123,7 @@ def portfolio_overview(*, accounts: QuerySet[Account], today: date) -> Portfolio
         renewal_date__gte=today, renewal_date__lte=today + timedelta(days=RENEWAL_WINDOW_DAYS)
     )
     average_score = _two_places(totals["average_score"])
-    current = band_counts(accounts=active, palette=palette)
+    current = tier_counts(accounts=active, palette=palette)
     movers_down, movers_up = _movers(accounts=active, palette=palette)
     return Portfolio(
         totals=PortfolioTotals(
@@ -115,7 +132,6 @@ def portfolio_overview(*, accounts: QuerySet[Account], today: date) -> Portfolio
             arr=totals["total_arr"] or Decimal(0),
             average_score=average_score,
             arr_at_risk=totals["risky_arr"] or Decimal(0),
-            at_risk_bands=at_risk,
         ),
         band_counts=current,
         trend=_portfolio_trend(
@@ -127,8 +143,41 @@ def portfolio_overview(*, accounts: QuerySet[Account], today: date) -> Portfolio
         ],
         movers_down=movers_down,
         movers_up=movers_up,
-        renewals=band_counts(accounts=renewing, palette=palette),
+        renewals=_renewals(accounts=renewing, palette=palette),
     )
+
+
+def _renewals(*, accounts: QuerySet[Account], palette: BandPalette) -> list[RenewalTier]:
+    """Renewals in the window by tier, with each tier's mean renewal likelihood (one query for
+    the accounts, then one calibration per scorecard)."""
+    rows = list(
+        accounts.values_list(
+            "arr", "current_score__scorecard_id", "current_score__band", "current_score__overall"
+        ).order_by()
+    )
+    fits = renewal_likelihood_fits(scorecard_ids={row[1] for row in rows if row[1]})
+    tally: dict[str, list] = {tier: [0, Decimal(0), 0.0, 0] for tier in TIERS_SHOWN}
+    for arr, scorecard_id, band, overall in rows:
+        tier = tally[palette.tier_of(band, scorecard_id)]
+        tier[0] += 1
+        tier[1] += arr or Decimal(0)
+        likelihood = renewal_likelihood_from_fit(
+            fits.get(scorecard_id), None if overall is None else float(overall)
+        )
+        if likelihood is not None:
+            tier[2] += likelihood
+            tier[3] += 1
+    return [
+        RenewalTier(
+            band=tier_style(tier),
+            count=count,
+            arr=arr,
+            likelihood=round(total / shown, 4) if shown else None,
+            likelihood_accounts=shown,
+        )
+        for tier, (count, arr, total, shown) in tally.items()
+        if count or tier != TIER_NOT_SCORED
+    ]
 
 
 def _two_places(value: Any) -> Decimal | None:
@@ -138,10 +187,10 @@ def _two_places(value: Any) -> Decimal | None:
 def _rollup(
     *, accounts: QuerySet[Account], param: str, columns: tuple[str, ...], palette: BandPalette
 ) -> list[RollupRow]:
-    """One row per owner / segment / region, with its band mix (one query)."""
-    labels = palette.filter_labels
+    """One row per owner / segment / region, with its tier mix (one query)."""
     band_columns = {
-        f"band_{i}": Count("pk", filter=band_q([label])) for i, label in enumerate(labels)
+        f"tier_{i}": Count("pk", filter=palette.tier_q([tier]))
+        for i, tier in enumerate(TIERS_SHOWN)
     }
     rows = (
         accounts.values(*columns)
@@ -173,7 +222,7 @@ def _rollup(
                 average_score=_two_places(row["average"]),
                 arr_at_risk=row["risky_arr"] or Decimal(0),
                 band_counts=[
-                    (palette.style(label_), row[f"band_{i}"]) for i, label_ in enumerate(labels)
+                    (tier_style(tier), row[f"tier_{i}"]) for i, tier in enumerate(TIERS_SHOWN)
                 ],
             )
         )
@@ -244,36 +293,41 @@ def _portfolio_trend(
     )
     run_pk, finished_at = latest_run or (None, None)
     finished = finished_at.timestamp() if finished_at else 0
-    key = f"healthscore:portfolio-trend:{today.isoformat()}:{run_pk}:{finished}"
+    key = f"healthscore:portfolio-trend-tiers:{today.isoformat()}:{run_pk}:{finished}"
     history = cache.get(key)
     if history is None:
         history = _trend_points(dates=past)
         cache.set(key, history, timeout=PORTFOLIO_TREND_CACHE_SECONDS)
-    averages, counts = history
-    counts = dict(counts)
+    averages, band_counts = history
+    # Tiers are read now, not cached: a tier edited in the admin changes the past points too.
+    counts: dict[tuple[date, str], int] = {}
+    for (day, scorecard_id, label), count in band_counts.items():
+        tier = palette.tier_of(label, scorecard_id)
+        counts[(day, tier)] = counts.get((day, tier), 0) + count
     shown = [day for day in past if day in averages]
     for item in current:
-        counts[(today, item.band.label)] = item.count
+        counts[(today, item.band.key)] = item.count
     shown.append(today)
     averages = {**averages, today: float(average) if average is not None else None}
     return {
         "labels": [day.isoformat() for day in shown],
+        "days": (today - shown[0]).days,
         "average": [averages[day] for day in shown],
         "bands": [
             {
-                "label": label,
-                "color": palette.style(label).color,
-                "counts": [counts.get((day, label), 0) for day in shown],
+                "label": tier_style(tier).label,
+                "color": tier_style(tier).color,
+                "counts": [counts.get((day, tier), 0) for day in shown],
             }
-            for label in palette.filter_labels
-            if any(counts.get((day, label)) for day in shown)
+            for tier in TIERS_SHOWN
+            if any(counts.get((day, tier)) for day in shown)
         ],
     }
 
 
 def _trend_points(*, dates: list[date]) -> tuple[dict, dict]:
-    """Per date, the average score and the count of snapshots per band. Two aggregates that
-    the (as_of, overall) and (as_of, band) indexes answer without reading the wide rows."""
+    """Per date, the average score and the count of snapshots per (scorecard, band). Two
+    aggregates over that day's snapshots."""
     averages = {
         row["as_of"]: round(float(row["total"]) / row["scored"], 2) if row["scored"] else None
         for row in ScoreSnapshot.objects.filter(as_of__in=dates)
@@ -282,9 +336,9 @@ def _trend_points(*, dates: list[date]) -> tuple[dict, dict]:
         .order_by()
     }
     counts = {
-        (row["as_of"], row["band"] or NOT_SCORED): row["count"]
+        (row["as_of"], row["scorecard_id"], row["band"] or NOT_SCORED): row["count"]
         for row in ScoreSnapshot.objects.filter(as_of__in=dates)
-        .values("as_of", "band")
+        .values("as_of", "scorecard_id", "band")
         .annotate(count=Count("*"))
         .order_by()
     }
@@ -299,20 +353,36 @@ PORTFOLIO_CSV_HEADER = [
     "tier",
     "region",
     "lifecycle",
+    "currency",
     "arr",
     "renewal_date",
     "score_date",
     "overall",
     "band",
+    "band_tier",
+    "coverage",
+    "renewal_likelihood",
     "trend_7",
     "trend_30",
     "trend_90",
 ]
+ONE_PLACE = Decimal("0.1")
 
 
-def portfolio_csv_rows(*, accounts: QuerySet[Account]):
-    """The portfolio as CSV rows, one per active account, streamed from one query."""
+def _one_place(value: Decimal | None) -> str:
+    """Scores in lists have one decimal (the account page shows two): 72.45 → "72.5"."""
+    if value is None:
+        return ""
+    return str(Decimal(value).quantize(ONE_PLACE, rounding=ROUND_HALF_UP))
+
+
+def portfolio_csv_rows(*, accounts: QuerySet[Account], currency: str):
+    """The accounts as CSV rows, one per active account in `accounts` (the portfolio, or the
+    dashboard's filtered table), streamed from one query. Scores and trends have one
+    decimal as in the page lists; coverage is a share (0–1); renewal_likelihood is the
+    calibrated probability (0–1), blank where too few outcomes exist to show one."""
     yield PORTFOLIO_CSV_HEADER
+    palette = band_palette()
     rows = (
         accounts.filter(status=Account.Status.ACTIVE)
         .order_by("name", "pk")
@@ -329,15 +399,30 @@ def portfolio_csv_rows(*, accounts: QuerySet[Account]):
             "current_score__as_of",
             "current_score__overall",
             "current_score__band",
+            "current_score__scorecard_id",
+            "current_score__snapshot__coverage",
             "current_score__snapshot__trend_7",
             "current_score__snapshot__trend_30",
             "current_score__snapshot__trend_90",
         )
     )
+    fits = renewal_likelihood_fits(scorecard_ids=set(palette.zones))
     for row in rows.iterator(chunk_size=2000):
-        *head, band, trend_7, trend_30, trend_90 = row
+        *head, arr, renewal_date, score_date, overall, band, scorecard_id, coverage = row[:-3]
+        likelihood = renewal_likelihood_from_fit(
+            fits.get(scorecard_id), None if overall is None else float(overall)
+        )
+        tier = palette.tier_of(band, scorecard_id)
         yield [
             *("" if cell is None else cell for cell in head),
+            currency,
+            "" if arr is None else arr,
+            renewal_date or "",
+            score_date or "",
+            _one_place(overall),
             band or NOT_SCORED,
-            *("" if cell is None else cell for cell in (trend_7, trend_30, trend_90)),
+            "" if tier == TIER_NOT_SCORED else tier,
+            "" if coverage is None else coverage,
+            "" if likelihood is None else likelihood,
+            *(_one_place(trend) for trend in row[-3:]),
         ]

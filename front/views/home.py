@@ -1,6 +1,7 @@
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 
 from accounts import roles, selectors
 
@@ -20,3 +21,8 @@ def home(request: HttpRequest) -> HttpResponse:
         "account_count": selectors.accounts_visible_to(user=request.user).count(),
     }
     return render(request, "front/home.html", context)
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico whatever the page links; send them to the SVG icon."""
+    return redirect(static("favicon.svg"))

@@ -2,13 +2,16 @@
 
 import csv
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
 from accounts import roles
+from accounts.models import Account
 from accounts.selectors import accounts_visible_to
 from front.read_models import portfolio as portfolio_rm
 from front.read_models import work as work_rm
@@ -41,14 +44,19 @@ class _Echo:
         return line
 
 
-@login_required
-def portfolio_csv(request: HttpRequest) -> StreamingHttpResponse:
-    _require_portfolio_role(request)
-    rows = portfolio_rm.portfolio_csv_rows(accounts=accounts_visible_to(user=request.user))
+def accounts_csv_response(*, accounts: QuerySet[Account], name: str) -> StreamingHttpResponse:
+    """The accounts as a streamed CSV download (portfolio_rm.portfolio_csv_rows)."""
+    rows = portfolio_rm.portfolio_csv_rows(accounts=accounts, currency=settings.CURRENCY)
     writer = csv.writer(_Echo())
     response = StreamingHttpResponse(
         (writer.writerow(row) for row in rows), content_type="text/csv; charset=utf-8"
     )
-    filename = f"portfolio-{timezone.localdate().isoformat()}.csv"
+    filename = f"{name}-{timezone.localdate().isoformat()}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+@login_required
+def portfolio_csv(request: HttpRequest) -> StreamingHttpResponse:
+    _require_portfolio_role(request)
+    return accounts_csv_response(accounts=accounts_visible_to(user=request.user), name="portfolio")

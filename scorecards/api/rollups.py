@@ -16,7 +16,7 @@ from django.db.models import Count, F, FilteredRelation, Q, QuerySet, Sum
 
 from accounts.models import Account
 from scorecards import selectors
-from scorecards.choices import NOT_SCORED
+from scorecards.choices import BAND_TIER_ORDER, NOT_SCORED, BandTier
 
 GROUP_FIELDS = {
     "owner": "owner__email",
@@ -25,6 +25,9 @@ GROUP_FIELDS = {
     "tier": "tier",
 }
 NO_OWNER = "(no owner)"
+# Accounts without a score, listed beside the three tiers so that the tiers add up.
+TIER_NOT_SCORED = "not_scored"
+TIERS = (*reversed(BAND_TIER_ORDER), TIER_NOT_SCORED)
 
 
 @dataclass
@@ -38,25 +41,28 @@ class _Tally:
     scored: int = 0
     arr_at_risk: Decimal = Decimal(0)
     bands: dict[str, list] = field(default_factory=lambda: defaultdict(lambda: [0, Decimal(0)]))
+    tiers: dict[str, list] = field(default_factory=lambda: defaultdict(lambda: [0, Decimal(0)]))
 
     def add(
         self,
         *,
         band: str,
+        tier: str,
         accounts: int,
         arr: Decimal,
         score_sum: Decimal,
         scored: int,
-        at_risk: bool,
     ) -> None:
         self.accounts += accounts
         self.arr += arr
         self.score_sum += score_sum
         self.scored += scored
-        if at_risk:
+        if tier == BandTier.AT_RISK:
             self.arr_at_risk += arr
         self.bands[band][0] += accounts
         self.bands[band][1] += arr
+        self.tiers[tier][0] += accounts
+        self.tiers[tier][1] += arr
 
     def as_row(self, key: Any) -> dict[str, Any]:
         return {
@@ -68,6 +74,10 @@ class _Tally:
             "bands": [
                 {"band": band, "accounts": accounts, "arr": float(arr)}
                 for band, (accounts, arr) in sorted(self.bands.items())
+            ],
+            "tiers": [
+                {"tier": tier, "accounts": self.tiers[tier][0], "arr": float(self.tiers[tier][1])}
+                for tier in TIERS
             ],
         }
 
@@ -104,11 +114,13 @@ def portfolio_rollup(
     *, accounts: QuerySet[Account], group_by: str | None, as_of: date | None
 ) -> dict[str, Any]:
     """Rollups over `accounts` (already scoped to the caller). Each group: key, accounts, arr,
-    average_score (over scored accounts; null when none), arr_at_risk (ARR of accounts in the
-    lowest band of their scorecard, the one starting at 0: Red by default), and per band the
-    accounts and ARR. `total` is the same over every account."""
+    average_score (over scored accounts; null when none), arr_at_risk (ARR of accounts whose
+    band is in the at_risk tier of their scorecard: the lowest band by default), per band the
+    accounts and ARR, and per tier (healthy, watch, at_risk, then not_scored for accounts
+    without a score) the accounts and ARR, so that several scorecards add up. `total` is the
+    same over every account."""
     key = GROUP_FIELDS[group_by] if group_by else None
-    lowest_bands = set(selectors.lowest_bands().items())
+    band_tiers = selectors.band_tiers()
     total = _Tally()
     groups: dict[Any, _Tally] = defaultdict(_Tally)
     for row in _score_tallies(accounts, key, as_of):
@@ -118,7 +130,7 @@ def portfolio_rollup(
             "arr": row["_arr"] or Decimal(0),
             "score_sum": row["_score_sum"] or Decimal(0),
             "scored": row["_scored"],
-            "at_risk": (row["_scorecard"], row["_band"]) in lowest_bands,
+            "tier": band_tiers.get((row["_scorecard"], row["_band"]), TIER_NOT_SCORED),
         }
         total.add(**tally)
         if key:

@@ -3,7 +3,14 @@ from rest_framework import serializers
 from accounts.api.serializers import UpsertResultSerializer
 from accounts.models import Account
 from healthscore.dates import BoundedDateField
-from scorecards.choices import ExceptionAction, ExceptionOp, MappingType, MeasureKind, ValueSource
+from scorecards.choices import (
+    BandTier,
+    ExceptionAction,
+    ExceptionOp,
+    MappingType,
+    MeasureKind,
+    ValueSource,
+)
 from scorecards.learning.backtest import DEFAULT_HORIZON_DAYS
 from scorecards.learning.selectors import HORIZON_DAYS_MAX, HORIZON_DAYS_MIN
 from scorecards.models import BacktestRun, MeasureValue, Scorecard, ScoreRun
@@ -235,6 +242,12 @@ class DocumentBandSerializer(serializers.Serializer):
     label = serializers.CharField(max_length=30)
     min = serializers.FloatField()
     color = serializers.RegexField(r"^#[0-9a-fA-F]{6}$", max_length=7, default="#7f8c8d")
+    tier = serializers.ChoiceField(
+        choices=BandTier.choices,
+        required=False,
+        help_text="healthy, watch or at_risk; by default the lowest band is at_risk, the "
+        "highest healthy, the rest watch.",
+    )
 
 
 class DocumentAssignmentSerializer(serializers.Serializer):
@@ -376,13 +389,26 @@ class PortfolioBandSerializer(serializers.Serializer):
     arr = serializers.FloatField()
 
 
+class PortfolioTierSerializer(serializers.Serializer):
+    tier = serializers.ChoiceField(choices=[*BandTier.values, "not_scored"])
+    accounts = serializers.IntegerField()
+    arr = serializers.FloatField()
+
+
 class PortfolioGroupSerializer(serializers.Serializer):
     key = serializers.CharField(allow_null=True)
     accounts = serializers.IntegerField()
     arr = serializers.FloatField()
     average_score = serializers.FloatField(allow_null=True)
-    arr_at_risk = serializers.FloatField(help_text="ARR of accounts in their lowest band.")
+    arr_at_risk = serializers.FloatField(
+        help_text="ARR of accounts whose band is in the at_risk tier of their scorecard."
+    )
     bands = PortfolioBandSerializer(many=True)
+    tiers = PortfolioTierSerializer(
+        many=True,
+        help_text="healthy, watch, at_risk, then not_scored: accounts and ARR, every "
+        "scorecard's bands counted in their tiers.",
+    )
 
 
 class PortfolioSerializer(serializers.Serializer):

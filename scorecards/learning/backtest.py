@@ -452,6 +452,45 @@ def _comparable(report: dict) -> dict:
     return {key: report[key] for key in keys}
 
 
+def _holdout_uncertainty(
+    *, current: ScoredOutcomes, suggested: ScoredOutcomes
+) -> tuple[list | None, dict]:
+    """The held-out AUC's bootstrap interval with the current weights, and whether the
+    suggested weights beat them: only when the interval of (suggested − current) held-out AUC,
+    on the same resamples, lies above 0. Otherwise the suggestion is not offered, and
+    ``not_better_reason`` says why."""
+    held = current.outcomes[maths.IS_HOLDOUT].to_numpy(dtype=bool)
+    churned = current.outcomes[maths.IS_CHURNED].to_numpy(dtype=bool)[held]
+    now = current.outcomes[maths.OVERALL].to_numpy(dtype=float)[held]
+    then = suggested.outcomes[maths.OVERALL].to_numpy(dtype=float)[held]
+    own = maths.auc_bootstrap(churned, now)
+    paired = maths.auc_bootstrap(churned, then, baseline=now)
+    gain = [paired["difference_low"], paired["difference_high"]]
+    is_better = gain[0] is not None and gain[0] > 0
+    if gain[0] is None:
+        reason = (
+            "The held-out outcomes do not hold both churned and renewed accounts, so the "
+            "suggested weights cannot be compared with the current ones."
+        )
+    elif is_better:
+        reason = ""
+    else:
+        reason = (
+            f"Over {paired['resamples']:,} bootstrap resamples of the {int(held.sum())} held-out "
+            f"outcomes, the suggested weights' held-out AUC minus the current weights' lies "
+            f"between {gain[0]:+.4f} and {gain[1]:+.4f} (95 %): the suggestion is not reliably "
+            "better, so it is not offered. More renewal outcomes narrow the interval."
+        )
+    interval = None if own["low"] is None else [own["low"], own["high"]]
+    suggested_interval = None if paired["low"] is None else [paired["low"], paired["high"]]
+    return interval, {
+        "auc_holdout_interval": suggested_interval,
+        "auc_holdout_gain_interval": None if gain[0] is None else gain,
+        "is_better": is_better,
+        "not_better_reason": reason,
+    }
+
+
 def scorecard_optimize(
     *,
     scorecard: Scorecard,
@@ -519,14 +558,17 @@ def sample_optimize(
     current_nominal = definition.nominal_weights()
     suggested_nominal = suggested_definition.nominal_weights()
     group_of = definition.group_of
+    progress(0.9, "Bootstrapping the held-out AUC")
+    current_interval, suggestion_check = _holdout_uncertainty(current=current, suggested=suggested)
     progress(1.0, "Done")
     return {
         **{key: report[key] for key in (*_OUTCOME_COUNTS, "n_scored", "n_not_scored")},
-        "current": _comparable(report),
+        "current": {**_comparable(report), "auc_holdout_interval": current_interval},
         "suggested": {
             "weights": measure_weights,
             "group_weights": group_weights,
             **_comparable(suggested_report),
+            **suggestion_check,
         },
         "measures": [
             {

@@ -150,3 +150,23 @@ def renewal_likelihood_for(*, scorecard: Scorecard, overall: float | None) -> fl
     50 scored, or fewer than 10 churned)."""
     likelihood = renewal_likelihood_of(scorecard=scorecard, overall=overall)
     return None if likelihood is None else likelihood.probability
+
+
+def renewal_likelihood_fits(*, scorecard_ids: set[int]) -> dict[int, dict | None]:
+    """The current calibration fit of each scorecard (None where too few outcomes exist, so
+    that no likelihood is shown), for pages that show many accounts' likelihoods: one fit
+    per scorecard, however many accounts."""
+    fits: dict[int, dict | None] = {}
+    for scorecard in Scorecard.objects.filter(pk__in=scorecard_ids):
+        calibration = renewal_calibration_current(scorecard=scorecard)
+        fits[scorecard.pk] = calibration.fit if calibration is not None else None
+    return fits
+
+
+def renewal_likelihood_from_fit(fit: dict | None, overall: float | None) -> float | None:
+    """The renewal probability (0–1, 4 decimals) of a score under a fit from
+    `renewal_likelihood_fits`; None without a fit or a score."""
+    if fit is None or overall is None or overall != overall:
+        return None
+    probability = maths.calibration_predict(fit, np.array([float(overall)]))[0]
+    return float(engine.round_half_up(probability, 4))

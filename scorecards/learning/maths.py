@@ -40,6 +40,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 from scipy.special import expit
+from scipy.stats import rankdata
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
@@ -75,6 +76,12 @@ PLATT_C = 100.0
 CALIBRATION_BINS = 10
 
 DECIMALS = 4
+# The held-out AUC's uncertainty: a percentile bootstrap over the held-out outcomes, seeded so
+# that a page shows the same interval on every load.
+BOOTSTRAP_RESAMPLES = 1000
+BOOTSTRAP_LEVEL = 0.95
+BOOTSTRAP_SEED = 18
+_BOOTSTRAP_CHUNK = 50
 
 
 class InsufficientOutcomes(ValueError):
@@ -124,6 +131,98 @@ def score_auc(is_churned: np.ndarray, score: np.ndarray) -> float | None:
     if y.all() or not y.any():  # also the empty case
         return None
     return float(roc_auc_score(y, -s))
+
+
+def _bootstrap_aucs(
+    is_churned: np.ndarray, scores: list[np.ndarray], *, resamples: int, seed: int
+) -> np.ndarray:
+    """AUC of each score on each bootstrap resample of the outcomes: shape (resamples, k).
+
+    Every score is scored on the same resampled outcomes (a paired bootstrap), drawn with
+    replacement by ``numpy.random.default_rng(seed)``. A resample without both a churned and a
+    renewed outcome has no AUC (NaN row). The AUC is the Mann–Whitney statistic on average
+    ranks of −score, which equals ``roc_auc_score(is_churned, −score)`` with ties counting ½.
+    """
+    y = np.asarray(is_churned, dtype=bool)
+    n = len(y)
+    rng = np.random.default_rng(seed)
+    result = np.full((resamples, len(scores)), np.nan)
+    for start in range(0, resamples, _BOOTSTRAP_CHUNK):
+        size = min(_BOOTSTRAP_CHUNK, resamples - start)
+        picks = rng.integers(0, n, size=(size, n))
+        ys = y[picks]
+        positives = ys.sum(axis=1)
+        negatives = n - positives
+        defined = (positives > 0) & (negatives > 0)
+        for column, score in enumerate(scores):
+            ranks = rankdata(-np.asarray(score, dtype=float)[picks], axis=1)
+            rank_sum = np.where(ys, ranks, 0.0).sum(axis=1)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                auc = (rank_sum - positives * (positives + 1) / 2) / (positives * negatives)
+            result[start : start + size, column] = np.where(defined, auc, np.nan)
+    return result
+
+
+def _percentile_interval(values: np.ndarray, level: float) -> tuple[float, float] | None:
+    kept = values[~np.isnan(values)]
+    if not len(kept):
+        return None
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(kept, [tail, 100 - tail])
+    return _rounded(float(low)), _rounded(float(high))
+
+
+def auc_bootstrap(
+    is_churned: np.ndarray,
+    score: np.ndarray,
+    *,
+    baseline: np.ndarray | None = None,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    level: float = BOOTSTRAP_LEVEL,
+    seed: int = BOOTSTRAP_SEED,
+) -> dict[str, object]:
+    """How sure the AUC of ``score`` is: a seeded percentile bootstrap over the outcomes.
+
+    Inputs: churn labels and scores, one per outcome (NaN = not scored; such outcomes are left
+    out, as in :func:`score_auc`); optionally the ``baseline`` scores of the same outcomes
+    (e.g. the current weights when ``score`` is a suggestion), then only outcomes scored by
+    both count and the resamples are paired. Output: ``auc`` (of the outcomes kept), ``low``
+    and ``high`` (the ``level`` interval, 4 decimals; None when undefined), ``resamples``;
+    with a baseline also ``baseline_auc`` and ``difference_low``/``difference_high``: the
+    interval of score AUC − baseline AUC on the same resamples. A suggestion beats the
+    baseline only when ``difference_low`` > 0.
+    """
+    y = np.asarray(is_churned, dtype=bool)
+    s = np.asarray(score, dtype=float)
+    kept = ~np.isnan(s)
+    if baseline is not None:
+        b = np.asarray(baseline, dtype=float)
+        kept &= ~np.isnan(b)
+    scores = [s[kept]] if baseline is None else [s[kept], b[kept]]
+    y = y[kept]
+    result: dict[str, object] = {
+        "auc": _rounded(score_auc(y, scores[0])),
+        "low": None,
+        "high": None,
+        "resamples": resamples,
+    }
+    if baseline is not None:
+        result |= {
+            "baseline_auc": _rounded(score_auc(y, scores[1])),
+            "difference_low": None,
+            "difference_high": None,
+        }
+    if y.all() or not y.any():
+        return result
+    aucs = _bootstrap_aucs(y, scores, resamples=resamples, seed=seed)
+    interval = _percentile_interval(aucs[:, 0], level)
+    if interval is not None:
+        result["low"], result["high"] = interval
+    if baseline is not None:
+        difference = _percentile_interval(aucs[:, 0] - aucs[:, 1], level)
+        if difference is not None:
+            result["difference_low"], result["difference_high"] = difference
+    return result
 
 
 def band_churn_rates(

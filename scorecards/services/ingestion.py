@@ -50,6 +50,7 @@ from healthscore.dates import date_out_of_range_message
 from metrics.selectors import metric_keys_declared
 from scorecards import engine
 from scorecards.choices import ValueSource
+from scorecards.documents import document_bands_with_tiers
 from scorecards.models import (
     Band,
     ExceptionRule,
@@ -64,6 +65,7 @@ from scorecards.services.versions import (
     scorecard_versions_create_for_measure,
 )
 from scorecards.validation import (
+    band_tiers_validate,
     bands_validate,
     exception_validate_by_field,
     mapping_validate_by_field,
@@ -446,6 +448,16 @@ def scorecard_document_errors(
         add("is_default", ["Every portfolio needs a default scorecard; keep this one default."])
 
     add("bands", bands_validate([(b["label"], Decimal(str(b["min"]))) for b in document["bands"]]))
+    if "bands" not in errors:
+        add(
+            "bands",
+            band_tiers_validate(
+                [
+                    (band["label"], band["tier"])
+                    for band in document_bands_with_tiers(document["bands"])
+                ]
+            ),
+        )
     band_labels = {band["label"] for band in document["bands"]}
     keys: list[str] = []
     metric_keys: set[str] | None = None  # read once, when a measure is derived
@@ -540,8 +552,9 @@ def scorecard_document_save(
             label=b["label"],
             min_score=Decimal(str(b["min"])),
             color=b["color"],
+            tier=b["tier"],
         )
-        for b in document["bands"]
+        for b in document_bands_with_tiers(document["bands"])
     )
     measures, changed = {}, []
     for position, group_document in enumerate(document["groups"]):

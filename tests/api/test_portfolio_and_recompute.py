@@ -35,6 +35,12 @@ def test_portfolio_rolls_up_a_csms_own_book(csm, csm_client, others_account):
                 {"band": "Not scored", "accounts": 1, "arr": 10000.0},
                 {"band": "Red", "accounts": 1, "arr": 20000.0},
             ],
+            "tiers": [
+                {"tier": "healthy", "accounts": 1, "arr": 50000.0},
+                {"tier": "watch", "accounts": 0, "arr": 0.0},
+                {"tier": "at_risk", "accounts": 1, "arr": 20000.0},
+                {"tier": "not_scored", "accounts": 1, "arr": 10000.0},
+            ],
         },
         "groups": [],
     }
@@ -70,6 +76,12 @@ def test_portfolio_for_a_date_reads_that_days_snapshots(csm, csm_client):
             {"band": "Not scored", "accounts": 1, "arr": 5000.0},
             {"band": "Red", "accounts": 1, "arr": 30000.0},
         ],
+        "tiers": [
+            {"tier": "healthy", "accounts": 0, "arr": 0.0},
+            {"tier": "watch", "accounts": 0, "arr": 0.0},
+            {"tier": "at_risk", "accounts": 1, "arr": 30000.0},
+            {"tier": "not_scored", "accounts": 1, "arr": 5000.0},
+        ],
     }
     assert csm_client.get(f"/api/v1/portfolio/?date={later}").json()["total"]["average_score"] == (
         75.0  # (90 + 60) / 2: give_current_score's snapshots are dated 2026-11-01
@@ -86,24 +98,31 @@ def test_portfolio_by_owner_names_unowned_accounts_last(csm, leader):
     ]
 
 
-def test_portfolio_arr_at_risk_is_the_lowest_band_of_each_accounts_scorecard(csm, csm_client):
-    # "Red" is the lowest band of the default scorecard only; this one's lowest is "Critical".
-    strict = ScorecardFactory(name="Strict")
-    BandFactory(scorecard=strict, label="Critical", min_score=0)
-    BandFactory(scorecard=strict, label="Red", min_score=40)
-    on_default = AccountFactory(owner=csm, arr=Decimal("100"))
-    on_strict_red = AccountFactory(owner=csm, arr=Decimal("200"))
-    on_strict_critical = AccountFactory(owner=csm, arr=Decimal("400"))
-    give_current_score(on_default, Decimal("20.00"), "Red")
-    give_current_score(on_strict_red, Decimal("45.00"), "Red", scorecard=strict)
-    give_current_score(on_strict_critical, Decimal("10.00"), "Critical", scorecard=strict)
+def test_portfolio_two_scorecards_add_up_by_tier(csm, csm_client):
+    # "Red" is the at-risk band of the default scorecard only; on A–F, F is at risk, D and C
+    # watch, A healthy: ARR at risk and the tiers count each account by its own scorecard.
+    grades = ScorecardFactory(name="Grades")
+    for label, minimum, tier in (("F", 0, "at_risk"), ("C", 40, "watch"), ("A", 80, "healthy")):
+        BandFactory(scorecard=grades, label=label, min_score=minimum, tier=tier)
+    on_red = AccountFactory(owner=csm, arr=Decimal("100"))
+    on_green = AccountFactory(owner=csm, arr=Decimal("200"))
+    on_f = AccountFactory(owner=csm, arr=Decimal("400"))
+    on_c = AccountFactory(owner=csm, arr=Decimal("800"))
+    on_a = AccountFactory(owner=csm, arr=Decimal("1600"))
+    give_current_score(on_red, Decimal("20.00"), "Red")
+    give_current_score(on_green, Decimal("90.00"), "Green")
+    give_current_score(on_f, Decimal("10.00"), "F", scorecard=grades)
+    give_current_score(on_c, Decimal("45.00"), "C", scorecard=grades)
+    give_current_score(on_a, Decimal("85.00"), "A", scorecard=grades)
 
     total = csm_client.get("/api/v1/portfolio/").json()["total"]
 
-    assert total["arr_at_risk"] == 500.0  # 100 (default's Red) + 400 (Strict's Critical)
-    assert total["bands"] == [
-        {"band": "Critical", "accounts": 1, "arr": 400.0},
-        {"band": "Red", "accounts": 2, "arr": 300.0},
+    assert total["arr_at_risk"] == 500.0  # 100 (Red) + 400 (F)
+    assert total["tiers"] == [
+        {"tier": "healthy", "accounts": 2, "arr": 1800.0},  # Green 200 + A 1600
+        {"tier": "watch", "accounts": 1, "arr": 800.0},  # C
+        {"tier": "at_risk", "accounts": 2, "arr": 500.0},
+        {"tier": "not_scored", "accounts": 0, "arr": 0.0},
     ]
 
 

@@ -12,9 +12,9 @@ DOCUMENT = {
     "min_coverage": 0.5,
     "assignment": {"priority": 10, "segment": ["Enterprise"], "tier": [], "lifecycle": []},
     "bands": [
-        {"label": "Red", "min": 0, "color": "#c0392b"},
-        {"label": "Yellow", "min": 50, "color": "#f1c40f"},
-        {"label": "Green", "min": 75, "color": "#27ae60"},
+        {"label": "Red", "min": 0, "color": "#c0392b", "tier": "at_risk"},
+        {"label": "Yellow", "min": 50, "color": "#f1c40f", "tier": "watch"},
+        {"label": "Green", "min": 75, "color": "#27ae60", "tier": "healthy"},
     ],
     "groups": [
         {
@@ -76,6 +76,39 @@ def test_scorecard_create_from_a_document_round_trips(ops):
     assert body["version"] == 1
     assert {k: v for k, v in body.items() if k not in ("id", "version")} == DOCUMENT
     assert client.get(f"/api/v1/scorecards/{body['id']}/").json() == body
+
+
+def test_scorecard_bands_without_tiers_get_the_default_tiers(ops):
+    document = copy.deepcopy(DOCUMENT)
+    document["bands"] = [
+        {"label": label, "min": minimum, "color": "#7f8c8d"}
+        for label, minimum in (("F", 0), ("D", 40), ("C", 55), ("B", 70), ("A", 85))
+    ]
+    response = client_for(ops).post("/api/v1/scorecards/", document, format="json")
+    assert response.status_code == 201
+    assert [(band["label"], band["tier"]) for band in response.json()["bands"]] == [
+        ("F", "at_risk"),
+        ("D", "watch"),
+        ("C", "watch"),
+        ("B", "watch"),
+        ("A", "healthy"),
+    ]
+
+
+def test_scorecard_band_tier_chosen_is_kept(ops):
+    document = copy.deepcopy(DOCUMENT)
+    document["bands"][1]["tier"] = "at_risk"
+    response = client_for(ops).post("/api/v1/scorecards/", document, format="json")
+    assert [band["tier"] for band in response.json()["bands"]] == ["at_risk", "at_risk", "healthy"]
+
+
+def test_scorecard_band_tier_unknown_is_refused(ops):
+    document = copy.deepcopy(DOCUMENT)
+    document["bands"][1]["tier"] = "amber"
+    response = client_for(ops).post("/api/v1/scorecards/", document, format="json")
+    assert response.status_code == 400
+    assert response.json()["fields"] == {"bands.1.tier": ['"amber" is not a valid choice.']}
+    assert not Scorecard.objects.filter(name="Enterprise B2B").exists()
 
 
 def test_scorecard_replace_records_a_new_version(ops):

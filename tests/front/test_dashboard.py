@@ -101,16 +101,52 @@ def test_dashboard_filters_accounts_whose_band_moved(client, csm, book):
     assert names(response) == ["Umbrella", "Initech"]
 
 
-def test_dashboard_summary_counts_bands_and_renewals(client, csm, book):
+def test_dashboard_summary_counts_tiers_and_renewals(client, csm, book):
     client.force_login(csm)
     summary = client.get(URL).context["summary"]
-    assert [(c.band.label, c.count) for c in summary.band_counts] == [
-        ("Green", 1),
-        ("Yellow", 1),
-        ("Red", 1),
+    assert [(c.band.label, c.count) for c in summary.tier_counts] == [
+        ("Healthy", 1),
+        ("Watch", 1),
+        ("At risk", 1),
     ]
     assert [m.name for m in summary.renewing] == ["Initech"]
     assert summary.renewing_count == 1
+
+
+def test_dashboard_summary_follows_the_filters(client, leader, csm, book):
+    other = AccountFactory(name="Other CSM's")
+    client.force_login(leader)
+    everyone = client.get(URL).context["summary"]
+    assert (everyone.total, everyone.is_filtered) == (4, False)
+    summary = client.get(URL, {"owner": csm.pk}).context["summary"]
+    assert (summary.total, summary.is_filtered) == (3, True)
+    assert [(c.band.key, c.count) for c in summary.tier_counts] == [
+        ("healthy", 1),
+        ("watch", 1),
+        ("at_risk", 1),
+    ]
+    by_region = client.get(URL, {"region": "APAC"}).context["summary"]
+    assert [(c.band.key, c.count) for c in by_region.tier_counts] == [
+        ("healthy", 0),
+        ("watch", 0),
+        ("at_risk", 1),
+    ]
+    assert client.get(URL, {"owner": other.owner_id}).context["summary"].total == 1
+
+
+def test_dashboard_htmx_swaps_the_summary_with_the_table(client, csm, book):
+    client.force_login(csm)
+    response = client.get(URL, {"tier": "at_risk"}, headers={"HX-Request": "true"})
+    assert names(response) == ["Umbrella"]
+    assert response.context["summary"].total == 1
+    assert 'id="dashboard-summary" class="summary" aria-label="Summary" hx-swap-oob="true"' in (
+        response.content.decode()
+    )
+
+
+def test_dashboard_filters_by_tier(client, csm, book):
+    client.force_login(csm)
+    assert names(client.get(URL, {"tier": ["at_risk", "watch"]})) == ["Umbrella", "Initech"]
 
 
 def test_dashboard_owner_filter_is_for_leaders(client, csm, leader, book):

@@ -62,12 +62,12 @@ def test_portfolio_totals(client, leader, portfolio_data):
     assert totals.arr_at_risk == Decimal("30000.00")
 
 
-def test_portfolio_band_distribution_by_count_and_arr(client, leader, portfolio_data):
+def test_portfolio_tier_distribution_by_count_and_arr(client, leader, portfolio_data):
     bands = overview(client, leader).band_counts
     assert [(b.band.label, b.count, b.arr) for b in bands] == [
-        ("Green", 1, Decimal("100000.00")),
-        ("Yellow", 1, Decimal("50000.00")),
-        ("Red", 1, Decimal("30000.00")),
+        ("Healthy", 1, Decimal("100000.00")),
+        ("Watch", 1, Decimal("50000.00")),
+        ("At risk", 1, Decimal("30000.00")),
         ("Not scored", 1, Decimal("20000.00")),
     ]
     assert bands[0].arr_share == 0.5
@@ -94,9 +94,15 @@ def test_portfolio_movers_use_the_30_day_trend(client, leader, portfolio_data):
     assert [(m.name, m.trend_30) for m in portfolio.movers_up] == [("Globex", Decimal("40.00"))]
 
 
-def test_portfolio_renewals_in_90_days_by_band(client, leader, portfolio_data):
+def test_portfolio_renewals_in_90_days_by_tier(client, leader, portfolio_data):
     renewals = overview(client, leader).renewals
-    assert [(b.band.label, b.count) for b in renewals] == [("Green", 0), ("Yellow", 1), ("Red", 1)]
+    assert [(b.band.label, b.count, b.arr) for b in renewals] == [
+        ("Healthy", 0, Decimal(0)),
+        ("Watch", 1, Decimal("50000.00")),
+        ("At risk", 1, Decimal("30000.00")),
+    ]
+    # No renewal outcomes: no likelihood is shown.
+    assert [b.likelihood for b in renewals] == [None, None, None]
 
 
 def test_portfolio_trend_has_the_weekly_points_with_scores(client, leader, portfolio_data):
@@ -117,12 +123,29 @@ def test_portfolio_csv_has_one_row_per_account(client, leader, portfolio_data):
     by_name = {row[1]: row for row in rows[1:]}
     assert sorted(by_name) == ["Globex", "Hooli", "Initech", "Umbrella"]
     umbrella = dict(zip(rows[0], by_name["Umbrella"], strict=True))
-    assert (umbrella["arr"], umbrella["overall"], umbrella["band"], umbrella["trend_30"]) == (
-        "30000.00",
-        "20.00",
-        "Red",
-        "-50.00",
-    )
+    # Scores with one decimal, as in the page lists; no renewal outcomes, so no likelihood.
+    assert {
+        key: umbrella[key]
+        for key in (
+            "currency",
+            "arr",
+            "overall",
+            "band",
+            "band_tier",
+            "coverage",
+            "renewal_likelihood",
+            "trend_30",
+        )
+    } == {
+        "currency": "USD",
+        "arr": "30000.00",
+        "overall": "20.0",
+        "band": "Red",
+        "band_tier": "at_risk",
+        "coverage": "0.5556",
+        "renewal_likelihood": "",
+        "trend_30": "-50.0",
+    }
     assert dict(zip(rows[0], by_name["Hooli"], strict=True))["band"] == "Not scored"
 
 
@@ -151,11 +174,11 @@ def test_portfolio_queries_do_not_grow_with_the_portfolio(client, leader):
     assert few == many
 
 
-def test_portfolio_arr_at_risk_is_the_lowest_band_of_each_accounts_scorecard(client, leader):
-    # "Red" is the default scorecard's lowest band; on "Strict" it sits above "Critical".
+def test_portfolio_arr_at_risk_is_the_at_risk_tier_of_each_accounts_scorecard(client, leader):
+    # "Red" is the default scorecard's at-risk band; on "Strict" it sits above "Critical".
     strict = ScorecardFactory(name="Strict")
-    BandFactory(scorecard=strict, label="Critical", min_score=0)
-    BandFactory(scorecard=strict, label="Red", min_score=40)
+    BandFactory(scorecard=strict, label="Critical", min_score=0, tier="at_risk")
+    BandFactory(scorecard=strict, label="Red", min_score=40, tier="watch")
     for name, arr, band, scorecard in (
         ("Red on default", 100, "Red", None),
         ("Red on Strict", 200, "Red", strict),

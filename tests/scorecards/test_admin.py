@@ -96,6 +96,9 @@ def row_prefix(data: dict, formset_prefix: str, field: str, value) -> str:
 def expected_default_document() -> dict:
     """DEFAULT_SCORECARD without the fields the document does not have (descriptions)."""
     document = copy.deepcopy(DEFAULT_SCORECARD)
+    # Migration 0011 gave the bands their default tiers (lowest at_risk, highest healthy).
+    for band, tier in zip(document["bands"], ["at_risk", "watch", "healthy"], strict=True):
+        band["tier"] = tier
     for group in document["groups"]:
         for measure in group["measures"]:
             del measure["description"]
@@ -333,8 +336,8 @@ def test_scorecard_change_deleting_a_middle_band_saves(
     assert admin_client.post(change_url, post_data).status_code == 302
     assert list(scorecard.bands.values_list("label", flat=True)) == ["Red", "Green"]
     assert scorecard.versions.get(number=2).definition["bands"] == [
-        {"label": "Red", "min": 0, "color": "#c0392b"},
-        {"label": "Green", "min": 75, "color": "#27ae60"},
+        {"label": "Red", "min": 0, "color": "#c0392b", "tier": "at_risk"},
+        {"label": "Green", "min": 75, "color": "#27ae60", "tier": "healthy"},
     ]
 
 
@@ -615,8 +618,9 @@ def test_scorecard_add_creates_version_1(admin_client):
         "min_coverage": 0.5,
         "assignment": {"priority": 10, "segment": ["Enterprise"], "tier": [], "lifecycle": []},
         "bands": [
-            {"label": "At risk", "min": 0, "color": "#7f8c8d"},
-            {"label": "Healthy", "min": 60, "color": "#7f8c8d"},
+            # No tier entered: each band gets its default by position.
+            {"label": "At risk", "min": 0, "color": "#7f8c8d", "tier": "at_risk"},
+            {"label": "Healthy", "min": 60, "color": "#7f8c8d", "tier": "healthy"},
         ],
         "groups": [{"name": "Outcomes", "weight": 100, "measures": []}],
         "exceptions": [],
