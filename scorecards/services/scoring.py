@@ -25,6 +25,7 @@ from django.utils import timezone
 from accounts.models import Account
 from scorecards import engine, selectors
 from scorecards.models import ScoreRun, ScoreRunChunk, ScoreSnapshot
+from scorecards.services import partitions
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +78,7 @@ def score_run_create(
 ) -> ScoreRun:
     """Create a pending run for `as_of` over every active account (or the given ones), with
     its chunks. Nothing is scored yet: see score_run_execute / score_run_start."""
+    partitions.partitions_ensure(first=as_of, last=as_of)  # a backfill's month, if missing
     ids = selectors.active_account_ids(account_ids=account_ids)
     is_full = account_ids is None
     run = ScoreRun.objects.create(

@@ -1,15 +1,21 @@
-"""manage.py recompute_scores [--date D] [--account EXTERNAL_ID] [--days N] [--resume RUN_ID]"""
+"""manage.py recompute_scores [--date D] [--account EXTERNAL_ID] [--days N] [--resume RUN_ID]
+[--inline]
+
+With REDIS_URL set, the days' chunks go to the Celery workers (seven days at a time, see
+services/backfill.py) and this command follows their progress; `--inline` (and no REDIS_URL)
+scores them here, one after the other."""
 
 import time
 from datetime import date
 
+from celery import current_app
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from tqdm import tqdm
 
 from accounts.models import Account
 from scorecards.models import ScoreRun
-from scorecards.services import scoring
+from scorecards.services import backfill, scoring
 
 
 class Command(BaseCommand):
@@ -23,6 +29,11 @@ class Command(BaseCommand):
         )
         parser.add_argument("--resume", type=int, metavar="RUN_ID", help="Finish a stopped run.")
         parser.add_argument("--no-progress", action="store_true", help="No progress bar.")
+        parser.add_argument(
+            "--inline",
+            action="store_true",
+            help="Score in this process even when REDIS_URL sends tasks to workers.",
+        )
 
     def handle(self, *args, **options):
         if options["days"] < 1:
@@ -52,11 +63,14 @@ class Command(BaseCommand):
             disable=options["no_progress"],
             file=self.stderr,
         ) as bar:
-            for run in runs:
-                bar.set_description(str(run.as_of))
-                scoring.score_run_execute_inline(
-                    run=run, progress=lambda summary, chunk: bar.update(_chunk_size(summary))
-                )
+            if options["inline"] or current_app.conf.task_always_eager:
+                for run in runs:
+                    bar.set_description(str(run.as_of))
+                    scoring.score_run_execute_inline(
+                        run=run, progress=lambda summary, chunk: bar.update(_chunk_size(summary))
+                    )
+            else:
+                self._on_workers(runs, bar)
         finished = [ScoreRun.objects.get(pk=run.pk) for run in runs]
         seconds = time.monotonic() - started
         self.stdout.write(
@@ -71,6 +85,15 @@ class Command(BaseCommand):
         for run in finished:
             for error in run.errors[:10]:
                 self.stderr.write(f"  account {error['account_id']}: {error['error']}")
+
+    def _on_workers(self, runs: list[ScoreRun], bar: tqdm) -> None:
+        if not current_app.control.ping(timeout=2):
+            raise CommandError("No Celery worker answered: start one, or use --inline.")
+        bar.set_description(f"{len(runs)} day(s) on the workers")
+        try:
+            backfill.score_runs_on_workers(runs=runs, progress=bar.update)
+        except backfill.RunsFailed as failed:
+            raise CommandError(f"{failed}: resume with --resume RUN_ID.") from failed
 
 
 def _chunk_size(summary: scoring.ChunkSummary | None) -> int:
