@@ -89,7 +89,9 @@ def partition_create(*, table: str, month: date) -> int:
     default = default_partition_name(table)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
-        cursor.execute(f"CREATE TABLE {name} (LIKE {table} INCLUDING DEFAULTS)")
+        cursor.execute(
+            f"CREATE TABLE {name} (LIKE {table} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"
+        )
         cursor.execute(
             f"WITH moved AS (DELETE FROM {default} WHERE as_of >= %s AND as_of < %s "
             f"RETURNING *) INSERT INTO {name} SELECT * FROM moved",
@@ -165,6 +167,9 @@ def partition_drop(*, partition: Partition) -> None:
         raise ValueError("The default partition is never dropped.")
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+        # Deferred foreign-key checks of rows written earlier in this transaction must run
+        # before their table goes.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute(f"ALTER TABLE {partition.table} DETACH PARTITION {partition.name}")
         cursor.execute(f"DROP TABLE {partition.name}")
 

@@ -64,6 +64,8 @@ def _snapshots_thin_partitions(cutoff: date, result: RetentionResult) -> None:
     for partition in partitions.partitions_list(SNAPSHOTS):
         if partition.is_default or partition.end > cutoff or _is_thinned(partition.name):
             continue
+        if not _has_rows(partition.name):  # nothing to thin (yet: a straggler may come)
+            continue
         result.thinned[partition.name] = _partition_thin(partition)
     # A straggler in the default partition is moved to its month by the nightly maintenance
     # and thinned with it the night after.
@@ -75,6 +77,12 @@ def _is_thinned(name: str) -> bool:
         return cursor.fetchone()[0] == THINNED_COMMENT
 
 
+def _has_rows(name: str) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {name})")
+        return cursor.fetchone()[0]
+
+
 def _partition_thin(partition: partitions.Partition) -> tuple[int, int]:
     """Rewrite one month's partition with one snapshot per account and week (the latest) and
     every current one; returns (rows before, rows after)."""
@@ -82,9 +90,12 @@ def _partition_thin(partition: partitions.Partition) -> tuple[int, int]:
     thinned = f"{name}_thinned"
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"SET LOCAL lock_timeout = '{partitions.LOCK_TIMEOUT}'")
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # see partitions.partition_drop
         cursor.execute(f"SELECT count(*) FROM {name}")
         (before,) = cursor.fetchone()
-        cursor.execute(f"CREATE TABLE {thinned} (LIKE {table} INCLUDING DEFAULTS)")
+        cursor.execute(
+            f"CREATE TABLE {thinned} (LIKE {table} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"
+        )
         cursor.execute(
             f"INSERT INTO {thinned} SELECT * FROM {name} WHERE id IN ("
             f"  SELECT DISTINCT ON (account_id, date_trunc('week', as_of)) id FROM {name} "
