@@ -213,3 +213,16 @@ def test_account_page_reads_across_months(client, csm, scored_across_months):
     assert score.history["scores"] == [78.13, 65.63]
     windows = {w.days: w for w in score.changes}
     assert (windows[30].since, windows[30].delta) == (OCTOBER, -12.5)
+
+
+def test_backfill_waves_keep_each_day_a_week_after_the_days_it_reads():
+    from scorecards.models import ScoreRun
+    from scorecards.services.backfill import score_run_waves
+
+    runs = [ScoreRun(pk=n, as_of=dt.date(2026, 11, 1) + dt.timedelta(days=n)) for n in range(16)]
+    waves = score_run_waves(list(reversed(runs)))
+    assert [[r.as_of.day for r in wave] for wave in waves] == [
+        [1, 2, 3, 4, 5, 6, 7],
+        [8, 9, 10, 11, 12, 13, 14],
+        [15, 16],
+    ]
