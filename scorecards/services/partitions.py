@@ -46,13 +46,18 @@ def partition_name(table: str, month: date) -> str:
     return f"{table}_p{month.year:04d}_{month.month:02d}"
 
 
-def is_partitioned() -> bool:
-    return connection.vendor == "postgresql"
+def is_partitioned(table: str) -> bool:
+    """True on PostgreSQL once migration 0011 has partitioned `table`."""
+    if connection.vendor != "postgresql":
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relkind FROM pg_class WHERE oid = %s::regclass", [table])
+        return cursor.fetchone()[0] == "p"
 
 
 def partitions_list(table: str) -> list[Partition]:
     """The partitions of `table`, months in order, the default partition last."""
-    if not is_partitioned():
+    if not is_partitioned(table):
         return []
     with connection.cursor() as cursor:
         cursor.execute(
@@ -79,7 +84,7 @@ def partition_create(*, table: str, month: date) -> int:
     """Make `month`'s partition of `table` if it is missing. Rows of that month waiting in the
     default partition are moved into it first (a partition cannot be added while the default
     one holds rows of its range). Returns the number of rows moved (0 when it existed)."""
-    if not is_partitioned():
+    if not is_partitioned(table):
         return 0
     month = month_start(month)
     if any(p.start == month for p in partitions_list(table)):
@@ -111,6 +116,8 @@ def partitions_create_ahead(*, today: date, months_ahead: int = MONTHS_AHEAD) ->
     Returns the names of those created."""
     created = []
     for table in PARTITIONED_TABLES:
+        if not is_partitioned(table):
+            continue
         existing = {p.start for p in partitions_list(table)}
         for offset in range(months_ahead + 1):
             month = month_add(month_start(today), offset)
@@ -123,7 +130,7 @@ def partitions_create_ahead(*, today: date, months_ahead: int = MONTHS_AHEAD) ->
 def default_partition_drain(*, table: str) -> int:
     """Move every row of the default partition into a partition of its month (created as
     needed). Returns the number of rows moved."""
-    if not is_partitioned():
+    if not is_partitioned(table):
         return 0
     with connection.cursor() as cursor:
         cursor.execute(
@@ -136,9 +143,9 @@ def default_partition_drain(*, table: str) -> int:
 def partitions_ensure(*, first: date, last: date) -> None:
     """Partitions for every month from `first` to `last` (a backfill or a bulk load), so that
     its rows go straight to their month rather than through the default partition."""
-    if not is_partitioned():
-        return
     for table in PARTITIONED_TABLES:
+        if not is_partitioned(table):
+            continue
         existing = {p.start for p in partitions_list(table)}
         month = month_start(first)
         while month <= last:

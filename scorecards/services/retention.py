@@ -48,11 +48,13 @@ def retention_apply(*, today: date, policy: RetentionPolicy | None = None) -> Re
     policy = policy or RetentionPolicy.load()
     snapshot_cutoff, value_cutoff = retention_cutoffs(today=today, policy=policy)
     result = RetentionResult(snapshot_cutoff=snapshot_cutoff, value_cutoff=value_cutoff)
-    if partitions.is_partitioned():
+    if partitions.is_partitioned(SNAPSHOTS):
         _snapshots_thin_partitions(snapshot_cutoff, result)
-        _values_drop_partitions(value_cutoff, result)
     else:
         result.rows_deleted += _snapshots_thin_rows(snapshot_cutoff)
+    if partitions.is_partitioned(VALUES):
+        _values_drop_partitions(value_cutoff, result)
+    else:
         result.rows_deleted += MeasureValue.objects.filter(as_of__lt=value_cutoff).delete()[0]
     return result
 
@@ -116,15 +118,20 @@ def _partition_thin(partition: partitions.Partition) -> tuple[int, int]:
 
 
 def _snapshots_thin_rows(cutoff: date) -> int:
-    """SQLite: the same thinning as a delete (weeks from Monday, split at month ends)."""
+    """Unpartitioned tables (SQLite): the same thinning as a delete (weeks from Monday, split
+    at month ends, as the partitions split them)."""
+    if connection.vendor == "postgresql":
+        month, week = "date_trunc('month', as_of)", "date_trunc('week', as_of)"
+    else:
+        month, week = "strftime('%%Y-%%m', as_of)", "date(as_of, 'weekday 0', '-6 days')"
     with connection.cursor() as cursor:
         cursor.execute(
             f"DELETE FROM {SNAPSHOTS} WHERE as_of < %s "
             f"AND id NOT IN (SELECT snapshot_id FROM {CURRENT}) "
             "AND id NOT IN (SELECT id FROM ("
-            "  SELECT id, row_number() OVER (PARTITION BY account_id, strftime('%%Y-%%m', as_of), "
-            "    date(as_of, 'weekday 0', '-6 days') ORDER BY as_of DESC, id DESC) AS n "
-            f"  FROM {SNAPSHOTS} WHERE as_of < %s) WHERE n = 1)",
+            f"  SELECT id, row_number() OVER (PARTITION BY account_id, {month}, {week} "
+            "    ORDER BY as_of DESC, id DESC) AS n "
+            f"  FROM {SNAPSHOTS} WHERE as_of < %s) AS ranked WHERE n = 1)",
             [cutoff, cutoff],
         )
         return cursor.rowcount

@@ -226,3 +226,26 @@ def test_backfill_waves_keep_each_day_a_week_after_the_days_it_reads():
         [8, 9, 10, 11, 12, 13, 14],
         [15, 16],
     ]
+
+
+def test_retention_keeps_the_same_rows_on_any_database(db, account):
+    """The partition rewrite (PostgreSQL) and the plain delete (SQLite) keep the same rows."""
+    partitions.partitions_ensure(first=dt.date(2026, 8, 1), last=dt.date(2026, 9, 30))
+    day = dt.date(2026, 8, 24)  # a Monday
+    while day <= dt.date(2026, 9, 9):
+        ScoreSnapshotFactory(account=account, as_of=day)
+        day += dt.timedelta(days=1)
+    measure = MeasureFactory()
+    for as_of in (dt.date(2026, 8, 31), dt.date(2026, 9, 1)):
+        MeasureValueFactory(account=account, measure=measure, as_of=as_of)
+    policy = RetentionPolicy(pk=1, daily_snapshot_days=90, value_months=3)
+
+    retention.retention_apply(today=dt.date(2026, 12, 15), policy=policy)
+
+    # Snapshots before September 1 (90 days before Dec 15 is Sep 16: August is wholly older):
+    # weeks Aug 24–30 and Aug 31 keep their last day; September stays daily.
+    kept = ScoreSnapshot.objects.filter(account=account).order_by("as_of")
+    assert [s.as_of.isoformat() for s in kept][:3] == ["2026-08-30", "2026-08-31", "2026-09-01"]
+    assert kept.count() == 2 + 9
+    # Values: three whole months before December (September to November) are kept.
+    assert [v.as_of for v in MeasureValue.objects.filter(account=account)] == [dt.date(2026, 9, 1)]
