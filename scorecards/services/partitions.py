@@ -94,6 +94,11 @@ def partition_create(*, table: str, month: date) -> int:
     default = default_partition_name(table)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+        # Two runs may want the same month at once: one makes it, the other then finds it.
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [name])
+        cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [name])
+        if cursor.fetchone()[0]:
+            return 0
         cursor.execute(
             f"CREATE TABLE {name} (LIKE {table} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"
         )
