@@ -12,7 +12,9 @@ postgres://postgres@127.0.0.1:5432/healthscore_bench), fills it with N accounts 
   (c) naive: a per-account ORM loop (a query per measure, Python maths, update_or_create) on a
       sample, scaled to N.
 Prints seconds, rows per second, peak memory (max RSS of the process that ran each part) and
-the ratios ours/floor and naive/ours.
+the ratios ours/floor and naive/ours, then the bytes per account-day of snapshots and values.
+With `--compare-unpartitioned`, the history tables are then turned back into plain tables
+(migration 0011 reversed) and (a) timed again, so both layouts are measured in one run.
 """
 
 import argparse
@@ -66,6 +68,10 @@ def build_database(url: str, accounts: int, days: int) -> dict:
     from scorecards.models import Measure, MeasureGroup, Scorecard, ScorecardMeasure
 
     call_command("migrate", verbosity=0)
+    from scorecards.services import partitions
+
+    # Every month of the data has its partition (as the nightly maintenance keeps it).
+    partitions.partitions_ensure(first=AS_OF - timedelta(days=days - 1), last=AS_OF)
     # The default scorecard has nine measures; a tenth (CSAT) makes the benchmark's ten.
     scorecard = Scorecard.objects.get(is_default=True)
     csat = Measure.objects.create(
@@ -355,6 +361,11 @@ def main() -> None:
         "--skip-build", action="store_true", help="reuse the database of the last run"
     )
     parser.add_argument("--url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
+    parser.add_argument(
+        "--compare-unpartitioned",
+        action="store_true",
+        help="then time (a) again on plain, unpartitioned history tables",
+    )
     args = parser.parse_args()
     multiprocessing.set_start_method("spawn")
 
@@ -416,6 +427,64 @@ def main() -> None:
             f"ours / floor (latest values) {result['seconds'] / floor_latest:.2f}×, "
             f"naive / ours {naive_scaled / result['seconds']:.0f}×"
         )
+    chunks = -(-n // 10_000)
+    print(
+        f"per chunk of 10,000 accounts: {ours['seconds'] / chunks:.2f} s on one worker, "
+        f"{ours_parallel['seconds'] * args.workers / chunks:.2f} worker-seconds on {args.workers}"
+    )
+    sizes = in_child(_sizes_child, args.url)
+    print(
+        f"sizes (tables + indexes + TOAST): snapshots {sizes['snapshot_bytes'] / 2**20:,.0f} MB "
+        f"for {sizes['snapshot_rows']:,} rows = "
+        f"{sizes['snapshot_bytes'] / max(sizes['snapshot_rows'], 1):,.0f} "
+        f"B per account-day; values {sizes['value_bytes'] / 2**20:,.0f} MB for "
+        f"{value_rows:,} rows = {sizes['value_bytes'] / value_rows:,.0f} B per value, "
+        f"{sizes['value_bytes'] / value_rows * 10:,.0f} B per account-day (10 measures)"
+    )
+    if args.compare_unpartitioned:
+        started = time.monotonic()
+        in_child(_migrate_child, args.url, "0010_snapshot_no_foreign_key_indexes")
+        print(f"\nunpartitioned (migration 0011 reversed in {time.monotonic() - started:.0f} s):")
+        plain = in_child(run_ours, args.url, 1)
+        plain_parallel = in_child(run_ours, args.url, args.workers)
+        for label, part, flat in (
+            ("1 worker", ours, plain),
+            (f"{args.workers} workers", ours_parallel, plain_parallel),
+        ):
+            print(
+                f"{label}: partitioned {part['seconds']:.2f} s, unpartitioned "
+                f"{flat['seconds']:.2f} s, partitioned / unpartitioned "
+                f"{part['seconds'] / flat['seconds']:.2f}×"
+            )
+        print("the database is left unpartitioned: build it again before timing partitioned")
+
+
+def _sizes_child(url: str, queue: multiprocessing.Queue) -> None:
+    django_setup(url)
+    from django.db import connection
+
+    sizes = {}
+    with connection.cursor() as cursor:
+        for key, table in (
+            ("snapshot", "scorecards_scoresnapshot"),
+            ("value", "scorecards_measurevalue"),
+        ):
+            cursor.execute(
+                "SELECT sum(pg_total_relation_size(relid)) FROM pg_partition_tree(%s::regclass)",
+                [table],
+            )
+            sizes[f"{key}_bytes"] = int(cursor.fetchone()[0])
+            cursor.execute(f"SELECT count(*) FROM {table}")
+            sizes[f"{key}_rows"] = cursor.fetchone()[0]
+    queue.put(sizes)
+
+
+def _migrate_child(url: str, target: str, queue: multiprocessing.Queue) -> None:
+    django_setup(url)
+    from django.core.management import call_command
+
+    call_command("migrate", "scorecards", target, verbosity=0)
+    queue.put({})
 
 
 def _count_child(url: str, queue: multiprocessing.Queue) -> None:

@@ -33,6 +33,7 @@ from scorecards.models import (
     Measure,
     MeasureGroup,
     MeasureValue,
+    RetentionPolicy,
     Scorecard,
     ScorecardMeasure,
     ScorecardVersion,
@@ -341,3 +342,18 @@ class ScoreRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ["status", "as_of", "is_full"]
     date_hierarchy = "as_of"
     list_select_related = ["requested_by"]
+
+
+@admin.register(RetentionPolicy)
+class RetentionPolicyAdmin(admin.ModelAdmin):
+    """One row: how long daily snapshots and measure values are kept (services/retention.py)."""
+
+    list_display = ["__str__", "updated_at"]
+    fields = ["daily_snapshot_days", "value_months", "updated_at"]
+    readonly_fields = ["updated_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return not RetentionPolicy.objects.exists()
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -678,3 +678,49 @@ class RenewalCalibration(models.Model):
 
     def __str__(self) -> str:
         return f"Calibration of {self.scorecard} v{self.scorecard_version}"
+
+
+class RetentionPolicy(models.Model):
+    """How long history is kept: one row (pk 1), edited by CS Ops in the admin.
+
+    Daily snapshots older than `daily_snapshot_days` are thinned to one a week per account
+    (whole months at a time, breakdown kept); measure values are kept `value_months` months
+    and then dropped a month at a time. See services/retention.py.
+    """
+
+    daily_snapshot_days = models.PositiveIntegerField(
+        default=400,
+        validators=[MinValueValidator(90)],
+        help_text=_("Daily snapshots kept this many days, then one a week per account."),
+    )
+    value_months = models.PositiveIntegerField(
+        default=25,
+        validators=[MinValueValidator(1)],
+        help_text=_(
+            "Measure values kept this many whole months. Backtests reach back their horizon "
+            "(up to 730 days) before each renewal: keep at least 25 for the longest."
+        ),
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("retention policy")
+        verbose_name_plural = _("retention policy")
+        constraints = [
+            models.CheckConstraint(condition=Q(pk=1), name="%(app_label)s_%(class)s_singleton"),
+            models.CheckConstraint(
+                condition=Q(daily_snapshot_days__gte=90),
+                name="%(app_label)s_%(class)s_daily_covers_trends",
+            ),
+            models.CheckConstraint(
+                condition=Q(value_months__gte=1), name="%(app_label)s_%(class)s_months_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Daily snapshots {self.daily_snapshot_days} days, values {self.value_months} months"
+
+    @classmethod
+    def load(cls) -> "RetentionPolicy":
+        policy, _ = cls.objects.get_or_create(pk=1)
+        return policy

@@ -329,8 +329,11 @@ def _latest_values_strategy() -> str:
     """ "scan" while the planner's row estimates say histories are short, else "probe"."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT (SELECT reltuples FROM pg_class "
-            "        WHERE oid = 'scorecards_measurevalue'::regclass), "
+            # Partitioned (monthly): the parent has no estimate of its own, its partitions do.
+            "SELECT (SELECT coalesce(sum(greatest(reltuples, 0)), 0) FROM pg_class "
+            "        WHERE (oid = 'scorecards_measurevalue'::regclass AND relkind = 'r') "
+            "           OR oid IN (SELECT inhrelid FROM pg_inherits "
+            "                      WHERE inhparent = 'scorecards_measurevalue'::regclass)), "
             "       (SELECT reltuples FROM pg_class WHERE oid = 'accounts_account'::regclass), "
             "       (SELECT count(*) FROM scorecards_measure)"
         )

@@ -89,3 +89,24 @@ def nightly_recompute() -> None:
     from django.utils import timezone
 
     scoring.score_run_start(as_of=timezone.localdate())
+
+
+@shared_task
+def partitions_maintain() -> None:
+    """The nightly partition upkeep: months ahead created, stragglers moved out of the default
+    partition (PostgreSQL only)."""
+    from django.utils import timezone
+
+    from scorecards.services import partitions
+
+    partitions.partitions_maintain(today=timezone.localdate())
+
+
+@shared_task
+def retention_apply() -> None:
+    """The nightly retention: old daily snapshots thinned to weekly, old value months dropped."""
+    from django.utils import timezone
+
+    from scorecards.services import retention
+
+    retention.retention_apply(today=timezone.localdate())

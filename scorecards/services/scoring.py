@@ -26,7 +26,7 @@ from accounts.models import Account
 from healthscore import metrics
 from scorecards import comparisons, engine, selectors
 from scorecards.models import ScoreRun, ScoreRunChunk, ScoreSnapshot
-from scorecards.services import derived
+from scorecards.services import derived, partitions
 from scorecards.services.score_events import score_run_events_record
 
 logger = logging.getLogger(__name__)
@@ -83,6 +83,7 @@ def score_run_create(
 ) -> ScoreRun:
     """Create a pending run for `as_of` over every active account (or the given ones), with
     its chunks. Nothing is scored yet: see score_run_execute / score_run_start."""
+    partitions.partitions_ensure(first=as_of, last=as_of)  # a backfill's month, if missing
     ids = selectors.active_account_ids(account_ids=account_ids)
     is_full = account_ids is None
     run = ScoreRun.objects.create(

@@ -1,6 +1,7 @@
 """The nightly recompute on a real Redis broker and real Celery worker processes."""
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
@@ -105,3 +106,33 @@ def test_worker_killed_mid_run_loses_no_chunk_once_resumed(celery_worker_process
     assert run.chunks.exclude(status="done").count() == 0
     assert (run.accounts_scored, run.chunks_done) == (1500, 60)
     assert ScoreSnapshot.objects.filter(as_of=today).count() == 1500
+
+
+def test_recompute_scores_backfill_runs_on_the_workers_in_trend_order(celery_worker_process):
+    """10 days of 120 accounts in chunks on two worker processes: every day finishes, and a
+    day's 7-day trend finds the day a week before it (days are sent seven at a time)."""
+    import io
+
+    from django.core.management import call_command
+
+    last = dt.date(2026, 11, 20)
+    portfolio_create(accounts=120, as_of=last - dt.timedelta(days=30))
+    celery_worker_process.start()
+    out, err = io.StringIO(), io.StringIO()
+
+    call_command("recompute_scores", "--date", "2026-11-20", "--days", "10", stdout=out, stderr=err)
+
+    runs = list(ScoreRun.objects.order_by("as_of"))
+    assert [(r.as_of.day, r.status, r.accounts_scored) for r in runs] == [
+        (day, "finished", 120) for day in range(11, 21)
+    ]
+    assert out.getvalue().startswith("Scored 10 day(s) in ")
+    assert "1200/1200" in err.getvalue()  # the progress bar reached the end
+    trends = dict(
+        ScoreSnapshot.objects.filter(account__external_id="INT-00000").values_list(
+            "as_of__day", "trend_7"
+        )
+    )
+    # Same values every day: no trend for the first seven days, 0.00 once a week is there.
+    assert [trends[day] is None for day in range(11, 21)] == [True] * 7 + [False] * 3
+    assert {trends[day] for day in (18, 19, 20)} == {Decimal("0.00")}

@@ -1,8 +1,14 @@
-"""manage.py recompute_scores [--date D] [--account EXTERNAL_ID] [--days N] [--resume RUN_ID]"""
+"""manage.py recompute_scores [--date D] [--account EXTERNAL_ID] [--days N] [--resume RUN_ID]
+[--inline]
+
+With REDIS_URL set, the days' chunks go to the Celery workers (seven days at a time, see
+services/backfill.py) and this command follows their progress; `--inline` (and no REDIS_URL)
+scores them here, one after the other."""
 
 import time
 from datetime import date
 
+from celery import current_app
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from tqdm import tqdm
@@ -11,7 +17,7 @@ from accounts.models import Account
 from healthscore.dates import date_out_of_range_message
 from scorecards import selectors
 from scorecards.models import ScoreRun
-from scorecards.services import scoring
+from scorecards.services import backfill, scoring
 
 
 class Command(BaseCommand):
@@ -25,6 +31,11 @@ class Command(BaseCommand):
         )
         parser.add_argument("--resume", type=int, metavar="RUN_ID", help="Finish a stopped run.")
         parser.add_argument("--no-progress", action="store_true", help="No progress bar.")
+        parser.add_argument(
+            "--inline",
+            action="store_true",
+            help="Score in this process even when REDIS_URL sends tasks to workers.",
+        )
 
     def handle(self, *args, **options):
         if options["days"] < 1:
@@ -44,6 +55,7 @@ class Command(BaseCommand):
             if not scoring.score_run_reopen(run=run):
                 raise CommandError(f"Run {run.pk} has already finished.")
             days = [run.as_of]
+            resumed = [run]
             total = run.accounts_total
         else:
             as_of = options["date"] or timezone.localdate()
@@ -51,24 +63,21 @@ class Command(BaseCommand):
             if problem:
                 raise CommandError(problem)
             days = scoring.score_dates(as_of=as_of, days=options["days"])
+            resumed = []
             total = len(selectors.active_account_ids(account_ids=account_ids)) * len(days)
-        runs = []
         with tqdm(
             total=total,
             unit="account",
             disable=options["no_progress"],
             file=self.stderr,
         ) as bar:
-            for day in days:
-                # Each day's run is made when its turn comes: a run waiting its turn would
-                # look stalled to the healing (SCORE_RUN_STALL_SECONDS) and be sent to workers.
-                if not options["resume"]:
-                    run = scoring.score_run_create(as_of=day, account_ids=account_ids)
-                runs.append(run)
-                bar.set_description(str(run.as_of))
-                scoring.score_run_execute_inline(
-                    run=run, progress=lambda summary, chunk: bar.update(_chunk_size(summary))
-                )
+            if options["inline"] or current_app.conf.task_always_eager:
+                runs = self._inline(days, account_ids=account_ids, resumed=resumed, bar=bar)
+            else:
+                runs = resumed or [
+                    scoring.score_run_create(as_of=day, account_ids=account_ids) for day in days
+                ]
+                self._on_workers(runs, bar)
         finished = [ScoreRun.objects.get(pk=run.pk) for run in runs]
         seconds = time.monotonic() - started
         self.stdout.write(
@@ -83,6 +92,34 @@ class Command(BaseCommand):
         for run in finished:
             for error in run.errors[:10]:
                 self.stderr.write(f"  account {error['account_id']}: {error['error']}")
+
+    def _inline(
+        self, days: list, *, account_ids: list[int] | None, resumed: list[ScoreRun], bar: tqdm
+    ) -> list[ScoreRun]:
+        runs = []
+        for day in days:
+            # Each day's run is made when its turn comes: a run waiting its turn would look
+            # stalled to the healing (SCORE_RUN_STALL_SECONDS) and be sent to workers.
+            run = (
+                resumed[0]
+                if resumed
+                else scoring.score_run_create(as_of=day, account_ids=account_ids)
+            )
+            runs.append(run)
+            bar.set_description(str(run.as_of))
+            scoring.score_run_execute_inline(
+                run=run, progress=lambda summary, chunk: bar.update(_chunk_size(summary))
+            )
+        return runs
+
+    def _on_workers(self, runs: list[ScoreRun], bar: tqdm) -> None:
+        if not current_app.control.ping(timeout=2):
+            raise CommandError("No Celery worker answered: start one, or use --inline.")
+        bar.set_description(f"{len(runs)} day(s) on the workers")
+        try:
+            backfill.score_runs_on_workers(runs=runs, progress=bar.update)
+        except backfill.RunsFailed as failed:
+            raise CommandError(f"{failed}: resume with --resume RUN_ID.") from failed
 
 
 def _chunk_size(summary: scoring.ChunkSummary | None) -> int:
