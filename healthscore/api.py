@@ -209,9 +209,7 @@ def api_body_limit_middleware(get_response):
             limit = settings.API_MAX_BODY_BYTES
             if size > limit:
                 return JsonResponse(
-                    error_body(
-                        message=body_too_large_message(size, limit), code="body_too_large"
-                    ),
+                    error_body(message=body_too_large_message(size, limit), code="body_too_large"),
                     status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
                 )
         return get_response(request)

@@ -10,7 +10,6 @@ import time_machine
 from accounts.models import Account, RenewalOutcome, Touchpoint
 from risk.models import RiskEvent
 from scorecards.models import MeasureValue
-from tests.api.conftest import client_for
 from tests.risk.factories import RiskFactory
 
 VALUES = "/api/v1/measure-values/"

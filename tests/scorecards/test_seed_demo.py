@@ -9,6 +9,7 @@ from django.contrib.auth import authenticate, get_user_model
 from django.core.management import CommandError, call_command
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Q
+from django.test import RequestFactory
 
 from accounts import roles
 from accounts.models import Account, Contact, RenewalOutcome, Touchpoint
@@ -141,7 +142,8 @@ def test_seed_demo_again_resets_the_demo_password():
     csm.set_password("changed-by-someone")
     csm.save()
     seed(is_flushing=True)
-    assert authenticate(username="csm1", password=demo.DEMO_PASSWORD) == csm
+    request = RequestFactory().post("/login/")  # django-axes needs the request
+    assert authenticate(request, username="csm1", password=demo.DEMO_PASSWORD) == csm
     assert get_user_model().objects.count() == 9
 
 
