@@ -5,8 +5,9 @@ from django.contrib.auth.decorators import login_required
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from healthscore import views
+from healthscore import metrics, views
 from healthscore.api import api_not_found
+from healthscore.health import health_view
 
 api_v1 = [
     path("", include("accounts.api.urls")),
@@ -31,4 +32,9 @@ urlpatterns = [
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", api_docs, name="api-docs"),
+    path("health/", health_view(), name="health"),
+    # /metrics for Prometheus (django-prometheus): keep it off the public proxy.
+    path("", include("django_prometheus.urls")),
 ]
+
+metrics.portfolio_collector_register()

@@ -15,6 +15,7 @@ from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
 from django.db.models import Q
 
+from healthscore import metrics
 from risk.choices import UNRESOLVED_STATUSES, RiskType, Severity
 from risk.models import Risk
 
@@ -140,6 +141,7 @@ def risks_notify(*, risk_ids: list[int], today: date) -> int:
                 failures.append(error)
             else:
                 sent += 1
+                metrics.risk_emails_sent.inc()
     finally:
         connection.close()
     if failures:
