@@ -6,6 +6,7 @@ set PROMETHEUS_MULTIPROC_DIR to a directory all of them on one host share, and /
 them up (prometheus_client's multiprocess mode); without it each process counts its own.
 """
 
+from django.db import models
 from prometheus_client import Counter, Histogram
 
 score_run_duration = Histogram(
@@ -21,7 +22,58 @@ score_runs_healed = Counter(
     "healthscore_score_runs_healed",
     "Score runs resumed because they made no progress for SCORE_RUN_STALL_SECONDS.",
 )
-risks_opened = Counter("healthscore_risks_opened", "Risks raised by evaluations.")
 risk_emails_sent = Counter(
     "healthscore_risk_emails_sent", "Risk notification emails sent to owners."
 )
+
+
+class PortfolioCollector:
+    """Gauges read from the database at each scrape: the unresolved risks by type and
+    severity, and the score runs by status. Counting rows is right here, as these are state,
+    not events; one grouped query each."""
+
+    def describe(self):
+        return []  # registering must not query the database (manage.py check, migrate)
+
+    def collect(self):
+        from prometheus_client.core import GaugeMetricFamily
+
+        from risk.choices import UNRESOLVED_STATUSES
+        from risk.models import Risk
+        from scorecards.models import ScoreRun
+
+        risks = GaugeMetricFamily(
+            "healthscore_risks_unresolved",
+            "Unresolved risks by type and severity.",
+            labels=["type", "severity"],
+        )
+        rows = (
+            Risk.objects.filter(status__in=UNRESOLVED_STATUSES)
+            .values_list("risk_type", "severity")
+            .annotate(count=models.Count("pk"))
+            .order_by()
+        )
+        for risk_type, severity, count in rows:
+            risks.add_metric([risk_type, severity], count)
+        yield risks
+        runs = GaugeMetricFamily(
+            "healthscore_score_runs", "Score runs by status.", labels=["status"]
+        )
+        for status, count in (
+            ScoreRun.objects.values_list("status").annotate(count=models.Count("pk")).order_by()
+        ):
+            runs.add_metric([status], count)
+        yield runs
+
+
+def portfolio_collector_register() -> None:
+    """Called once by the URLconf (the web process serves /metrics)."""
+    from prometheus_client import REGISTRY
+
+    global _registered
+    if not _registered:
+        REGISTRY.register(PortfolioCollector())
+        _registered = True
+
+
+_registered = False

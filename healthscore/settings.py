@@ -7,6 +7,7 @@ need `SECRET_KEY` and `ALLOWED_HOSTS` from the environment.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -39,7 +40,10 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "django_prometheus",
+    "health_check",
     "django_celery_beat",
+    "axes",
     "accounts",
     "metrics",
     "scorecards",
@@ -51,15 +55,21 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "healthscore.api.api_body_limit_middleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "healthscore.middleware.session_lifetime_middleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "healthscore.urls"
@@ -106,6 +116,38 @@ CURRENCY = env.str("CURRENCY", default="USD")
 USE_I18N = True
 USE_TZ = True
 
+# The front door (README "Reliability"). django-axes locks a username after
+# LOGIN_FAILURE_LIMIT wrong passwords in a row for LOGIN_LOCKOUT_MINUTES (the page says so,
+# the log has a warning); front.views.home.login also throttles one client address to
+# LOGIN_ATTEMPTS_PER_ADDRESS attempts per LOGIN_ATTEMPTS_WINDOW_SECONDS, whatever the username.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_SENSITIVE_PARAMETERS: list[str] = []  # the log names the username and address
+# The client address is REMOTE_ADDR: behind a proxy, name how many proxies add to
+# X-Forwarded-For (LOGIN_PROXY_COUNT) so that a client cannot choose its own address.
+AXES_IPWARE_PROXY_COUNT = env.int("LOGIN_PROXY_COUNT", default=0)
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if AXES_IPWARE_PROXY_COUNT else ["REMOTE_ADDR"]
+)
+# axes.W006 wants addresses locked by axes too, at the username's limit: one office behind a
+# NAT would be locked out by five typos. Our address throttle (below) has its own limit.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+LOGIN_ATTEMPTS_PER_ADDRESS = env.int("LOGIN_ATTEMPTS_PER_ADDRESS", default=30)
+LOGIN_ATTEMPTS_WINDOW_SECONDS = env.int("LOGIN_ATTEMPTS_WINDOW_SECONDS", default=900)
+
+# Sessions end after SESSION_IDLE_MINUTES without a request and SESSION_MAX_HOURS after the
+# login whatever happens (healthscore.middleware.session_lifetime_middleware).
+SESSION_IDLE_MINUTES = env.int("SESSION_IDLE_MINUTES", default=60)
+SESSION_MAX_HOURS = env.int("SESSION_MAX_HOURS", default=12)
+SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -128,6 +170,26 @@ STORAGES = {
             else "django.contrib.staticfiles.storage.StaticFilesStorage"
         )
     },
+}
+
+# Content-Security-Policy on every response (django-csp): scripts, styles, fonts and data
+# only from our own origin, no inline script, no framing. Style attributes stay allowed
+# (band colours are set per row); htmx's own <style> is off (base.html's htmx-config).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        # The hash allows drf-spectacular's one <style> block of /api/docs/, exactly.
+        "style-src": ["'self'", "'sha256-MMpT0iDxyjALd9PdfepImGX3DBfJPXZ4IlDWdPAgtn0='"],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
 }
 
 # Outside production, whitenoise serves straight from the finders: no collectstatic needed.
@@ -255,7 +317,16 @@ REST_FRAMEWORK = {
 # /api/docs/ serves Swagger UI from our own static files (the sidecar app), not from a CDN.
 INSTALLED_APPS += ["drf_spectacular_sidecar"]
 
+# /api/schema/ and /api/docs/ for anyone (development) or only after login / with an API key
+# (production's default).
+API_DOCS_PUBLIC = env.bool("API_DOCS_PUBLIC", default=not IS_PRODUCTION)
+
 SPECTACULAR_SETTINGS = {
+    "SERVE_PERMISSIONS": [
+        "rest_framework.permissions.AllowAny"
+        if API_DOCS_PUBLIC
+        else "rest_framework.permissions.IsAuthenticated"
+    ],
     "TITLE": "Healthscore API",
     "DESCRIPTION": (
         "Customer health scores, measure values and risks for integrations. Authenticate "
@@ -282,18 +353,40 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
 
+# LOG_FORMAT=json writes one JSON object a line (time, level, logger, message and any
+# `extra`), for log collectors; the default is plain text.
+LOG_FORMAT = env.str("LOG_FORMAT", default="text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "text",
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    # Inline tasks would log a line per task in the web process and the commands.
-    "loggers": {"celery.app.trace": {"level": "WARNING"}} if CELERY_TASK_ALWAYS_EAGER else {},
+    "loggers": {
+        # django-axes says hello on every start.
+        "axes.apps": {"level": "WARNING"},
+        # Inline tasks would log a line per task in the web process and the commands.
+        **({"celery.app.trace": {"level": "WARNING"}} if CELERY_TASK_ALWAYS_EAGER else {}),
+    },
 }
 
 if IS_PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    # Compose's and load balancers' health probes speak plain HTTP inside the network.
+    SECURE_REDIRECT_EXEMPT = [r"^health/$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000)

@@ -1,10 +1,14 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from front.views.home import favicon, home
+from front.views.home import favicon, home, login
+from healthscore import metrics
 from healthscore.api import api_not_found
+from healthscore.health import health_view
 
 admin.site.site_header = "Healthscore administration"
 admin.site.site_title = "Healthscore administration"
@@ -20,14 +24,25 @@ api_v1 = [
     re_path(r"^.*$", api_not_found),
 ]
 
+# Swagger UI with its script as a file of its own (the split view): no inline script, as the
+# Content-Security-Policy asks. Behind the login page unless API_DOCS_PUBLIC.
+api_docs = SpectacularSwaggerSplitView.as_view(url_name="api-schema")
+if not settings.API_DOCS_PUBLIC:
+    api_docs = login_required(api_docs)
+
 urlpatterns = [
     path("", home, name="home"),
     path("favicon.ico", favicon, name="favicon"),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("login/", login, name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("", include("front.urls")),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/docs/", api_docs, name="api-docs"),
+    path("health/", health_view(), name="health"),
+    # /metrics for Prometheus (django-prometheus): keep it off the public proxy.
+    path("", include("django_prometheus.urls")),
 ]
+
+metrics.portfolio_collector_register()

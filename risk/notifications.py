@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import Q, prefetch_related_objects
 from django.urls import reverse
 
+from healthscore import metrics
 from risk.choices import UNRESOLVED_STATUSES, RiskType, Severity
 from risk.models import Risk
 
@@ -168,6 +169,7 @@ def risks_notify(*, risk_ids: list[int], today: date) -> int:
                 failures.append(error)
             else:
                 sent += 1
+                metrics.risk_emails_sent.inc()
     finally:
         connection.close()
     if failures:

@@ -10,6 +10,7 @@ from django.core.management import CommandError, call_command
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Avg, Count, F, Q
 from django.db.models.functions import ExtractIsoWeekDay
+from django.test import RequestFactory
 
 from accounts import roles
 from accounts.models import Account, Contact, RenewalOutcome, Touchpoint
@@ -144,7 +145,8 @@ def test_seed_demo_again_resets_the_demo_password():
     csm.set_password("changed-by-someone")
     csm.save()
     seed(is_flushing=True)
-    assert authenticate(username="csm1", password=demo.DEMO_PASSWORD) == csm
+    request = RequestFactory().post("/login/")  # django-axes needs the request
+    assert authenticate(request, username="csm1", password=demo.DEMO_PASSWORD) == csm
     assert get_user_model().objects.count() == 9
 
 

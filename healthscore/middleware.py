@@ -1,0 +1,33 @@
+"""Middleware of our own: session lifetime (idle and absolute)."""
+
+import logging
+import time
+
+from django.conf import settings
+from django.contrib.auth import logout
+
+logger = logging.getLogger(__name__)
+
+# How often a request pushes the idle expiry back: not every request writes the session.
+SESSION_TOUCH_SECONDS = 60
+
+
+def session_lifetime_middleware(get_response):
+    """A session ends SESSION_IDLE_MINUTES after its last request (the cookie's and the
+    stored session's expiry, pushed back at most once a minute) and SESSION_MAX_HOURS after
+    its login, however busy: the next request is anonymous and pages send it to log in."""
+
+    def middleware(request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            session = request.session
+            now = int(time.time())
+            started = session.setdefault("started_at", now)
+            if now - started > settings.SESSION_MAX_HOURS * 3600:
+                logger.info("Session of %s ended after %s hours.", user, settings.SESSION_MAX_HOURS)
+                logout(request)
+            elif now - session.get("seen_at", 0) >= SESSION_TOUCH_SECONDS:
+                session["seen_at"] = now  # saved with a new expiry, SESSION_COOKIE_AGE ahead
+        return get_response(request)
+
+    return middleware
