@@ -182,6 +182,8 @@ WEBHOOK_LEASE_SECONDS = env.float("WEBHOOK_LEASE_SECONDS", default=300.0)
 WEBHOOK_SENDER_BUDGET_SECONDS = env.float("WEBHOOK_SENDER_BUDGET_SECONDS", default=30.0)
 WEBHOOK_SWEEP_SECONDS = env.int("WEBHOOK_SWEEP_SECONDS", default=60)
 WEBHOOK_FAN_OUT_GRACE_SECONDS = env.float("WEBHOOK_FAN_OUT_GRACE_SECONDS", default=30.0)
+# How long a nightly run's Slack and Teams digest waits for the run's risk evaluation.
+WEBHOOK_DIGEST_DELAY_SECONDS = env.float("WEBHOOK_DIGEST_DELAY_SECONDS", default=120.0)
 
 REST_FRAMEWORK = {
     # The key first: its WWW-Authenticate header makes an anonymous request a 401.
