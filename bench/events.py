@@ -22,6 +22,7 @@ import multiprocessing
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from datetime import date, timedelta
@@ -44,6 +45,7 @@ DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/healthscore_bench_events"
 DAY_1 = date.today() - timedelta(days=1)
 DAY_2 = date.today()
 RECEIVER_DELAY = 0.05
+MOVES: list[int] = []  # band moves each run with events recorded
 
 
 # --- The receiver (its own process: its threads do not share this process's GIL) ------------
@@ -113,7 +115,9 @@ def portfolio_build(accounts: int) -> dict:
     )
     measures = {}
     for key, group, weight in (("b1", outcomes, 30), ("b2", outcomes, 10), ("b3", experience, 1)):
-        measure = Measure.objects.create(key=key, name=key.upper(), kind="automated")
+        measure = Measure.objects.create(
+            key=key, name=key.upper(), kind="automated", mapping_type="direct"
+        )
         ScorecardMeasure.objects.create(scorecard=card, group=group, measure=measure, weight=weight)
         measures[key] = measure
     rows = Account.objects.bulk_create(
@@ -176,6 +180,8 @@ def day_2_run(*, record_events: bool) -> tuple[float, float]:
         started = time.monotonic()
         moved = original(run=run) if record_events else 0
         spent[0] += time.monotonic() - started
+        if record_events:
+            MOVES.append(moved)
         return moved
 
     scoring.score_run_events_record = timed
@@ -201,8 +207,9 @@ def main() -> None:
 
     database_recreate(url)
     manage(url, "migrate", "--verbosity", "0")
+    env = env_for(url, queue)
     os.environ.clear()
-    os.environ.update(env_for(url, queue))
+    os.environ.update(env)
     import django
 
     django.setup()
@@ -229,6 +236,8 @@ def main() -> None:
                 recording.append(spent)
     redis.Redis.from_url(settings.REDIS_URL).delete(queue)
     best_without, best_with = min(without), min(with_events)
+    if not MOVES or min(MOVES) != options.accounts:
+        raise SystemExit(f"Expected {options.accounts} band moves per run, got {MOVES}.")
     print(
         f"day-2 run, {options.accounts:,} band moves: without events "
         f"{', '.join(f'{s:.2f}' for s in without)} s; with events "
@@ -250,12 +259,12 @@ def main() -> None:
     day_1_restore()
     for name in ("standard", "slack", "teams"):
         services.webhook_endpoint_create(url=f"http://127.0.0.1:{port}/{name}", format=name)
-    log = open(ROOT / "bench" / "events-worker.log", "w")  # noqa: SIM115
+    log = open(Path(tempfile.gettempdir()) / "healthscore-bench-events-worker.log", "w")  # noqa: SIM115
     worker = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "healthscore", "worker", "--pool=prefork",
          "--concurrency=2", "--without-gossip", "--without-mingle", "--loglevel=WARNING",
          f"--queues={queue}"],
-        cwd=ROOT, env=env_for(url, queue), stdout=log, stderr=subprocess.STDOUT,
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         start_new_session=True,
     )  # fmt: skip
     try:
