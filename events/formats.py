@@ -66,6 +66,11 @@ class Digest:
     moved_to: list[tuple[str, int]]
     largest: list[Move]
     url: str
+    # The run's risk evaluation, but for critical risks (sent one by one): opened by type
+    # label (most first), and how many rose in severity or were resolved.
+    risks_opened: list[tuple[str, int]] = field(default_factory=list)
+    risks_escalated: int = 0
+    risks_resolved: int = 0
 
 
 def envelope(*, event_id: str, event_type: str, created_at: str, data: dict) -> dict:
@@ -166,6 +171,14 @@ def event_message(event_type: str, data: dict) -> Message:
 def digest_message(digest: Digest) -> Message:
     """A nightly run in one message: accounts moved to each band, then the largest moves."""
     lines = [f"Moved to {band}: {count}" for band, count in digest.moved_to]
+    if digest.risks_opened:
+        total = sum(count for _, count in digest.risks_opened)
+        kinds = ", ".join(f"{label} {count}" for label, count in digest.risks_opened)
+        lines.append(f"Risks opened: {total} ({kinds})")
+    if digest.risks_escalated:
+        lines.append(f"Risks escalated: {digest.risks_escalated}")
+    if digest.risks_resolved:
+        lines.append(f"Risks resolved: {digest.risks_resolved}")
     if digest.largest:
         lines.append("Largest moves:")
         lines += [

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from events.choices import DeliveryStatus, EventType
+from events.choices import RISK_TYPES, SEVERITY_RANK, DeliveryStatus, EventType, Severity
 from events.formats import Digest, Move
 from events.models import Delivery, Event, WebhookEndpoint
 
@@ -88,9 +88,10 @@ def next_retry_in_seconds(*, endpoint_id: int) -> float | None:
 
 def score_run_digest(*, event: Event, endpoint: WebhookEndpoint) -> Digest:
     """The digest of the run behind a `score_run.finished` event, as `endpoint` sees it
-    (its segment and owner filters): accounts moved to each band, lowest band first (bands
-    are ordered by the lowest score that reached them), and the ten largest moves in points
-    (then by account name)."""
+    (its segment, owner and severity filters): accounts moved to each band, lowest band
+    first (bands are ordered by the lowest score that reached them), the ten largest moves
+    in points (then by account name), and the non-critical risk events of the run's
+    evaluation recorded so far."""
     moves_qs = Event.objects.filter(
         score_run_id=event.score_run_id,
         event_type=EventType.SCORE_BAND_CHANGED,
@@ -119,8 +120,35 @@ def score_run_digest(*, event: Event, endpoint: WebhookEndpoint) -> Digest:
         lowest[move.to_band] = min(lowest.get(move.to_band, 101.0), overall)
     moved_to = sorted(counts.items(), key=lambda item: (lowest[item[0]], item[0]))
     largest = sorted(moves, key=lambda move: (-abs(move.points), move.account_name))
+    risks = Event.objects.filter(
+        score_run_id=event.score_run_id, is_in_digest=True, event_type__in=RISK_TYPES
+    ).exclude(severity=Severity.CRITICAL)
+    if endpoint.segments:
+        risks = risks.filter(segment__in=endpoint.segments)
+    if endpoint.owners:
+        risks = risks.filter(owner_id__in=endpoint.owners)
+    if endpoint.min_severity:
+        risks = risks.filter(
+            severity__in=[
+                s
+                for s, rank in SEVERITY_RANK.items()
+                if rank >= SEVERITY_RANK[endpoint.min_severity]
+            ]
+        )
+    opened: dict[str, int] = {}
+    escalated = resolved = 0
+    for event_type, label in risks.values_list("event_type", "data__risk__label"):
+        if event_type == EventType.RISK_OPENED:
+            opened[label] = opened.get(label, 0) + 1
+        elif event_type == EventType.RISK_ESCALATED:
+            escalated += 1
+        else:
+            resolved += 1
     run = event.data.get("run") or {}
     return Digest(
+        risks_opened=sorted(opened.items(), key=lambda item: (-item[1], item[0])),
+        risks_escalated=escalated,
+        risks_resolved=resolved,
         as_of=str(run.get("as_of", "")),
         accounts_moved=len(moves),
         moved_to=moved_to,

@@ -284,6 +284,8 @@ WEBHOOK_LEASE_SECONDS = env.float("WEBHOOK_LEASE_SECONDS", default=300.0)
 WEBHOOK_SENDER_BUDGET_SECONDS = env.float("WEBHOOK_SENDER_BUDGET_SECONDS", default=30.0)
 WEBHOOK_SWEEP_SECONDS = env.int("WEBHOOK_SWEEP_SECONDS", default=60)
 WEBHOOK_FAN_OUT_GRACE_SECONDS = env.float("WEBHOOK_FAN_OUT_GRACE_SECONDS", default=30.0)
+# How long a nightly run's Slack and Teams digest waits for the run's risk evaluation.
+WEBHOOK_DIGEST_DELAY_SECONDS = env.float("WEBHOOK_DIGEST_DELAY_SECONDS", default=60.0)
 
 REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": [
@@ -344,6 +346,7 @@ SPECTACULAR_SETTINGS = {
         "ScoreRunStatusEnum": "scorecards.models.ScoreRun.Status",
         "MeasureKindEnum": "scorecards.choices.MeasureKind",
         "TouchpointKindEnum": "accounts.models.Touchpoint.Kind",
+        "SeverityEnum": "risk.choices.Severity",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

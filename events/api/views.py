@@ -1,7 +1,7 @@
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
+from rest_framework import mixins, status, viewsets
 from rest_framework import serializers as drf_serializers
-from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
@@ -11,7 +11,7 @@ from accounts import roles
 from events import selectors, services
 from events.api import serializers
 from events.filtersets import DeliveryFilterSet
-from events.models import WebhookEndpoint
+from events.models import Delivery, WebhookEndpoint
 from healthscore.api import ApiKeyScope
 
 
@@ -83,38 +83,41 @@ class WebhookEndpointViewSet(viewsets.ModelViewSet):
         delivery = services.webhook_endpoint_ping(endpoint=self.get_object())
         return Response(serializers.DeliverySerializer(delivery).data)
 
-    @extend_schema(
-        summary="The endpoint's delivery log, newest first",
-        responses={200: serializers.DeliverySerializer(many=True)},
-        filters=True,
-    )
-    @action(detail=True, methods=["get"])
-    def deliveries(self, request: Request, pk: str) -> Response:
-        endpoint = self.get_object()
-        deliveries = DeliveryFilterSet(
-            request.query_params, queryset=selectors.deliveries_of_endpoint(endpoint=endpoint)
-        ).qs
-        page = self.paginate_queryset(deliveries)
-        return self.get_paginated_response(serializers.DeliverySerializer(page, many=True).data)
+
+@extend_schema_view(
+    list=extend_schema(summary="An endpoint's delivery log, newest first"),
+    retrieve=extend_schema(summary="One delivery of an endpoint"),
+)
+class WebhookDeliveryViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """`/webhooks/<webhook id>/deliveries/`: the log, and replays with the same webhook-id."""
+
+    serializer_class = serializers.DeliverySerializer
+    filterset_class = DeliveryFilterSet
+    permission_classes = [IsCsOps, ApiKeyScope]
+    lookup_value_regex = "[0-9]+"
+
+    def endpoint(self) -> WebhookEndpoint:
+        return get_object_or_404(WebhookEndpoint, pk=self.kwargs["webhook_pk"])
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # drf-spectacular's schema pass
+            return Delivery.objects.none()
+        return selectors.deliveries_of_endpoint(endpoint=self.endpoint())
 
     @extend_schema(
         summary="Send one delivery again, with the same webhook-id",
         request=None,
         responses={200: serializers.DeliverySerializer},
     )
-    @action(
-        detail=True,
-        methods=["post"],
-        url_path=r"deliveries/(?P<delivery_id>[0-9]+)/replay",
-        url_name="delivery-replay",
-    )
-    def delivery_replay(self, request: Request, pk: str, delivery_id: str) -> Response:
-        endpoint = self.get_object()
-        delivery = get_object_or_404(endpoint.deliveries.select_related("event"), pk=delivery_id)
-        delivery = services.delivery_replay(delivery=delivery)
+    @action(detail=True, methods=["post"])
+    def replay(self, request: Request, webhook_pk: str, pk: str) -> Response:
+        delivery = services.delivery_replay(delivery=self.get_object())
         return Response(serializers.DeliverySerializer(delivery).data)
 
     @extend_schema(
+        operation_id="webhooks_deliveries_replay_failed",
         summary="Send again every failed delivery made since a date",
         request=serializers.DeliveriesReplaySerializer,
         responses={
@@ -122,19 +125,20 @@ class WebhookEndpointViewSet(viewsets.ModelViewSet):
                 "DeliveriesReplayed", {"replayed": drf_serializers.IntegerField()}
             )
         },
+        filters=False,
     )
     @action(
-        detail=True,
+        detail=False,
         methods=["post"],
-        url_path="deliveries/replay",
-        url_name="deliveries-replay",
+        url_path="replay",
+        url_name="replay-failed",
         serializer_class=serializers.DeliveriesReplaySerializer,
+        filterset_class=None,
     )
-    def deliveries_replay(self, request: Request, pk: str) -> Response:
-        endpoint = self.get_object()
+    def replay_failed(self, request: Request, webhook_pk: str) -> Response:
         given = serializers.DeliveriesReplaySerializer(data=request.data)
         given.is_valid(raise_exception=True)
         count = services.deliveries_replay_failed(
-            endpoint=endpoint, since=given.validated_data["since"]
+            endpoint=self.endpoint(), since=given.validated_data["since"]
         )
         return Response({"replayed": count})

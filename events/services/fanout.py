@@ -6,14 +6,20 @@ still need one.
 """
 
 from dataclasses import dataclass
+from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from events.choices import (
     PEOPLE_FORMATS,
+    RISK_TYPES,
     SEVERITY_RANK,
+    DeliveryStatus,
     EventType,
+    Severity,
 )
 from events.models import Delivery, Event, WebhookEndpoint
 
@@ -54,14 +60,28 @@ def is_digest_anchor(event: Event) -> bool:
     )
 
 
-def delivery_kind(*, endpoint: WebhookEndpoint, event: Event) -> str | None:
+def delivery_kind(
+    *, endpoint: WebhookEndpoint, event: Event, digest_sent: bool = False
+) -> str | None:
     """SINGLE (the event itself), DIGEST (the digest of its run) or None (nothing) for this
     endpoint. Slack and Teams, which people read, get one digest per nightly run when they
     follow band moves or finished runs; a band move of such a run is in that digest only.
-    Risks, critical ones included, always go one by one."""
+    Risks of a nightly run's evaluation are counted in that digest, except critical ones,
+    which go one by one, as do risks recorded after the digest was sent (`digest_sent`: a
+    slow evaluation loses none). Other risks go one by one. An endpoint gets only the events
+    that happened after it was made (a fan-out the sweep makes up later included)."""
+    if endpoint.created_at is not None and event.created_at < endpoint.created_at:
+        return None
     if endpoint.format in PEOPLE_FORMATS:
         if event.is_in_digest and event.event_type == EventType.SCORE_BAND_CHANGED:
             return None
+        if (
+            event.is_in_digest
+            and event.event_type in RISK_TYPES
+            and event.severity != Severity.CRITICAL
+            and not digest_sent
+        ):
+            return None  # counted in the run's digest, unless that went out already
         if is_digest_anchor(event):
             follows = endpoint_accepts(
                 endpoint=endpoint, event=event, event_type=EventType.SCORE_BAND_CHANGED
@@ -93,17 +113,24 @@ def events_fan_out(*, event_ids: list[int]) -> FanOut:
             .order_by("pk")
         )
         endpoints = list(WebhookEndpoint.objects.filter(is_active=True))
+        digests_sent = _digests_sent(events)
+        # A digest waits a little, so that the run's risk evaluation can be counted in it.
+        digest_at = now + timedelta(seconds=settings.WEBHOOK_DIGEST_DELAY_SECONDS)
         deliveries = []
         for event in events:
             for endpoint in endpoints:
-                kind = delivery_kind(endpoint=endpoint, event=event)
+                kind = delivery_kind(
+                    endpoint=endpoint,
+                    event=event,
+                    digest_sent=(endpoint.pk, event.score_run_id) in digests_sent,
+                )
                 if kind is not None:
                     deliveries.append(
                         Delivery(
                             endpoint=endpoint,
                             event=event,
                             is_digest=kind == DIGEST,
-                            next_attempt_at=now,
+                            next_attempt_at=digest_at if kind == DIGEST else now,
                             created_at=now,
                         )
                     )
@@ -115,3 +142,16 @@ def events_fan_out(*, event_ids: list[int]) -> FanOut:
                 lambda: [tasks.deliveries_send.delay(pk) for pk in endpoint_ids]  # noqa: B023
             )
     return FanOut(events=len(events), deliveries=len(deliveries), endpoint_ids=endpoint_ids)
+
+
+def _digests_sent(events: list[Event]) -> set[tuple[int, int]]:
+    """(endpoint id, score run id) of the digests of these events' runs that were sent
+    already (attempted at least once)."""
+    run_ids = {e.score_run_id for e in events if e.is_in_digest and e.event_type in RISK_TYPES}
+    if not run_ids:
+        return set()
+    return set(
+        Delivery.objects.filter(is_digest=True, event__score_run_id__in=run_ids)
+        .filter(Q(attempts__gt=0) | ~Q(status=DeliveryStatus.PENDING))
+        .values_list("endpoint_id", "event__score_run_id")
+    )

@@ -390,8 +390,10 @@ def deliveries_attempt(*, endpoint: WebhookEndpoint, deliveries: list[Delivery])
             attempt.duration_ms,
             delivery.attempts,
         )
-    Delivery.objects.bulk_update(deliveries, ATTEMPT_FIELDS, batch_size=500)
-    _endpoint_outcome(endpoint=endpoint, attempts=attempts, now=done_at)
+    # One transaction: whoever sees a delivery failed by a 410 sees its endpoint disabled.
+    with transaction.atomic():
+        Delivery.objects.bulk_update(deliveries, ATTEMPT_FIELDS, batch_size=500)
+        _endpoint_outcome(endpoint=endpoint, attempts=attempts, now=done_at)
     return attempts
 
 

@@ -36,7 +36,7 @@ from risk import engine, selectors
 from risk.choices import SEVERITY_LEVEL, UNRESOLVED_STATUSES, RiskStatus, Severity
 from risk.models import Risk, RiskEvent, RiskRule
 from risk.notifications import risks_notification_enqueue
-from risk.services.outbound import risks_events_record, severity_rose
+from risk.services.outbound import risk_events_of_run, risks_events_record, severity_rose
 from scorecards.models import ScoreRun
 
 logger = logging.getLogger(__name__)
@@ -131,7 +131,11 @@ def risks_evaluate_for_run(*, run: ScoreRun) -> RiskEvaluation | None:
         account_ids = sorted(
             {pk for ids in run.chunks.values_list("account_ids", flat=True) for pk in ids or ()}
         )
-    return risks_evaluate(as_of=run.as_of, account_ids=account_ids)
+        return risks_evaluate(as_of=run.as_of, account_ids=account_ids)
+    # A nightly run's risk events belong to its Slack and Teams digest (critical ones are
+    # still sent one by one).
+    with risk_events_of_run(score_run_id=run.pk):
+        return risks_evaluate(as_of=run.as_of)
 
 
 def _risks_evaluate(*, as_of: date, account_ids: list[int] | None) -> RiskEvaluation:

@@ -8,22 +8,27 @@ snapshots become the current scores, so the previous current score is still at h
   move caused by a new version or another scorecard is not the account's health moving).
   The data holds `from` / `to` (band, overall, date, the band's colour), the scorecard, and
   the three largest "what changed" lines in points (rule 11 between the two snapshots).
-- `score_run.finished` for a full run. A full run with band moves is a nightly digest for
-  Slack and Teams: its moves reach them in one message per endpoint.
+- `score_run.finished` for a full run. A full run of today or yesterday (not a backfill) is
+  a nightly digest for Slack and Teams: its band moves, and the risks its evaluation
+  records, reach them in one message per endpoint.
 
 A rerun of the same day replaced the previous snapshot in place, so its "what changed" lines
 are empty (both sides are the new snapshot); the band move itself comes from the current score.
 """
 
+from datetime import timedelta
+
 import orjson
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 
 from events.choices import EventType
 from events.services import EventDraft, events_record_bulk
 from scorecards import engine
 from scorecards.models import Band, Measure, Scorecard, ScoreRun, ScoreSnapshot
 
+BACKFILL_AGE_DAYS = 1
 CONTRIBUTION = ScoreSnapshot.MEASURE_FIELDS.index("contribution")
 KEY = ScoreSnapshot.MEASURE_FIELDS.index("key")
 
@@ -46,6 +51,12 @@ def _measures(value) -> list:
     if isinstance(value, str | bytes):
         return orjson.loads(value)
     return value or []
+
+
+def _is_backfill(run: ScoreRun) -> bool:
+    """A run for a day before yesterday fills history: no digest (a 90-day backfill would
+    send 90), as risk evaluation skips it too."""
+    return run.as_of < timezone.localdate() - timedelta(days=BACKFILL_AGE_DAYS)
 
 
 def _number(value) -> float | None:
@@ -122,7 +133,7 @@ def score_run_events_record(*, run: ScoreRun) -> int:
             EventDraft(
                 event_type=EventType.SCORE_RUN_FINISHED,
                 score_run_id=run.pk,
-                is_in_digest=bool(moves),
+                is_in_digest=not _is_backfill(run),
                 data={
                     "run": {
                         "id": run.pk,

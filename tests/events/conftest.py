@@ -4,6 +4,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -14,6 +15,7 @@ from events import services
 
 @dataclass
 class Received:
+    path: str
     headers: dict[str, str]
     body: bytes
 
@@ -24,25 +26,32 @@ class Received:
 
 @dataclass
 class Receiver:
-    """Answers each POST with the next of `statuses` (the last one repeats), after `delay`
-    seconds; `hold` (when set) keeps the first request waiting until it is released."""
+    """Answers each POST with the next of `statuses` (the last one repeats), after the next
+    of `delays` (else `delay`) seconds; `hold` (when set) keeps the first request waiting
+    until it is released."""
 
     url: str = ""
     statuses: list[int] = field(default_factory=lambda: [200])
     delay: float = 0.0
+    delays: list[float] = field(default_factory=list)
     received: list[Received] = field(default_factory=list)
     hold: threading.Event | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def answer(
-        self, headers: dict[str, str], body: bytes
+        self, path: str, headers: dict[str, str], body: bytes
     ) -> tuple[int, float, threading.Event | None]:
         with self.lock:
-            self.received.append(Received(headers=headers, body=body))
+            self.received.append(Received(path=path, headers=headers, body=body))
             position = len(self.received) - 1
             status = self.statuses[min(position, len(self.statuses) - 1)]
+            delay = self.delays[position] if position < len(self.delays) else self.delay
             hold = self.hold if position == 0 else None
-        return status, self.delay, hold
+        return status, delay, hold
+
+    def on_path(self, path: str) -> list[Received]:
+        with self.lock:
+            return [r for r in self.received if r.path == path]
 
     def webhook_ids(self) -> list[str]:
         with self.lock:
@@ -56,7 +65,7 @@ def _handler(receiver: Receiver):
         def do_POST(self):
             body = self.rfile.read(int(self.headers.get("content-length") or 0))
             status, delay, hold = receiver.answer(
-                {k.lower(): v for k, v in self.headers.items()}, body
+                self.path, {k.lower(): v for k, v in self.headers.items()}, body
             )
             if hold is not None:
                 hold.wait(30)
@@ -78,19 +87,28 @@ def _handler(receiver: Receiver):
     return Handler
 
 
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
+@contextmanager
+def receiver_running() -> Iterator[Receiver]:
+    """A threaded HTTP server on a free loopback port, for as long as the block runs."""
     receiver = Receiver()
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(receiver))
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     receiver.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
-    yield receiver
-    if receiver.hold is not None:
-        receiver.hold.set()
-    server.shutdown()
-    server.server_close()
+    try:
+        yield receiver
+    finally:
+        if receiver.hold is not None:
+            receiver.hold.set()
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with receiver_running() as running:
+        yield running
 
 
 @pytest.fixture

@@ -110,3 +110,85 @@ def test_events_fan_out_skips_inactive_endpoints():
     assert services.events_fan_out(event_ids=[recorded.pk]).deliveries == 0
     recorded.refresh_from_db()
     assert recorded.fanned_out_at is not None
+
+
+def test_nightly_risk_goes_to_slack_in_the_digest_unless_critical():
+    nightly = {"score_run_id": 4, "is_in_digest": True}
+    slack = endpoint(format="slack")
+    assert [
+        delivery_kind(endpoint=slack, event=event(severity=severity, **nightly))
+        for severity in ("high", "critical")
+    ] == [None, SINGLE]
+    assert delivery_kind(endpoint=endpoint(), event=event(severity="high", **nightly)) == SINGLE
+
+
+def test_nightly_risk_after_its_digest_went_out_goes_to_slack_alone():
+    late = event(severity="high", score_run_id=4, is_in_digest=True)
+    assert delivery_kind(endpoint=endpoint(format="teams"), event=late, digest_sent=True) == SINGLE
+
+
+@pytest.mark.django_db
+def test_score_run_digest_counts_moves_and_non_critical_risks():
+    from events.selectors import score_run_digest
+    from events.services import EventDraft, events_record_bulk
+
+    slack = services.webhook_endpoint_create(url="http://127.0.0.1:9/s", format="slack").endpoint
+    accounts = [AccountFactory(name=name) for name in ("Acme", "Beta", "Core")]
+
+    def move(account, before, after, band):
+        return EventDraft(
+            event_type=EventType.SCORE_BAND_CHANGED,
+            account_id=account.pk,
+            score_run_id=4,
+            is_in_digest=True,
+            data={
+                "from": {"band": "Green", "overall": before},
+                "to": {"band": band, "overall": after},
+            },
+        )
+
+    def risk(account, event_type, severity, label):
+        return EventDraft(
+            event_type=event_type,
+            account_id=account.pk,
+            severity=severity,
+            score_run_id=4,
+            is_in_digest=True,
+            data={"risk": {"label": label}},
+        )
+
+    events_record_bulk(
+        [
+            move(accounts[0], 80.0, 30.0, "Red"),
+            move(accounts[1], 80.0, 60.0, "Yellow"),
+            move(accounts[2], 80.0, 45.0, "Red"),
+            risk(accounts[0], EventType.RISK_OPENED, "high", "Low sentiment"),
+            risk(accounts[1], EventType.RISK_OPENED, "medium", "No sponsor"),
+            risk(accounts[2], EventType.RISK_OPENED, "low", "No sponsor"),
+            risk(accounts[2], EventType.RISK_OPENED, "critical", "Turned red"),
+            risk(accounts[1], EventType.RISK_RESOLVED, "low", "Score drop"),
+        ]
+    )
+    [finished] = services.events_record_bulk(
+        [
+            EventDraft(
+                event_type=EventType.SCORE_RUN_FINISHED,
+                score_run_id=4,
+                is_in_digest=True,
+                data={"run": {"as_of": "2026-11-30"}},
+            )
+        ]
+    )
+    digest = score_run_digest(event=finished, endpoint=slack)
+    assert (digest.accounts_moved, digest.moved_to) == (3, [("Red", 2), ("Yellow", 1)])
+    assert [(m.account_name, m.points) for m in digest.largest] == [
+        ("Acme", -50.0),
+        ("Core", -35.0),
+        ("Beta", -20.0),
+    ]
+    # The critical one went on its own.
+    assert (digest.risks_opened, digest.risks_escalated, digest.risks_resolved) == (
+        [("No sponsor", 2), ("Low sentiment", 1)],
+        0,
+        1,
+    )

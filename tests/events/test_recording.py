@@ -159,7 +159,7 @@ def test_score_run_finished_recorded_for_a_full_run(scorecard):
         "accounts_failed": 0,
         "band_changes": 0,
     }
-    # No band moved: nothing for a digest.
+    # A run of ten days ago is a backfill: no digest.
     assert (finished.score_run_id, finished.is_in_digest) == (first.pk, False)
 
 
