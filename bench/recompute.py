@@ -10,7 +10,12 @@ postgres://postgres@127.0.0.1:5432/healthscore_bench), fills it with N accounts 
   (b) the I/O floor: COPY of the measure values the day needs out of PostgreSQL, plus COPY of
       the same number of snapshot rows in;
   (c) naive: a per-account ORM loop (a query per measure, Python maths, update_or_create) on a
-      sample, scaled to N.
+      sample, scaled to N;
+  (d) like for like (scoring rule 13): the same nightly run in the steady state (the days
+      before, the 7/30/90-day anchors, were scored with today's scorecard version) against
+      the same run with the trend reads of before rule 13 (nearest snapshot, no version
+      check), and "after a publish": the scorecard's version bumped, so that today is scored
+      and each anchor day is rescored from the value history under the new version.
 Prints seconds, rows per second, peak memory (max RSS of the process that ran each part) and
 the ratios ours/floor and naive/ours, then the bytes per account-day of snapshots and values.
 With `--compare-unpartitioned`, the history tables are then turned back into plain tables
@@ -149,9 +154,11 @@ def build_database(url: str, accounts: int, days: int) -> dict:
 # --- (a) ours ------------------------------------------------------------------------------------
 
 
-def run_ours(url: str, workers: int, queue: multiprocessing.Queue) -> None:
+def run_ours(url: str, workers: int, mode: str, queue: multiprocessing.Queue) -> None:
     """Create the run, score its chunks on `workers` processes (what as many Celery worker
-    processes do with the chunk tasks), then finish it."""
+    processes do with the chunk tasks), then finish it. `mode`: "nightly" (as shipped),
+    "before" (the trend reads of before rule 13, for comparison), "publish" (the scorecard's
+    version bumped first: every anchor day is rescored)."""
     django_setup(url)
     from django.db import connection
 
@@ -161,16 +168,21 @@ def run_ours(url: str, workers: int, queue: multiprocessing.Queue) -> None:
     with connection.cursor() as cursor:  # a fresh night: nothing to replace
         cursor.execute("DELETE FROM scorecards_currentscore")
         cursor.execute("DELETE FROM scorecards_scoresnapshot WHERE as_of = %s", [AS_OF])
+        if mode == "publish":
+            cursor.execute("UPDATE scorecards_scorecard SET version = version + 1")
         cursor.execute("VACUUM scorecards_scoresnapshot")
     started = time.monotonic()
     run = scoring.score_run_create(as_of=AS_OF)
     scoring.score_run_claim(run=run)
     chunk_ids = scoring.score_run_unfinished_chunk_ids(run=run)
     connection.close()  # the pool's processes open their own
-    with multiprocessing.Pool(workers, initializer=django_setup, initargs=(url,)) as pool:
+    with multiprocessing.Pool(workers, initializer=_init_worker, initargs=(url, mode)) as pool:
         peaks = pool.map(_score_chunk, chunk_ids, chunksize=1)
     run = scoring.score_run_finish(run=run)
     seconds = time.monotonic() - started
+    if mode == "publish":
+        with connection.cursor() as cursor:
+            cursor.execute("UPDATE scorecards_scorecard SET version = version - 1")
     queue.put(
         {
             "seconds": seconds,
@@ -180,6 +192,67 @@ def run_ours(url: str, workers: int, queue: multiprocessing.Queue) -> None:
             "peak_mb": max([peak_rss_mb(), *peaks]),
         }
     )
+
+
+def _init_worker(url: str, mode: str) -> None:
+    django_setup(url)
+    if mode == "before":
+        from scorecards.services import scoring
+
+        scoring.earlier_scores_for_trends = _earlier_nearest
+
+
+def _earlier_nearest(*, result, frames, as_of, first_id, last_id, windows=(1, 7, 30, 90)):
+    """The trend reads of before rule 13, kept for comparison: each account's latest
+    snapshot on or before as_of − N, whatever its version (one DISTINCT ON query per window)."""
+    import pandas as pd
+
+    from scorecards import engine
+    from scorecards.models import ScoreSnapshot
+
+    frames_out = []
+    for days in windows:
+        rows = (
+            ScoreSnapshot.objects.filter(
+                account_id__gte=first_id,
+                account_id__lte=last_id,
+                as_of__lte=as_of - timedelta(days=days),
+            )
+            .order_by("account_id", "-as_of")
+            .values_list("account_id", "as_of", "overall", "band")
+            .distinct("account_id")
+        )
+        frames_out.append(
+            pd.DataFrame(
+                list(rows), columns=[engine.ACCOUNT_ID, engine.AS_OF, engine.OVERALL, engine.BAND]
+            )
+        )
+    history = pd.concat(frames_out, ignore_index=True)
+    history[engine.AS_OF] = pd.to_datetime(history[engine.AS_OF])
+    history[engine.OVERALL] = history[engine.OVERALL].astype(float)
+    return history
+
+
+def anchors_copy(url: str, queue: multiprocessing.Queue) -> None:
+    """The steady state of a nightly run: the day before and the 7/30/90-day anchors hold
+    snapshots of today's scorecard version (copies of today's, made once)."""
+    django_setup(url)
+    from django.db import connection
+
+    from scorecards.services.scoring import SNAPSHOT_COLUMNS
+
+    columns = ", ".join(SNAPSHOT_COLUMNS)
+    picked = ", ".join("%s::date" if column == "as_of" else column for column in SNAPSHOT_COLUMNS)
+    with connection.cursor() as cursor:
+        for days in (1, 7, 30, 90):
+            cursor.execute(
+                f"INSERT INTO scorecards_scoresnapshot ({columns}) SELECT {picked} "
+                "FROM scorecards_scoresnapshot WHERE as_of = %s "
+                "ON CONFLICT (account_id, as_of) DO NOTHING",
+                [AS_OF - timedelta(days=days), AS_OF],
+            )
+        cursor.execute("VACUUM ANALYZE scorecards_scoresnapshot")
+    queue.put({})
 
 
 def _score_chunk(chunk_id: int) -> float:
@@ -386,8 +459,12 @@ def main() -> None:
 
     print(f"load average at start: {os.getloadavg()[0]:.2f}")
 
-    ours = in_child(run_ours, args.url, 1)
-    ours_parallel = in_child(run_ours, args.url, args.workers)
+    in_child(run_ours, args.url, 1, "nightly")  # today's snapshots, copied to the anchor days
+    in_child(anchors_copy, args.url)
+    ours = in_child(run_ours, args.url, 1, "nightly")
+    ours_parallel = in_child(run_ours, args.url, args.workers, "nightly")
+    before = in_child(run_ours, args.url, 1, "before")
+    publish = in_child(run_ours, args.url, 1, "publish")
     floor = in_child(run_floor, args.url)
     naive = in_child(run_naive, args.url, args.naive_sample)
 
@@ -419,6 +496,15 @@ def main() -> None:
     print(
         f"(c) naive ORM loop:         {naive_scaled:8.2f} s  (scaled from {naive['sample']:,} "
         f"accounts in {naive['seconds']:.2f} s)  peak {naive['peak_mb']:.0f} MB"
+    )
+    print(
+        f"(d) trend reads of before rule 13, 1 worker: {before['seconds']:8.2f} s "
+        f"(ours / before: {ours['seconds'] / before['seconds']:.2f}×)"
+    )
+    print(
+        f"    after a publish (today + the 1/7/30/90-day anchors rescored), 1 worker: "
+        f"{publish['seconds']:8.2f} s ({publish['seconds'] / ours['seconds']:.2f}× the nightly "
+        f"run; target under 4×)  peak {publish['peak_mb']:.0f} MB"
     )
     print()
     for label, result in (("1 worker", ours), (f"{args.workers} workers", ours_parallel)):

@@ -1,5 +1,6 @@
 """Forms of the web pages (the admin's forms live beside the admin, in each app's forms.py)."""
 
+import json
 from datetime import date
 
 from django import forms
@@ -199,3 +200,58 @@ class SavedViewForm(forms.Form):
 
 class SearchForm(forms.Form):
     q = forms.CharField(label="Search", max_length=100, required=False)
+
+
+class DraftEditForm(forms.Form):
+    """The draft editor: the whole document as JSON (measures, mappings, bands, exceptions,
+    assignment) and, on top of it, an input per group and measure weight (named group:<g>
+    and measure:<g>:<m>, by position). Rules are not checked here: a draft is saved with its
+    problems, which the page lists (scorecards.services.draft_documents.draft_problems)."""
+
+    document = forms.CharField(widget=forms.Textarea(attrs={"rows": 18, "spellcheck": "false"}))
+    note = forms.CharField(required=False, max_length=300)
+
+    def clean_document(self) -> dict:
+        try:
+            document = json.loads(self.cleaned_data["document"])
+        except ValueError as problem:
+            raise forms.ValidationError(f"The document is not valid JSON: {problem}.") from None
+        if not isinstance(document, dict):
+            raise forms.ValidationError("The document must be a JSON object.")
+        return document
+
+    def edited_document(self) -> dict:
+        """The document with the weight inputs applied (a number where one was typed; the
+        text as typed otherwise, which the draft's problems then name)."""
+        document = self.cleaned_data["document"]
+        groups = document.get("groups") if isinstance(document.get("groups"), list) else []
+        for name, raw in self.data.items():
+            parts = name.split(":")
+            if parts[0] not in ("group", "measure") or not all(p.isdigit() for p in parts[1:]):
+                continue
+            try:
+                target = groups[int(parts[1])]
+                if parts[0] == "measure":
+                    target = target["measures"][int(parts[2])]
+            except (IndexError, KeyError, TypeError):
+                continue
+            if isinstance(target, dict):
+                target["weight"] = _number_or_text(raw)
+        return document
+
+
+def _number_or_text(raw: str):
+    try:
+        number = float(raw)
+    except ValueError:
+        return raw
+    return int(number) if number.is_integer() else number
+
+
+class PublishForm(forms.Form):
+    note = forms.CharField(required=False, max_length=300)
+
+
+class RollbackForm(forms.Form):
+    version = forms.IntegerField(min_value=1)
+    note = forms.CharField(required=False, max_length=300)

@@ -3,6 +3,7 @@ from django.urls import path
 from front.views import (
     account,
     dashboard,
+    drafts,
     learning,
     portfolio,
     relationship,
@@ -42,7 +43,12 @@ urlpatterns = [
         learning.backtest_run_progress,
         name="backtest-progress",
     ),
-    path("scorecards/drafts/<int:pk>/", learning.draft_detail, name="draft"),
-    path("scorecards/drafts/<int:pk>/publish/", learning.draft_publish, name="draft-publish"),
-    path("scorecards/drafts/<int:pk>/discard/", learning.draft_discard, name="draft-discard"),
+    path("scorecards/<int:pk>/versions/", drafts.scorecard_versions, name="scorecard-versions"),
+    path("scorecards/<int:pk>/drafts/new/", drafts.draft_new, name="draft-new"),
+    path("scorecards/<int:pk>/rollback/", drafts.scorecard_rollback, name="scorecard-rollback"),
+    path("scorecards/drafts/<int:pk>/", drafts.draft_detail, name="draft"),
+    path("scorecards/drafts/<int:pk>/publish/", drafts.draft_publish, name="draft-publish"),
+    path("scorecards/drafts/<int:pk>/discard/", drafts.draft_discard, name="draft-discard"),
+    path("scorecards/drafts/<int:pk>/rebase/", drafts.draft_rebase, name="draft-rebase"),
+    path("scorecards/runs/<int:pk>/", drafts.publish_run, name="publish-run"),
 ]

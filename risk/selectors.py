@@ -299,7 +299,10 @@ def _previous_like_for_like(
     for position in needs:
         by_day.setdefault(days[position], []).append(position)
     for day, positions in sorted(by_day.items()):
-        rescored = comparisons.earlier_scores_frame(later=later.iloc[positions], on=day)
+        subset = later.iloc[positions].astype(
+            {scoring_engine.SCORECARD_ID: "int64", comparisons.LATER_VERSION: "int64"}
+        )
+        rescored = comparisons.earlier_scores_frame(later=subset, on=day)
         for position, band in zip(positions, rescored[scoring_engine.BAND], strict=True):
             bands[position] = band if isinstance(band, str) else None
     return {

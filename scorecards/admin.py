@@ -8,13 +8,14 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from scorecards.documents import scorecard_document_normalize, scorecard_to_document
 from scorecards.forms import (
     BandForm,
     BandInlineFormSet,
@@ -40,6 +41,7 @@ from scorecards.models import (
     ScoreRun,
     ScoreSnapshot,
 )
+from scorecards.services.publishing import scorecard_document_restore, scorecard_draft_open
 from scorecards.services.versions import (
     scorecard_version_create,
     scorecard_versions_create_for_measure,
@@ -110,7 +112,7 @@ class ScorecardAdmin(admin.ModelAdmin):
     list_display = ["name", "is_default", "priority", "version", "min_coverage"]
     list_filter = ["is_default"]
     search_fields = ["name"]
-    readonly_fields = ["version", "version_history", "backtest"]
+    readonly_fields = ["version", "drafts_link", "version_history", "backtest"]
     fieldsets = [
         (None, {"fields": ["name", "description", "is_default", "min_coverage"]}),
         (
@@ -123,7 +125,16 @@ class ScorecardAdmin(admin.ModelAdmin):
                 "fields": ["priority", "segments", "tiers", "lifecycles"],
             },
         ),
-        (_("Versions"), {"fields": ["version", "version_note", "version_history"]}),
+        (
+            _("Versions"),
+            {
+                "description": _(
+                    "Saving a change here makes a draft, never a live version: it opens on "
+                    "the draft page, to preview and publish."
+                ),
+                "fields": ["version", "drafts_link", "version_note", "version_history"],
+            },
+        ),
         (_("Learning from renewals"), {"fields": ["backtest"]}),
     ]
     inlines = [BandInline, MeasureGroupInline, ScorecardMeasureInline, ExceptionRuleInline]
@@ -137,26 +148,68 @@ class ScorecardAdmin(admin.ModelAdmin):
         for formset_class, inline in super().get_formsets_with_inlines(request, obj):
             yield type(formset_class.__name__, (formset_class,), {"siblings": siblings}), inline
 
+    def save_model(
+        self, request: HttpRequest, obj: Scorecard, form: ScorecardForm, change: bool
+    ) -> None:
+        if change:
+            # What is live before this save: the admin's change becomes a draft, and the
+            # live definition is put back (PRODUCT.md "Changing a scorecard safely").
+            request._scorecard_live = scorecard_to_document(Scorecard.objects.get(pk=obj.pk))
+        super().save_model(request, obj, form, change)
+
     def save_related(
         self, request: HttpRequest, form: ScorecardForm, formsets: list, change: bool
     ) -> None:
         super().save_related(request, form, formsets, change)
-        version = scorecard_version_create(
-            scorecard=form.instance,
-            user=request.user,
-            note=form.cleaned_data.get("version_note", ""),
-        )
-        if version is None:
+        note = form.cleaned_data.get("version_note", "")
+        if not change:
+            # A new scorecard scores nothing until accounts are assigned to it: version 1.
+            version = scorecard_version_create(
+                scorecard=form.instance, user=request.user, note=note
+            )
+            self.message_user(
+                request, _("Saved as version %(number)s.") % {"number": version.number}
+            )
+            return
+        edited = scorecard_to_document(form.instance)
+        live = request._scorecard_live
+        scorecard_document_restore(scorecard=form.instance, document=live)
+        if scorecard_document_normalize(edited) == scorecard_document_normalize(live):
             self.message_user(
                 request,
                 _("Nothing in the definition changed; still version %(number)s.")
                 % {"number": form.instance.version},
                 messages.INFO,
             )
-        else:
-            self.message_user(
-                request, _("Saved as version %(number)s.") % {"number": version.number}
+            return
+        draft = scorecard_draft_open(
+            scorecard=form.instance, document=edited, user=request.user, note=note
+        )
+        request._scorecard_draft = draft
+        self.message_user(
+            request,
+            _(
+                "Saved as draft %(draft)s, not published: check its impact and publish it on "
+                "the draft page. Scores still use version %(number)s."
             )
+            % {"draft": draft.pk, "number": form.instance.version},
+        )
+
+    def response_change(self, request: HttpRequest, obj: Scorecard) -> HttpResponse:
+        draft = getattr(request, "_scorecard_draft", None)
+        if draft is not None:
+            return HttpResponseRedirect(reverse("front:draft", args=[draft.pk]))
+        return super().response_change(request, obj)
+
+    @admin.display(description=_("Drafts"))
+    def drafts_link(self, scorecard: Scorecard) -> str:
+        if scorecard.pk is None:
+            return "—"
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("front:scorecard-versions", args=[scorecard.pk]),
+            _("Versions, drafts, preview, publish and rollback"),
+        )
 
     @admin.display(description=_("Backtest"))
     def backtest(self, scorecard: Scorecard) -> str:

@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -127,44 +127,3 @@ def scorecard_draft_open(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, str(problem))
         return _backtest_redirect(scorecard, horizon_days)
     return redirect("front:draft", pk=draft.pk)
-
-
-@login_required
-def draft_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    """A draft's impact on the latest date, before anyone publishes it."""
-    draft = _get_draft_for_user(request, pk)
-    try:
-        preview = learning_rm.draft_preview_page(draft=draft)
-    except ValidationError as problem:
-        messages.error(request, " ".join(problem.messages))
-        return redirect("front:backtest", pk=draft.scorecard_id)
-    context = _learning_context(request, preview=preview, draft=draft)
-    return render(request, "front/draft.html", context)
-
-
-@require_POST
-@login_required
-def draft_publish(request: HttpRequest, pk: int) -> HttpResponse:
-    draft = _get_draft_for_user(request, pk)
-    _require_cs_ops(request)
-    try:
-        version = drafts.scorecard_draft_publish(draft=draft, user=request.user)
-    except ValidationError as problem:
-        messages.error(request, " ".join(problem.messages))
-        return redirect("front:draft", pk=draft.pk)
-    messages.success(request, f"Published as version {version.number} of {draft.scorecard}.")
-    return redirect("front:backtest", pk=draft.scorecard_id)
-
-
-@require_POST
-@login_required
-def draft_discard(request: HttpRequest, pk: int) -> HttpResponse:
-    draft = _get_draft_for_user(request, pk)
-    _require_cs_ops(request)
-    try:
-        drafts.scorecard_draft_discard(draft=draft)
-    except ValidationError as problem:
-        messages.error(request, " ".join(problem.messages))
-        return redirect("front:draft", pk=draft.pk)
-    messages.success(request, f"Draft {pk} discarded; nothing changed.")
-    return redirect("front:backtest", pk=draft.scorecard_id)

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from accounts import roles
 from accounts.models import ApiKey
+from scorecards.api.serializers import ScorecardDocumentSerializer
 from scorecards.learning import selectors as learning_selectors
 from scorecards.models import Scorecard, ScorecardDraft
 from scorecards.services import drafts, publishing
@@ -105,7 +106,7 @@ class ScorecardDraftCreateView(APIView):
     @extend_schema(
         summary="Open a draft of a scorecard from a whole document (CS Ops)",
         description="Saved even when the document breaks rules; publishing lists them.",
-        request=serializers.JSONField,
+        request=ScorecardDocumentSerializer,
         responses={201: DraftSerializer},
     )
     def post(self, request: Request, pk: int) -> Response:
@@ -125,7 +126,7 @@ class ScorecardDraftView(APIView):
 
     @extend_schema(
         summary="Replace a draft's document (CS Ops)",
-        request=serializers.JSONField,
+        request=ScorecardDocumentSerializer,
         responses={200: DraftSerializer},
     )
     def put(self, request: Request, pk: int) -> Response:

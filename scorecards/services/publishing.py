@@ -111,6 +111,19 @@ def scorecard_draft_rebase(*, draft: ScorecardDraft, user: User = None) -> Score
     return locked
 
 
+def scorecard_document_restore(*, scorecard: Scorecard, document: dict) -> None:
+    """Put a scorecard's rows back to a document of its live version (after the admin wrote
+    an edit that is to become a draft). Records no version: the definition is the live one."""
+    from scorecards.services.ingestion import scorecard_document_save
+
+    scorecard_document_save(
+        document=draft_document_clean(document=document),
+        user=None,
+        scorecard=scorecard,
+        note="Restored after an edit saved as a draft.",
+    )
+
+
 # --- Publish -------------------------------------------------------------------------------------
 def scorecard_accounts_assigned(*, scorecard_id: int) -> set[int]:
     """The active accounts the scorecard scores under the live assignment rules."""

@@ -88,7 +88,7 @@ def test_draft_page_band_matrix_adds_up_to_the_assigned_accounts(client, leader,
     assert sum(row["accounts"] for row in preview.matrix_rows) == 30
     assert preview.preview["accounts"] == 30
     html = response.content.decode()
-    assert "Backtest: current vs draft" in html
+    assert "Backtest: published vs draft" in html
     assert "Publish" not in html  # leaders look, CS Ops publish
 
 
@@ -113,7 +113,7 @@ def test_draft_discard_deletes_it(client, ops, scorecard):
     draft = _draft(scorecard)
     client.force_login(ops)
     response = client.post(reverse("front:draft-discard", kwargs={"pk": draft.pk}))
-    assert response["Location"] == f"/scorecards/{scorecard.pk}/backtest/"
+    assert response["Location"] == f"/scorecards/{scorecard.pk}/versions/"
     assert not ScorecardDraft.objects.exists()
 
 

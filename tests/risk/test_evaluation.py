@@ -230,7 +230,9 @@ def test_risks_evaluate_reads_do_not_grow_with_the_portfolio():
     portfolio(3)
     small = queries_of_a_second_evaluation()
     portfolio(9)
-    assert (small, queries_of_a_second_evaluation()) == (18, 18)
+    # 19: the score_drop comparison reads the window day's snapshots in a query of its own
+    # (rule 13: that exact day, like for like); no rescore here, every version is the same.
+    assert (small, queries_of_a_second_evaluation()) == (19, 19)
 
 
 def test_risks_evaluate_for_run_evaluates_a_partial_runs_accounts(account):

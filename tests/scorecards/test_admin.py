@@ -231,6 +231,16 @@ def test_admin_scorecard_version_cannot_be_deleted(admin_client, scorecard):
     assert ScorecardVersion.objects.filter(pk=version.pk).exists()
 
 
+def publish_admin_draft() -> None:
+    """The admin saves a change as a draft (never a live version); publish it as CS Ops
+    would on the draft page, with its author and note."""
+    from scorecards.models import ScorecardDraft
+    from scorecards.services import publishing
+
+    draft = ScorecardDraft.objects.latest("pk")
+    publishing.scorecard_draft_publish_document(draft=draft, user=draft.created_by)
+
+
 # Who may open the scorecard page
 
 
@@ -245,6 +255,7 @@ def test_scorecard_change_by_cs_ops_is_recorded_as_theirs(client, scorecard, cha
     data = admin_post_data(client.get(change_url))
     data["min_coverage"] = "0.5"
     assert client.post(change_url, data).status_code == 302
+    publish_admin_draft()  # the admin saved a draft; CS Ops publish it
     assert scorecard.versions.get(number=2).created_by == cs_ops
 
 
@@ -289,6 +300,7 @@ def test_scorecard_change_creates_version_2_with_the_document(
     post_data[f"{row_prefix(post_data, 'groups', 'name', 'Outcomes')}-weight"] = "60"
     post_data["version_note"] = "More weight on outcomes."
     response = admin_client.post(change_url, post_data)
+    publish_admin_draft()  # the admin saved a draft; CS Ops publish it
     assert response.status_code == 302
 
     expected = expected_default_document()
@@ -308,6 +320,7 @@ def test_scorecard_change_stores_assignment_lists(admin_client, scorecard, chang
     post_data["lifecycles"] = ["onboarding", "renewing"]
     post_data["priority"] = "10"
     assert admin_client.post(change_url, post_data).status_code == 302
+    publish_admin_draft()  # the admin saved a draft; CS Ops publish it
     scorecard.refresh_from_db()
     assert scorecard.segments == ["Enterprise", "Mid-Market"]
     assert scorecard.tiers == ["Gold"]
@@ -334,6 +347,7 @@ def test_scorecard_change_deleting_a_middle_band_saves(
 ):
     post_data[f"{row_prefix(post_data, 'bands', 'label', 'Yellow')}-DELETE"] = "on"
     assert admin_client.post(change_url, post_data).status_code == 302
+    publish_admin_draft()  # the admin saved a draft; CS Ops publish it
     assert list(scorecard.bands.values_list("label", flat=True)) == ["Red", "Green"]
     assert scorecard.versions.get(number=2).definition["bands"] == [
         {"label": "Red", "min": 0, "color": "#c0392b", "tier": "at_risk"},
@@ -347,6 +361,7 @@ def test_scorecard_change_bands_entered_out_of_order_are_kept_sorted(
     # Bands are lower bounds: the row order does not matter, only distinct minimums do.
     post_data[f"{row_prefix(post_data, 'bands', 'label', 'Yellow')}-min_score"] = "80"
     assert admin_client.post(change_url, post_data).status_code == 302
+    publish_admin_draft()  # the admin saved a draft; CS Ops publish it
     assert [band["label"] for band in scorecard.versions.get(number=2).definition["bands"]] == [
         "Red",
         "Green",
@@ -362,6 +377,7 @@ def test_scorecard_change_cap_band_may_name_a_band_renamed_in_the_same_save(
     post_data[f"{rule}-action"] = ExceptionAction.CAP_BAND
     post_data[f"{rule}-band"] = "Critical"
     assert admin_client.post(change_url, post_data).status_code == 302
+    publish_admin_draft()  # the admin saved a draft; CS Ops publish it
     assert scorecard.versions.get(number=2).definition["exceptions"] == [
         {
             "measure": "csm_sentiment",
@@ -381,6 +397,7 @@ def test_scorecard_change_override_rule_saves_its_score(
     post_data[f"{rule}-action"] = ExceptionAction.OVERRIDE
     post_data[f"{rule}-score"] = "20"
     assert admin_client.post(change_url, post_data).status_code == 302
+    publish_admin_draft()  # the admin saved a draft; CS Ops publish it
     assert scorecard.versions.get(number=2).definition["exceptions"][0] == {
         "measure": "csm_sentiment",
         "op": "<=",
@@ -775,6 +792,7 @@ def test_scorecard_version_page_shows_the_diff_from_the_previous_one(
 ):
     post_data[f"{row_prefix(post_data, 'groups', 'name', 'Outcomes')}-weight"] = "60"
     assert admin_client.post(change_url, post_data).status_code == 302
+    publish_admin_draft()  # the admin saved a draft; CS Ops publish it
     version = scorecard.versions.get(number=2)
     url = reverse("admin:scorecards_scorecardversion_change", args=[version.pk])
     html = admin_client.get(url).content.decode()
@@ -792,6 +810,7 @@ def test_scorecard_version_history_says_who_changed_what(
 ):
     post_data[f"{row_prefix(post_data, 'groups', 'name', 'Outcomes')}-weight"] = "60"
     assert admin_client.post(change_url, post_data).status_code == 302
+    publish_admin_draft()  # the admin saved a draft; CS Ops publish it
     html = admin_client.get(change_url).content.decode()
     assert "<td>admin</td><td>group Outcomes: 50 → 60</td>" in html
     assert "<td>first version</td>" in html
@@ -809,6 +828,7 @@ def test_scorecard_change_two_bands_may_swap_minimums(
     post_data[f"{row_prefix(post_data, 'bands', 'label', 'Yellow')}-min_score"] = "75"
     post_data[f"{row_prefix(post_data, 'bands', 'label', 'Green')}-min_score"] = "50"
     assert admin_client.post(change_url, post_data).status_code == 302
+    publish_admin_draft()  # the admin saved a draft; CS Ops publish it
     assert list(scorecard.bands.values_list("label", "min_score")) == [
         ("Red", 0),
         ("Green", 50),
@@ -821,8 +841,24 @@ def test_scorecard_change_two_bands_may_swap_labels(admin_client, scorecard, cha
     green = row_prefix(post_data, "bands", "label", "Green")
     post_data[f"{yellow}-label"], post_data[f"{green}-label"] = "Green", "Yellow"
     assert admin_client.post(change_url, post_data).status_code == 302
+    publish_admin_draft()  # the admin saved a draft; CS Ops publish it
     assert [band["label"] for band in scorecard.versions.get(number=2).definition["bands"]] == [
         "Red",
         "Green",
         "Yellow",
     ]
+
+
+def test_scorecard_change_saves_a_draft_and_leaves_the_live_version(
+    admin_client, scorecard, change_url, post_data
+):
+    post_data[f"{row_prefix(post_data, 'groups', 'name', 'Outcomes')}-weight"] = "60"
+    response = admin_client.post(change_url, post_data)
+    from scorecards.models import ScorecardDraft
+
+    draft = ScorecardDraft.objects.get()
+    assert response["Location"] == f"/scorecards/drafts/{draft.pk}/"
+    assert (draft.base_version, draft.definition["groups"][0]["weight"]) == (1, 60)
+    scorecard.refresh_from_db()
+    assert (scorecard.version, scorecard.groups.get(name="Outcomes").weight) == (1, 50)
+    assert scorecard.versions.count() == 1

@@ -110,6 +110,8 @@ def test_a_weight_change_is_no_customer_movement(
     assert [(window.days, window.delta, window.changes) for window in page.changes[:1]] == [
         (7, 0.0, [])
     ]
+    # The history chart marks where the method changed.
+    assert page.history["boundaries"] == [{"date": TODAY.isoformat(), "label": "Enterprise v2"}]
     moved = dashboard_accounts(
         accounts=account.__class__.objects.all(),
         filters=DashboardFilters(moved=True),
