@@ -40,9 +40,7 @@ def acme():
     return account
 
 
-def test_csm_turns_a_low_sentiment_into_tasks_works_them_and_snoozes_the_risk(
-    page: Page, acme
-):
+def test_csm_turns_a_low_sentiment_into_tasks_works_them_and_snoozes_the_risk(page: Page, acme):
     page.goto("/login/")
     page.fill("#id_username", "dana")
     page.fill("#id_password", PASSWORD)
