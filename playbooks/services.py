@@ -239,12 +239,16 @@ def risk_mitigate_on_first_task_done(*, risk: Risk, user: AbstractBaseUser, task
 
 
 def tasks_overdue_record(*, today: date) -> int:
-    """Record task.overdue for every open task due before `today` that has not had it yet.
+    """Record task.overdue for every open task due before `today` that has not had it yet
+    (tasks of a closed risk no longer need doing and are not recorded).
     Each task is claimed with a conditional update first, so a sweep run twice, or two at
     once, records each task once. Returns how many were recorded."""
     candidates = list(
         Task.objects.filter(
-            status=TaskStatus.OPEN, due_on__lt=today, overdue_recorded_at__isnull=True
+            status=TaskStatus.OPEN,
+            due_on__lt=today,
+            overdue_recorded_at__isnull=True,
+            risk__status__in=UNRESOLVED_STATUSES,
         ).values_list("pk", flat=True)
     )
     recorded = 0
