@@ -8,7 +8,10 @@ Builds a throwaway PostgreSQL database (BENCH_PAGES_DATABASE_URL, default
 postgres://postgres@127.0.0.1:5432/healthscore_bench_pages; only names starting with
 healthscore_bench_ are ever dropped) with `seed_demo --accounts N --days D` ending today,
 scores the last `score-days` days (so that the pages have trends and a score history) and
-evaluates risks after the last one, as the nightly run does. Then serves the app with
+evaluates risks after the last one, as the nightly run does (the default playbooks make their
+tasks), then adds open tasks on the open risks until there are `--tasks` of them (default two
+per account: about 20,000 on 10,000 accounts, due from a week ago to three weeks ahead, so the
+dashboard's My tasks card has overdue and this week's). Then serves the app with
 gunicorn on 127.0.0.1 (sync workers as in the Dockerfile, DEBUG off), logs in through the
 login form (CSRF and all) as the CSM who owns the most accounts and as the CS Leader, and
 loads each page from another process (wrk, else Python threads) at each steady concurrency
@@ -46,6 +49,7 @@ def fixtures(url: str) -> dict:
     from accounts import roles
     from accounts.models import Account
     from demo.services import DEMO_PASSWORD
+    from playbooks.models import Task
     from risk.choices import UNRESOLVED_STATUSES
     from risk.models import Risk
 
@@ -63,9 +67,46 @@ def fixtures(url: str) -> dict:
         "accounts": Account.objects.count(),
         "scored": Account.objects.filter(current_score__overall__isnull=False).count(),
         "open_risks": Risk.objects.filter(status__in=UNRESOLVED_STATUSES).count(),
+        "open_tasks": Task.objects.filter(status="open").count(),
         "password": DEMO_PASSWORD,
         "account_sample": random.Random(7).sample(owned, min(ACCOUNT_SAMPLE, len(owned))),
     }
+
+
+def tasks_top_up(url: str, target: int, today_iso: str) -> int:
+    """Open tasks on the open risks (round robin, each to the account's owner) until `target`
+    are open; due dates spread from 7 days ago to 21 days ahead. Returns how many it added."""
+    common.django_setup(url)
+    from datetime import date, timedelta
+
+    from playbooks.models import Task
+    from risk.choices import UNRESOLVED_STATUSES
+    from risk.models import Risk
+
+    missing = target - Task.objects.filter(status="open").count()
+    risks = list(
+        Risk.objects.filter(status__in=UNRESOLVED_STATUSES)
+        .order_by("pk")
+        .values_list("pk", "account_id", "account__owner_id")
+    )
+    if missing <= 0 or not risks:
+        return 0
+    today = date.fromisoformat(today_iso)
+    rng = random.Random(7)
+    tasks = [
+        Task(
+            account_id=account_id,
+            risk_id=risk_id,
+            title=f"Follow-up {n // len(risks) + 1}",
+            due_on=today + timedelta(days=rng.randint(-7, 21)),
+            assignee_id=owner_id,
+        )
+        for n, (risk_id, account_id, owner_id) in (
+            (n, risks[n % len(risks)]) for n in range(missing)
+        )
+    ]
+    Task.objects.bulk_create(tasks, batch_size=5000)
+    return len(tasks)
 
 
 def session_cookie(base: str, username: str, password: str) -> dict[str, str]:
@@ -95,6 +136,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15, help="measured seconds per load")
     parser.add_argument("--concurrency", default="1,8", help="steady connections, comma-separated")
     parser.add_argument("--workers", type=int, default=3, help="gunicorn workers")
+    parser.add_argument(
+        "--tasks", type=int, default=None, help="open tasks to have (default 2 per account)"
+    )
     parser.add_argument("--skip-build", action="store_true", help="reuse the last run's database")
     parser.add_argument("--url", default=os.environ.get("BENCH_PAGES_DATABASE_URL", DEFAULT_URL))
     args = parser.parse_args()
@@ -122,10 +166,14 @@ def main() -> None:
             f"{built['accounts_not_scored']:,} not scored today), risks evaluated in "
             f"{built['risk_seconds']:.0f} s; VACUUM ANALYZE {built['vacuum_seconds']:.0f} s"
         )
+        target = args.tasks if args.tasks is not None else 2 * args.accounts
+        added = common.in_child(tasks_top_up, args.url, target, today.isoformat())
+        print(f"data: {added:,} open tasks added to reach {target:,}")
     given = common.in_child(fixtures, args.url)
     print(
         f"database: {given['accounts']:,} accounts, {given['scored']:,} with a current score, "
-        f"{given['open_risks']:,} unresolved risks; {given['csm']} owns "
+        f"{given['open_risks']:,} unresolved risks, {given['open_tasks']:,} open tasks; "
+        f"{given['csm']} owns "
         f"{given['csm_accounts']:,} accounts; server: gunicorn, {args.workers} sync workers, "
         f"127.0.0.1, DEBUG off; {args.seconds:g} s per load after a 2 s warm-up"
     )

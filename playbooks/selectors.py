@@ -9,6 +9,7 @@ from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 from accounts.selectors import accounts_visible_to
 from playbooks.choices import FINISHED_STATUSES, TaskStatus
 from playbooks.models import Task
+from risk.choices import UNRESOLVED_STATUSES
 from risk.models import Risk
 
 # "Due this week": the next seven days, today included.
@@ -22,10 +23,14 @@ def tasks_visible_to(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Task
 
 def tasks_mine(*, user: AbstractBaseUser, today: date, limit: int = 20) -> tuple[list[Task], int]:
     """The dashboard's "My tasks": the user's open tasks that are overdue or due within a
-    week, overdue first (oldest first), then by due date. Returns (the first `limit`, the
-    total count)."""
+    week, overdue first (oldest first), then by due date. Tasks of a risk that was closed
+    meanwhile no longer need doing and are left out (the account page still lists them).
+    Returns (the first `limit`, the total count)."""
     due = Task.objects.filter(
-        assignee=user, status=TaskStatus.OPEN, due_on__lt=today + timedelta(days=WEEK_DAYS)
+        assignee=user,
+        status=TaskStatus.OPEN,
+        due_on__lt=today + timedelta(days=WEEK_DAYS),
+        risk__status__in=UNRESOLVED_STATUSES,
     )
     total = due.count()
     ordered = due.annotate(
@@ -72,7 +77,9 @@ def risks_with_all_tasks_finished(*, risk_ids: list[int]) -> set[int]:
 
 def tasks_by_assignee(*, today: date, accounts: QuerySet | None = None) -> dict[int, tuple]:
     """Open and overdue tasks per assignee (user id → (open, overdue)), for the portfolio."""
-    tasks = Task.objects.filter(status=TaskStatus.OPEN, assignee__isnull=False)
+    tasks = Task.objects.filter(
+        status=TaskStatus.OPEN, assignee__isnull=False, risk__status__in=UNRESOLVED_STATUSES
+    )
     if accounts is not None:
         tasks = tasks.filter(account__in=accounts)
     rows = (

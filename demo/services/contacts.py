@@ -71,8 +71,9 @@ def contacts_plan(rng: np.random.Generator, *, plan: AccountPlan) -> Cast:
     has_sponsor = rng.random(count) < np.array([SEGMENTS[s].sponsor_share for s in plan.segment])
     has_dm = rng.random(count) < np.array([SEGMENTS[s].decision_maker_share for s in plan.segment])
     is_declining = plan.trajectory == DECLINING
-    has_sponsor_left = has_sponsor & (rng.random(count) < np.where(is_declining, 0.25, 0.06))
-    has_dm_left = has_dm & (rng.random(count) < np.where(is_declining, 0.12, 0.04))
+    # A real book: a few sponsors move on each half-year, more at declining accounts.
+    has_sponsor_left = has_sponsor & (rng.random(count) < np.where(is_declining, 0.12, 0.015))
+    has_dm_left = has_dm & (rng.random(count) < np.where(is_declining, 0.06, 0.01))
 
     # Slot s of an account: 0 sponsor, 1 decision maker (each when the account has one), then
     # champion, admin and users; accounts without a sponsor or decision maker skip that slot.
@@ -180,14 +181,14 @@ def touchpoints_plan(
     sponsor_ok = is_there & is_sponsor
     other_ok = is_there & ~is_sponsor
 
-    is_quiet = rng.random(count) < np.where(plan.trajectory == DECLINING, 0.5, 0.08)
-    sponsor_chance = (0.1 + 0.5 * h) * np.where(is_quiet[account], 0.25, 1.0)
+    is_quiet = rng.random(count) < np.where(plan.trajectory == DECLINING, 0.3, 0.02)
+    sponsor_chance = (0.35 + 0.55 * h) * np.where(is_quiet[account], 0.25, 1.0)
     is_sponsor_wanted = (rng.random(total) < sponsor_chance) | is_kickoff | ~other_ok.any(axis=1)
     keys = rng.random((total, MAX_CONTACTS))
     sponsor_keys = np.where(sponsor_ok, keys, np.inf)
     sponsor_slot = sponsor_keys.argmin(axis=1)
     has_sponsor = is_sponsor_wanted & sponsor_ok.any(axis=1)
-    others_wanted = np.where(has_sponsor, rng.random(total) < 0.5, 1 + (rng.random(total) < 0.4))
+    others_wanted = np.where(has_sponsor, rng.random(total) < 0.8, 1 + (rng.random(total) < 0.5))
     other_rank = np.where(other_ok, keys, np.inf).argsort(axis=1).argsort(axis=1)
     is_chosen = other_ok & (other_rank < others_wanted[:, None])
     is_chosen[np.flatnonzero(has_sponsor), sponsor_slot[has_sponsor]] = True

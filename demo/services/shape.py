@@ -116,15 +116,15 @@ class _SegmentProfile:
 SEGMENTS = (
     _SegmentProfile(
         "Enterprise", 0.15, 240_000, 0.55, 80_000, 2_500_000, ("Platinum", "Gold"), (0.6, 0.4),
-        4, 8, 8, 1.6, 0.95, 0.85,
+        4, 8, 8, 1.6, 0.99, 0.92,
     ),
     _SegmentProfile(
         "Mid-Market", 0.35, 55_000, 0.5, 15_000, 250_000, ("Gold", "Silver"), (0.45, 0.55),
-        3, 6, 14, 1.0, 0.85, 0.75,
+        3, 6, 12, 1.0, 0.97, 0.85,
     ),
     _SegmentProfile(
         "SMB", 0.50, 9_000, 0.6, 1_500, 40_000, ("Silver", "Bronze"), (0.4, 0.6),
-        2, 4, 28, 0.5, 0.72, 0.6,
+        2, 4, 18, 0.5, 0.95, 0.75,
     ),
 )  # fmt: skip
 REGIONS = ("NA", "EMEA", "APAC", "LATAM")

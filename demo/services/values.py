@@ -150,7 +150,8 @@ def measure_values_frame(
         stale_ago=np.where(is_stale, rng.integers(65, 111, size=count), 0),
     )
     h = health_at(health, sentiment_account, sentiment_t)
-    sentiment = np.clip(np.round(0.5 + 4.6 * h + rng.normal(0, 0.45, len(h))), 1, 5)
+    # A CSM rates 1 or 2 only when the account is clearly in trouble (about one in ten).
+    sentiment = np.clip(np.round(1.3 + 4.0 * h + rng.normal(0, 0.4, len(h))), 1, 5)
     comment_pick = rng.integers(0, 3, size=len(h))
     comments = np.array(SENTIMENT_COMMENTS, dtype=object)[sentiment.astype(int) - 1, comment_pick]
     frames.append(

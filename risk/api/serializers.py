@@ -31,6 +31,7 @@ class RiskSerializer(serializers.ModelSerializer):
             "updated_at",
             "condition_cleared_at",
             "resolved_at",
+            "snoozed_until",
         ]
         read_only_fields = fields
 
@@ -47,4 +48,10 @@ class RiskTransitionSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=RiskStatus.choices)
     note = serializers.CharField(
         required=False, allow_blank=True, default="", max_length=RiskEvent.NOTE_MAX_LENGTH
+    )
+    snoozed_until = serializers.DateField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Closing while the condition holds: quiet until this day (30 days if empty).",
     )

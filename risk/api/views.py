@@ -59,6 +59,7 @@ class RiskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             risk=risk,
             to_status=change.validated_data["status"],
             note=change.validated_data["note"],
+            snoozed_until=change.validated_data["snoozed_until"],
             user=request.user,
         )
         return Response(serializers.RiskDetailSerializer(self.get_queryset().get(pk=risk.pk)).data)

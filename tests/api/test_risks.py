@@ -71,3 +71,33 @@ def test_risk_transition_with_an_api_key_is_refused_even_for_a_leader(leader, ac
     )
     assert response.status_code == 403
     assert response.json()["message"] == "API keys may not do this; sign in instead."
+
+
+def test_risk_transition_closing_with_a_snooze_date(csm_client, account):
+    import datetime as dt
+
+    import time_machine
+
+    risk = RiskFactory(account=account)  # its condition holds (never cleared)
+    with time_machine.travel(dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.UTC), tick=False):
+        response = csm_client.post(
+            f"/api/v1/risks/{risk.pk}/transition/",
+            {"status": "wont_fix", "note": "Known", "snoozed_until": "2026-12-05"},
+            format="json",
+        )
+    assert (response.status_code, response.json()["snoozed_until"]) == (200, "2026-12-05")
+
+
+def test_risk_transition_snooze_date_in_the_past_is_400(csm_client, account):
+    risk = RiskFactory(account=account)
+    response = csm_client.post(
+        f"/api/v1/risks/{risk.pk}/transition/",
+        {"status": "resolved", "note": "Done", "snoozed_until": "2020-01-01"},
+        format="json",
+    )
+    risk.refresh_from_db()
+    assert (response.status_code, response.json()["code"], risk.status) == (
+        400,
+        "snooze_date_not_in_future",
+        "open",
+    )

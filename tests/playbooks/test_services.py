@@ -229,3 +229,12 @@ def test_my_tasks_lists_overdue_first_then_due_this_week(csm):
         )
     tasks, total = selectors.tasks_mine(user=csm, today=TODAY)
     assert ([task.title for task in tasks], total) == (["overdue", "today", "week"], 3)
+
+
+def test_tasks_of_a_closed_risk_leave_my_tasks_and_are_not_recorded_overdue(risk_with_tasks, csm):
+    risk_services.risk_transition(
+        risk=risk_with_tasks, to_status="wont_fix", user=csm, note="Customer churning anyway."
+    )
+    tasks, total = selectors.tasks_mine(user=csm, today=dt.date(2026, 11, 28))
+    recorded = services.tasks_overdue_record(today=dt.date(2026, 11, 28))
+    assert (tasks, total, recorded) == ([], 0, 0)

@@ -14,6 +14,7 @@ from django.db.models import QuerySet
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from playbooks.models import Task
 from risk import notifications, services, tasks
 from risk.choices import RiskType
 from risk.models import Risk
@@ -68,6 +69,9 @@ def test_risk_opening_emails_the_owner(
     with time_machine.travel(MORNING, tick=False):
         evaluate(AS_OF, django_capture_on_commit_callbacks)
     [email] = mailoutbox
+    # The default low-sentiment playbook's tasks, due 2, 7 and 14 days after the evaluation.
+    page = f"http://127.0.0.1:8000/accounts/{account.pk}/"
+    tasks = list(Task.objects.order_by("due_on").values_list("pk", flat=True))
     assert (email.to, email.subject) == (
         ["csm@example.com"],
         f"[Healthscore] High risk on {account.name}: Low sentiment",
@@ -80,6 +84,12 @@ def test_risk_opening_emails_the_owner(
         "  sentiment_score: 25.0\n"
         "  threshold: 25.0\n"
         "  value_as_of: 2026-11-20\n"
+        "\n"
+        f"Open the account: {page}\n"
+        "Tasks:\n"
+        f"  - Call the sponsor, due 2026-11-22: {page}#task-{tasks[0]}\n"
+        f"  - Agree a recovery plan, due 2026-11-27: {page}#task-{tasks[1]}\n"
+        f"  - Leader review of the plan, due 2026-12-04: {page}#task-{tasks[2]}\n"
     )
     assert open_risks(account)[0].last_notified_on == dt.date(2026, 11, 20)
 
@@ -204,6 +214,10 @@ def test_risks_notify_one_owner_gets_one_email_most_severe_first(csm, mailoutbox
     ]
     sent = risks_notify(risk_ids=[risk.pk for risk in risks], today=AS_OF)
     [email] = mailoutbox
+
+    def page(risk):
+        return f"http://127.0.0.1:8000/accounts/{risk.account_id}/"
+
     assert (sent, email.to, email.subject) == (
         1,
         ["csm@example.com"],
@@ -217,16 +231,19 @@ def test_risks_notify_one_owner_gets_one_email_most_severe_first(csm, mailoutbox
         "  Evidence:\n"
         "    drop: 20.0\n"
         "    window_days: 30\n"
+        f"  Open the account: {page(risks[1])}\n"
         "\n"
         "High risk on Acme: Low sentiment\n"
         "  Raised by rule:low_sentiment on 2026-11-01.\n"
         "  Evidence:\n"
         "    sentiment_score: 25.0\n"
+        f"  Open the account: {page(risks[0])}\n"
         "\n"
         "Medium risk on Acme 2: No sponsor\n"
         "  Raised by Dana on 2026-11-01.\n"
         "  Evidence:\n"
         "    (none)\n"
+        f"  Open the account: {page(risks[2])}\n"
     )
     assert set(Risk.objects.values_list("last_notified_on", flat=True)) == {AS_OF}
 
@@ -319,8 +336,9 @@ def test_risks_notify_queries_do_not_grow_with_the_risks(mailoutbox):
             risks_notify(risk_ids=risk_ids, today=AS_OF)
         return len(captured)
 
-    # A savepoint, the locking read, the claiming update, the release: 4 for 3 or 30 risks.
-    assert (queries(3), queries(30), len(mailoutbox)) == (4, 4, 6)
+    # A savepoint, the locking read, the claiming update, the release, and the risks' tasks
+    # (for their links): 5 for 3 or 30 risks.
+    assert (queries(3), queries(30), len(mailoutbox)) == (5, 5, 6)
 
 
 def test_risks_notify_two_workers_at_once_send_one_email(
