@@ -139,6 +139,13 @@ def _build_child(url: str, accounts: int, metrics: int, days: int, queue) -> Non
     queue.put({"value_rows": rows, "build_seconds": time.monotonic() - started})
 
 
+def _count_child(url: str, queue) -> None:
+    django_setup(url)
+    from metrics.models import MetricValue
+
+    queue.put({"value_rows": MetricValue.objects.count(), "build_seconds": 0.0})
+
+
 def run_ours(url: str, workers: int, queue) -> None:
     """A fresh night: no computed value of the date yet, then bench/recompute.py's run."""
     django_setup(url)
@@ -278,6 +285,9 @@ def main() -> None:
     parser.add_argument("--ingest-rows", type=int, default=1_000_000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
+    parser.add_argument(
+        "--skip-build", action="store_true", help="reuse the database of the last run"
+    )
     args = parser.parse_args()
     multiprocessing.set_start_method("spawn")
     print(
@@ -285,7 +295,10 @@ def main() -> None:
         f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB, "
         f"Python {platform.python_version()}"
     )
-    built = in_child(_build_child, args.url, args.accounts, args.metrics, args.days)
+    if args.skip_build:
+        built = in_child(_count_child, args.url)
+    else:
+        built = in_child(_build_child, args.url, args.accounts, args.metrics, args.days)
     print(
         f"data: {args.accounts:,} accounts × {args.metrics} metrics × {args.days} days = "
         f"{built['value_rows']:,} metric rows (built in {built['build_seconds']:.0f} s)"
