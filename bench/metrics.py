@@ -215,7 +215,7 @@ def run_ingest(url: str, rows: int, queue) -> None:
 
     user, _ = get_user_model().objects.get_or_create(username="bench-integration")
     user.groups.add(Group.objects.get(name="Integration"))
-    client = APIClient()
+    client = APIClient(SERVER_NAME="localhost")
     client.force_authenticate(user)
     ids = list(Account.objects.order_by("pk").values_list("external_id", flat=True))
     # Metrics the build left empty, days going back from AS_OF: every row is new.
@@ -305,9 +305,13 @@ def main() -> None:
     )
     print(f"load average at start: {os.getloadavg()[0]:.2f}")
     ours = in_child(run_ours, args.url, 1)
+    print(f"ours, 1 worker: {ours}", flush=True)
     ours_parallel = in_child(run_ours, args.url, args.workers)
+    print(f"ours, {args.workers} workers: {ours_parallel}", flush=True)
     floor = in_child(run_floor, args.url)
+    print(f"floor: {floor}", flush=True)
     index = in_child(run_index, args.url)
+    print(f"index: {index}", flush=True)
     ingest = in_child(run_ingest, args.url, args.ingest_rows)
     floor_seconds = floor["copy_out"] + floor["copy_in"]
     print()

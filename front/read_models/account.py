@@ -23,7 +23,7 @@ from scorecards.models import (
     MeasureValue,
     ScoreSnapshot,
 )
-from scorecards.services.derived import snapshot_inputs
+from scorecards.services.derived import snapshot_inputs, snapshots_inputs
 
 HISTORY_DAYS = 180
 CHANGE_WINDOWS = (7, 30, 90)
@@ -273,19 +273,22 @@ def _person(user) -> str:
 def _change_windows(*, snapshot: ScoreSnapshot, measures: dict[str, Measure]) -> list[ChangeWindow]:
     """Rule 11 for the last 7, 30 and 90 days: one query per window."""
     windows = []
-    for days in CHANGE_WINDOWS:
-        earlier = (
-            ScoreSnapshot.objects.filter(
-                account_id=snapshot.account_id, as_of__lte=snapshot.as_of - timedelta(days=days)
-            )
-            .order_by("-as_of")
-            .first()
+    earlier_by_days = {
+        days: ScoreSnapshot.objects.filter(
+            account_id=snapshot.account_id, as_of__lte=snapshot.as_of - timedelta(days=days)
         )
+        .order_by("-as_of")
+        .first()
+        for days in CHANGE_WINDOWS
+    }
+    # The derived measures' inputs of every side at once: two queries whatever the history.
+    inputs = snapshots_inputs([snapshot, *filter(None, earlier_by_days.values())])
+    for days, earlier in earlier_by_days.items():
         if earlier is None or earlier.computed is None or snapshot.computed is None:
             windows.append(ChangeWindow(days=days, since=earlier.as_of if earlier else None))
             continue
         changes = engine.score_changes(_contributions(earlier), _contributions(snapshot))
-        inputs_a, inputs_b = snapshot_inputs(earlier), snapshot_inputs(snapshot)
+        inputs_a, inputs_b = inputs[earlier.pk], inputs[snapshot.pk]
         windows.append(
             ChangeWindow(
                 days=days,
