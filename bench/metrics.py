@@ -139,6 +139,13 @@ def _build_child(url: str, accounts: int, metrics: int, days: int, queue) -> Non
     queue.put({"value_rows": rows, "build_seconds": time.monotonic() - started})
 
 
+def _count_child(url: str, queue) -> None:
+    django_setup(url)
+    from metrics.models import MetricValue
+
+    queue.put({"value_rows": MetricValue.objects.count(), "build_seconds": 0.0})
+
+
 def run_ours(url: str, workers: int, queue) -> None:
     """A fresh night: no computed value of the date yet, then bench/recompute.py's run."""
     django_setup(url)
@@ -208,7 +215,7 @@ def run_ingest(url: str, rows: int, queue) -> None:
 
     user, _ = get_user_model().objects.get_or_create(username="bench-integration")
     user.groups.add(Group.objects.get(name="Integration"))
-    client = APIClient()
+    client = APIClient(SERVER_NAME="localhost")
     client.force_authenticate(user)
     ids = list(Account.objects.order_by("pk").values_list("external_id", flat=True))
     # Metrics the build left empty, days going back from AS_OF: every row is new.
@@ -278,6 +285,9 @@ def main() -> None:
     parser.add_argument("--ingest-rows", type=int, default=1_000_000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
+    parser.add_argument(
+        "--skip-build", action="store_true", help="reuse the database of the last run"
+    )
     args = parser.parse_args()
     multiprocessing.set_start_method("spawn")
     print(
@@ -285,16 +295,23 @@ def main() -> None:
         f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB, "
         f"Python {platform.python_version()}"
     )
-    built = in_child(_build_child, args.url, args.accounts, args.metrics, args.days)
+    if args.skip_build:
+        built = in_child(_count_child, args.url)
+    else:
+        built = in_child(_build_child, args.url, args.accounts, args.metrics, args.days)
     print(
         f"data: {args.accounts:,} accounts × {args.metrics} metrics × {args.days} days = "
         f"{built['value_rows']:,} metric rows (built in {built['build_seconds']:.0f} s)"
     )
     print(f"load average at start: {os.getloadavg()[0]:.2f}")
     ours = in_child(run_ours, args.url, 1)
+    print(f"ours, 1 worker: {ours}", flush=True)
     ours_parallel = in_child(run_ours, args.url, args.workers)
+    print(f"ours, {args.workers} workers: {ours_parallel}", flush=True)
     floor = in_child(run_floor, args.url)
+    print(f"floor: {floor}", flush=True)
     index = in_child(run_index, args.url)
+    print(f"index: {index}", flush=True)
     ingest = in_child(run_ingest, args.url, args.ingest_rows)
     floor_seconds = floor["copy_out"] + floor["copy_in"]
     print()

@@ -76,10 +76,11 @@ class Migration(migrations.Migration):
                     ],
                     options={
                         'ordering': ['-date', 'account_id', 'metric_id'],
-                        'constraints': [models.UniqueConstraint(fields=('account', 'metric', 'date'), include=('value',), name='metrics_metricvalue_one_per_day')],
+                        'constraints': [models.UniqueConstraint(fields=('account', 'metric', 'date'), name='metrics_metricvalue_one_per_day')],
                     },
                 ),
             ],
-            database_operations=[migrations.RunPython(values_table_create, values_table_drop)],
         ),
+        # After the state has the model, so that SQLite can create it from the state.
+        migrations.RunPython(values_table_create, values_table_drop),
     ]

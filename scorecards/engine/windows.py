@@ -104,22 +104,24 @@ def window_aggregate(
         raise ValueError(f"Unknown aggregate {aggregate!r}; use one of {', '.join(AGGREGATES)}")
     if window_days < 1:
         raise ValueError(f"window_days must be at least 1, not {window_days}")
-    on = pd.to_datetime(values[ON]).dt.normalize()
-    end = pd.Timestamp(as_of)
-    start = pd.Timestamp(window_start(as_of=as_of, window_days=window_days))
+    # One metric's rows first: a chunk's frame holds every metric of the derivation.
     of_metric = (values[METRIC] == metric).to_numpy()
-    value = values[METRIC_VALUE].to_numpy(dtype=float, na_value=np.nan)
-    has_value = of_metric & ~np.isnan(value)
-    in_window = has_value & (on > start).to_numpy() & (on <= end).to_numpy()
+    value = values[METRIC_VALUE].to_numpy(dtype=float, na_value=np.nan)[of_metric]
+    accounts = values[ACCOUNT_ID].to_numpy()[of_metric]
+    on = pd.to_datetime(values[ON][of_metric]).dt.normalize().to_numpy()
+    end = np.datetime64(pd.Timestamp(as_of))
+    start = np.datetime64(pd.Timestamp(window_start(as_of=as_of, window_days=window_days)))
+    has_value = ~np.isnan(value)
+    in_window = has_value & (on > start) & (on <= end)
     rows = pd.DataFrame(
-        {ACCOUNT_ID: values[ACCOUNT_ID].to_numpy()[in_window], ON: on[in_window].to_numpy()}
-    ).assign(**{METRIC_VALUE: value[in_window]})
+        {ACCOUNT_ID: accounts[in_window], ON: on[in_window], METRIC_VALUE: value[in_window]}
+    )
     # Explicit order: `last` takes the latest date, and equal dates (not expected, one value
     # per account, metric and date) keep the row given last.
     rows = rows.sort_values([ACCOUNT_ID, ON], kind="stable")
     grouped = rows.groupby(ACCOUNT_ID, sort=True)
     if aggregate == DAYS_WITH_VALUE:
-        aggregated = grouped[METRIC_VALUE].agg(lambda day_values: int((day_values > 0).sum()))
+        aggregated = (rows[METRIC_VALUE] > 0).groupby(rows[ACCOUNT_ID], sort=True).sum()
     else:
         how = {SUM: "sum", AVG: "mean", MIN: "min", MAX: "max", LAST: "last"}[aggregate]
         aggregated = grouped[METRIC_VALUE].agg(how)
@@ -131,11 +133,9 @@ def window_aggregate(
         }
     )
     if aggregate in ZERO_WHEN_EMPTY:
-        before = has_value & (on <= start).to_numpy()
+        before = has_value & (on <= start)
         earlier = (
-            pd.DataFrame(
-                {ACCOUNT_ID: values[ACCOUNT_ID].to_numpy()[before], ON: on[before].to_numpy()}
-            )
+            pd.DataFrame({ACCOUNT_ID: accounts[before], ON: on[before]})
             .groupby(ACCOUNT_ID, sort=True)[ON]
             .max()
         )

@@ -142,27 +142,44 @@ def derivation_overlay(values: pd.DataFrame, *, derivation: Derivation) -> pd.Da
 def snapshot_inputs(snapshot: ScoreSnapshot) -> dict[str, str | None]:
     """The inputs in words of each derived measure of a snapshot, by key (None where the
     measure had no value that day); pushed measures are absent. Two queries."""
-    rows = snapshot.measure_rows
+    return snapshots_inputs([snapshot])[snapshot.pk]
+
+
+def snapshots_inputs(snapshots: list[ScoreSnapshot]) -> dict[int, dict[str, str | None]]:
+    """`snapshot_inputs` of several snapshots of one account, by snapshot id, in two queries
+    whatever their number (a page's query count must not grow with the history)."""
+    keys = {row["key"] for snapshot in snapshots for row in snapshot.measure_rows}
     derived_keys = set(
-        Measure.objects.filter(key__in=[row["key"] for row in rows], source__isnull=False)
+        Measure.objects.filter(key__in=sorted(keys), source__isnull=False)
         .exclude(source={})
         .values_list("key", flat=True)
     )
     wanted = {
         (row["key"], date.fromisoformat(row["as_of"]))
-        for row in rows
+        for snapshot in snapshots
+        for row in snapshot.measure_rows
         if row["key"] in derived_keys and row["as_of"]
     }
-    found: dict[str, str] = {}
-    if wanted:
-        values = MeasureValue.objects.filter(
-            account_id=snapshot.account_id,
-            source=ValueSource.COMPUTED,
-            measure__key__in=[key for key, _ in wanted],
-            as_of__in=[on for _, on in wanted],
-        ).values_list("measure__key", "as_of", "comment")
-        found = {key: comment for key, on, comment in values if (key, on) in wanted}
-    return {key: found.get(key) for key in sorted(derived_keys)}
+    account_ids = sorted({snapshot.account_id for snapshot in snapshots})
+    values = MeasureValue.objects.filter(
+        account_id__in=account_ids,
+        source=ValueSource.COMPUTED,
+        measure__key__in=sorted({key for key, _ in wanted}),
+        as_of__in=sorted({on for _, on in wanted}),
+    ).values_list("account_id", "measure__key", "as_of", "comment")
+    found = {(account_id, key, on): comment for account_id, key, on, comment in values}
+    return {
+        snapshot.pk: {
+            row["key"]: found.get(
+                (snapshot.account_id, row["key"], date.fromisoformat(row["as_of"]))
+                if row["as_of"]
+                else None
+            )
+            for row in snapshot.measure_rows
+            if row["key"] in derived_keys
+        }
+        for snapshot in snapshots
+    }
 
 
 def inputs_on(*, account_id: int, on: date) -> dict[str, str]:
