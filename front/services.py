@@ -5,6 +5,7 @@ from urllib.parse import parse_qsl, urlencode
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
+from accounts.forms import PAGE_SIZES
 from front.models import SavedView
 
 # The dashboard's filter parameters (accounts.forms.AccountFilterForm); anything else in a
@@ -22,15 +23,21 @@ SAVED_VIEW_KEYS = (
     "sort",
     "per_page",
 )
+# Values that filter nothing (the table's defaults) are left out of a saved view.
+SAVED_VIEW_DEFAULTS = {("sort", "score"), ("per_page", str(PAGE_SIZES[0]))}
 
 
 def saved_view_query_clean(query: str) -> str:
-    """The query string reduced to the dashboard's filters, empty values dropped, in a stable
-    order: "page=3&tier=at_risk&owner=4&x=1" → "tier=at_risk&owner=4"."""
+    """The query string reduced to the dashboard's filters, empty and default values dropped,
+    in a stable order: "page=3&sort=score&tier=at_risk&owner=4&x=1" → "tier=at_risk&owner=4"."""
     pairs = parse_qsl(query.removeprefix("?"), keep_blank_values=False)
     return urlencode(
         sorted(
-            ((key, value) for key, value in pairs if key in SAVED_VIEW_KEYS and value),
+            (
+                (key, value)
+                for key, value in pairs
+                if key in SAVED_VIEW_KEYS and value and (key, value) not in SAVED_VIEW_DEFAULTS
+            ),
             key=lambda pair: SAVED_VIEW_KEYS.index(pair[0]),
         )
     )

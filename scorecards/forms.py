@@ -207,6 +207,8 @@ class BandForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         # Left blank, a band gets its default tier by position (BandInlineFormSet.clean).
         self.fields["tier"].required = False
+        if self.instance.pk is None:
+            self.initial["tier"] = ""
         self.fields["tier"].choices = [("", _("Default by position")), *BandTier.choices]
 
 

@@ -93,6 +93,7 @@ MIGRATION_DATA = [
     ("accounts.migrations.0002_roles", "create_roles"),
     ("metrics.migrations.0002_roles_and_partition_schedule", "grant"),
     ("scorecards.migrations.0002_default_scorecard", "create_default_scorecard"),
+    ("scorecards.migrations.0011_band_tier", "band_tiers_default"),
     ("risk.migrations.0002_default_risk_rules", "create_rules"),
     ("scorecards.migrations.0004_nightly_schedule", "create_schedule"),
     ("risk.migrations.0004_nightly_schedule_computes_sponsor_measures", "point_at_risk_nightly"),

@@ -72,8 +72,8 @@ def test_csm_works_the_dashboard_and_records_a_low_sentiment(page: Page, book):
     expect(page).to_have_url("/dashboard/")
     # Worst score first by default.
     expect(account_names(page)).to_have_text(["Dune Co", "Cobalt Inc", "Birch Labs", "Acme Corp"])
-    expect(page.locator(".band-counts")).to_contain_text("Green")
-    expect(page.locator(".summary")).to_contain_text("Renewing in 90 days, not Green 2")
+    expect(page.locator(".band-counts")).to_contain_text("Healthy")
+    expect(page.locator(".summary")).to_contain_text("Renewing in 90 days, not healthy 2")
     screenshot(page, "dashboard")
 
     page.get_by_role("link", name="Account", exact=True).click()
@@ -83,7 +83,7 @@ def test_csm_works_the_dashboard_and_records_a_low_sentiment(page: Page, book):
     expect(account_names(page)).to_have_text(["Cobalt Inc", "Dune Co"])
     page.get_by_label("Red", exact=True).uncheck()
     # (Every factory account's CRM id starts with ACME-, so search a name that no id has.)
-    page.get_by_label("Search").fill("corp")
+    page.get_by_label("Search", exact=True).fill("corp")
     expect(account_names(page)).to_have_text(["Acme Corp"])
     expect(page).to_have_url(re.compile(r"q=corp"))
 

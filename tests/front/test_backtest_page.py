@@ -40,8 +40,19 @@ def test_backtest_page_auc_is_scikit_learns(client, ops, scorecard):
     assert report["current"]["auc_holdout"] == round(roc_auc_score(churned[21:], -overall[21:]), 4)
     html = response.content.decode()
     assert f'data-testid="auc">{report["current"]["auc"]}<' in html
-    assert "Open as draft" in html
     assert 'data-chart="band-churn"' in html
+
+
+def test_backtest_page_withholds_a_suggestion_that_is_not_reliably_better(client, ops, scorecard):
+    response = _get(client, ops, "front:backtest", scorecard.pk)
+    suggested = response.context["page"].report["suggested"]
+    # Nine held-out outcomes: the paired bootstrap interval of the gain reaches 0 or below.
+    assert suggested["is_better"] is False
+    assert suggested["auc_holdout_gain_interval"][0] <= 0
+    html = response.content.decode()
+    assert "Open as draft" not in html
+    assert 'data-testid="suggestion-withheld"' in html
+    assert "the suggestion is not reliably better, so it is not offered" in html
 
 
 def test_backtest_page_leader_sees_no_draft_button(client, leader, scorecard):

@@ -142,7 +142,7 @@ def test_portfolio_csv_has_one_row_per_account(client, leader, portfolio_data):
         "overall": "20.0",
         "band": "Red",
         "band_tier": "at_risk",
-        "coverage": "0.5556",
+        "coverage": "0.1500",  # only adoption is present
         "renewal_likelihood": "",
         "trend_30": "-50.0",
     }
