@@ -13,8 +13,12 @@ from tests.accounts.factories import AccountFactory, ContactFactory, TouchpointF
 
 @pytest.mark.django_db
 def test_nightly_schedule_runs_the_risk_nightly_task():
-    assert list(PeriodicTask.objects.filter(enabled=True).values_list("task", flat=True)) == [
-        "risk.tasks.nightly"
+    enabled = PeriodicTask.objects.filter(enabled=True).order_by("crontab__hour")
+    # Partition upkeep (01:30) before the nightly run (02:00), retention (04:00) after it.
+    assert list(enabled.values_list("task", flat=True)) == [
+        "scorecards.tasks.partitions_maintain",
+        "risk.tasks.nightly",
+        "scorecards.tasks.retention_apply",
     ]
 
 
