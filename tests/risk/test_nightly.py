@@ -13,10 +13,13 @@ from tests.accounts.factories import AccountFactory, ContactFactory, TouchpointF
 
 @pytest.mark.django_db
 def test_nightly_schedule_runs_the_risk_nightly_task():
-    # Beside it, every minute, the outbound events sweep (events/).
-    assert sorted(PeriodicTask.objects.filter(enabled=True).values_list("task", flat=True)) == [
-        "events.tasks.deliveries_sweep",
+    # Partition upkeep (01:30) before the nightly run (02:00), retention (04:00) after it;
+    # the interval tasks beside them (the outbound events sweep, stalled-run healing ...).
+    enabled = PeriodicTask.objects.filter(enabled=True, crontab__isnull=False)
+    assert list(enabled.order_by("crontab__hour").values_list("task", flat=True)) == [
+        "scorecards.tasks.partitions_maintain",
         "risk.tasks.nightly",
+        "scorecards.tasks.retention_apply",
     ]
 
 
