@@ -144,6 +144,14 @@ def unpartition(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("scorecards", "0010_snapshot_no_foreign_key_indexes")]
+    # After the other changes of the same release to these tables, so that the partitioned
+    # tables are made with their final columns.
+    dependencies = [
+        ("scorecards", "0010_snapshot_no_foreign_key_indexes"),
+        ("scorecards", "0011_band_tier"),
+        ("scorecards", "0011_measure_source"),
+        ("scorecards", "0011_score_run_progressed_at"),
+        ("scorecards", "0011_snapshot_previous_band"),
+    ]
 
     operations = [migrations.RunPython(partition, unpartition, elidable=False)]
