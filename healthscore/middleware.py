@@ -5,6 +5,8 @@ import time
 
 from django.conf import settings
 from django.contrib.auth import logout
+from django.contrib.auth.signals import user_logged_in
+from django.dispatch import receiver
 
 logger = logging.getLogger(__name__)
 
@@ -22,12 +24,23 @@ def session_lifetime_middleware(get_response):
         if user is not None and user.is_authenticated:
             session = request.session
             now = int(time.time())
-            started = session.setdefault("started_at", now)
+            # Both clocks start at login (below); a request never writes them first.
+            started = session.get("started_at", now)
             if now - started > settings.SESSION_MAX_HOURS * 3600:
                 logger.info("Session of %s ended after %s hours.", user, settings.SESSION_MAX_HOURS)
                 logout(request)
-            elif now - session.get("seen_at", 0) >= SESSION_TOUCH_SECONDS:
+            elif now - session.get("seen_at", now) >= SESSION_TOUCH_SECONDS:
                 session["seen_at"] = now  # saved with a new expiry, SESSION_COOKIE_AGE ahead
         return get_response(request)
 
     return middleware
+
+
+@receiver(user_logged_in)
+def _session_clock_start(sender, request, user, **kwargs) -> None:
+    """Start the session's clocks at login, saved with the login itself: the requests that
+    follow write the session at most once a minute (not a write on the first one)."""
+    if request is not None and hasattr(request, "session"):
+        now = int(time.time())
+        request.session["started_at"] = now
+        request.session["seen_at"] = now
