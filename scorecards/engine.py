@@ -1267,6 +1267,9 @@ def largest_changes(
 
 
 def _cents(points: Any) -> int:
-    """Points as integer cents; a missing contribution (None, NaN) is 0."""
-    value = _as_float(points)
-    return 0 if math.isnan(value) else round(value * 100)
+    """Points as integer cents; a missing contribution (None, NaN) is 0. Plain float checks:
+    a night's band moves call it tens of thousands of times."""
+    if points is None:
+        return 0
+    value = float(points)
+    return 0 if value != value else round(value * 100)
