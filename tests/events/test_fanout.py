@@ -169,7 +169,7 @@ def test_score_run_digest_counts_moves_and_non_critical_risks():
             risk(accounts[1], EventType.RISK_RESOLVED, "low", "Score drop"),
         ]
     )
-    [finished] = services.events_record_bulk(
+    [finished_id] = services.events_record_bulk(
         [
             EventDraft(
                 event_type=EventType.SCORE_RUN_FINISHED,
@@ -179,6 +179,7 @@ def test_score_run_digest_counts_moves_and_non_critical_risks():
             )
         ]
     )
+    finished = Event.objects.get(pk=finished_id)
     digest = score_run_digest(event=finished, endpoint=slack)
     assert (digest.accounts_moved, digest.moved_to) == (3, [("Red", 2), ("Yellow", 1)])
     assert [(m.account_name, m.points) for m in digest.largest] == [
