@@ -104,7 +104,9 @@ def test_csm_works_the_dashboard_and_records_a_low_sentiment(page: Page, book):
     expect(page.locator("#sentiment .error")).to_have_text("Say why when the sentiment is 1 or 2.")
     page.get_by_label("Comment", exact=True).fill("Sponsor went quiet; budget review next month")
     page.get_by_role("button", name="Record sentiment").click()
-    expect(page.locator("#sentiment [role=status]")).to_contain_text("Sentiment recorded")
+    expect(page.locator("#sentiment [role=status]")).to_contain_text(
+        "Sentiment recorded", timeout=30_000
+    )
     expect(page.get_by_test_id("overall")).to_have_text("56.25")
     expect(page.get_by_test_id("band")).to_have_text("Yellow")
     expect(page.locator("#risks [data-risk-type=low_sentiment]")).to_contain_text("Low sentiment")
