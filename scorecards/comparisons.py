@@ -24,10 +24,15 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
+from django.db import connection
 
 from scorecards import engine, selectors
 from scorecards.models import ScoreSnapshot
 
+SNAPSHOTS_ON = (
+    "SELECT account_id, scorecard_id, scorecard_version, overall, computed, band "
+    "FROM scorecards_scoresnapshot WHERE as_of = %s AND account_id BETWEEN %s AND %s"
+)
 EXCEPTION_LINE = "exception:"
 LATER_VERSION = "scorecard_version"
 IS_RESCORED = "is_rescored"
@@ -192,6 +197,20 @@ def _snapshots_on(
 ) -> pd.DataFrame:
     """The snapshots of `on` of the accounts: account_id, scorecard_id_then, version_then,
     overall, computed, band. One query (by id range for a chunk, else by ids)."""
+    columns = [
+        engine.ACCOUNT_ID,
+        "scorecard_id_then",
+        "version_then",
+        engine.OVERALL,
+        engine.COMPUTED,
+        engine.BAND,
+    ]
+    if connection.vendor == "postgresql" and first_id is not None and last_id is not None:
+        # A run's chunk: streamed with COPY, far cheaper than a row of Decimals at a time.
+        frame = selectors.copy_frames(SNAPSHOTS_ON, [[on, first_id, last_id]], columns)
+        return frame.astype(
+            {engine.ACCOUNT_ID: "int64", engine.OVERALL: float, engine.COMPUTED: float}
+        )
     snapshots = ScoreSnapshot.objects.filter(as_of=on)
     if first_id is not None and last_id is not None:
         snapshots = snapshots.filter(account_id__gte=first_id, account_id__lte=last_id)
