@@ -16,6 +16,7 @@ from scorecards.models import (
     Measure,
     MeasureGroup,
     MeasureValue,
+    RetentionPolicy,
     Scorecard,
     ScorecardMeasure,
     ScorecardVersion,
@@ -161,6 +162,7 @@ SCORECARD_MODELS = [
     MeasureValue,
     ScoreSnapshot,
     ScoreRun,
+    RetentionPolicy,
 ]
 
 
@@ -170,6 +172,7 @@ def one_of_each(db):
     MeasureValueFactory(measure=Measure.objects.get(key="nps"), raw_value=40.0)
     ScoreSnapshotFactory()
     ScoreRunFactory()
+    RetentionPolicy.load()
 
 
 def test_admin_registers_every_scorecard_model_with_a_page():
