@@ -36,6 +36,8 @@ from front.read_models.bands import (
     trend_direction,
     trend_title,
 )
+from healthscore.generations import ACCOUNTS, RISKS, SCORECARDS, SCORES
+from healthscore.read_model_cache import read_model_cached
 from scorecards.models import (
     CurrentScore,
     MeasureGroup,
@@ -215,6 +217,7 @@ def dashboard_accounts(
     return result.order_by(order, "name", "pk")
 
 
+@read_model_cached(SCORES, RISKS, ACCOUNTS, SCORECARDS)
 def dashboard_page(
     *,
     accounts: QuerySet[Account],
@@ -246,7 +249,7 @@ def dashboard_page(
     ]
     sort = filters.sort if filters.sort.removeprefix("-") in SORT_FIELDS else DEFAULT_SORT
     return DashboardPage(
-        page=page,
+        page=_page_detached(page),
         rows=rows,
         group_names=group_names,
         total=page.paginator.count,
@@ -255,6 +258,15 @@ def dashboard_page(
         has_risk_counts="open_risks" in ordered.query.annotations,
         is_filtered=replace(filters, sort=DEFAULT_SORT) != DashboardFilters(),
     )
+
+
+def _page_detached(page: Page) -> Page:
+    """The page without its paginator's queryset (its count and number of pages are kept), so
+    that caching the page does not load the ids of every matching account."""
+    page.paginator.count, page.paginator.num_pages  # noqa: B018 (cached on the paginator)
+    page.paginator.object_list = ()
+    page.object_list = list(page.object_list)  # already fetched: the page's ids
+    return page
 
 
 def _sort_header(key: str, sort: str) -> SortHeader:
@@ -361,6 +373,7 @@ class DashboardSummary:
     renewal_window: int = RENEWAL_WINDOW_DAYS
 
 
+@read_model_cached(SCORES, ACCOUNTS, SCORECARDS)
 def dashboard_summary(*, accounts: QuerySet[Account], today: date) -> DashboardSummary:
     """Above the table: counts by band, the accounts whose band moved since the previous
     scoring day, and those renewing within 90 days outside the best band. Eight queries."""
@@ -413,6 +426,7 @@ def dashboard_summary(*, accounts: QuerySet[Account], today: date) -> DashboardS
     )
 
 
+@read_model_cached(ACCOUNTS)
 def filter_choices(*, accounts: QuerySet[Account]) -> dict[str, list]:
     """The segments, regions and owners that occur among `accounts`, for the filter form."""
     active = accounts.filter(status=Account.Status.ACTIVE).order_by()

@@ -25,6 +25,8 @@ from front.read_models.bands import (
     band_palette,
     band_q,
 )
+from healthscore.generations import ACCOUNTS, SCORECARDS, SCORES
+from healthscore.read_model_cache import read_model_cached
 from scorecards.choices import NOT_SCORED
 from scorecards.models import (
     ScoreRun,
@@ -89,6 +91,7 @@ ROLLUP_DIMENSIONS = (
 )
 
 
+@read_model_cached(SCORES, ACCOUNTS, SCORECARDS)
 def portfolio_overview(*, accounts: QuerySet[Account], today: date) -> Portfolio:
     """The leaders' page: totals, band distribution, 180-day trend, rollups by CSM, segment
     and region, biggest movers and renewals by band. About a dozen queries."""

@@ -45,6 +45,7 @@ from accounts.ingestion import (
     slices,
     unknown_account_message,
 )
+from healthscore.generations import generation_bump_for
 from scorecards import engine
 from scorecards.choices import ValueSource
 from scorecards.models import (
@@ -271,6 +272,8 @@ def measure_values_write(
             unique_fields=UNIQUE_FIELDS,
             update_fields=["raw_value", "score", "comment", "entered_by"],
         )
+    if to_write:
+        generation_bump_for(MeasureValue)
     return result
 
 

@@ -23,8 +23,9 @@ from django.db.models import F, Sum
 from django.utils import timezone
 
 from accounts.models import Account
+from healthscore.generations import generation_bump_for
 from scorecards import engine, selectors
-from scorecards.models import ScoreRun, ScoreRunChunk, ScoreSnapshot
+from scorecards.models import CurrentScore, ScoreRun, ScoreRunChunk, ScoreSnapshot
 
 logger = logging.getLogger(__name__)
 
@@ -225,6 +226,7 @@ def current_scores_publish(*, run: ScoreRun) -> None:
             "WHERE scorecards_currentscore.as_of <= excluded.as_of",
             [run.as_of, run.pk],
         )
+    generation_bump_for(CurrentScore)
 
 
 # --- Chunks --------------------------------------------------------------------------------------
