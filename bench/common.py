@@ -519,5 +519,7 @@ def load_line(load: Load, *, target_ms: float | None = None, floor: Load | None 
         line += f"  p95 {load.p95 / floor.p95:.1f}× floor"
     if target_ms is not None:
         verdict = "met" if load.p95 < target_ms and not load.errors else "MISSED"
+        if not load.requests:
+            verdict = "MISSED (no request answered in time)"
         line += f"  target p95 < {target_ms:g} ms: {verdict}"
     return line
