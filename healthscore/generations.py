@@ -122,6 +122,22 @@ def _on_user_saved(sender, *, update_fields=None, **kwargs) -> None:
     generation_bump(ACCOUNTS, using=kwargs.get("using"))
 
 
+# Tables of millions of rows: no post_delete receiver, because any receiver makes Django load
+# and signal every row of a delete (and of a cascade into them) instead of one DELETE. Their
+# rows are deleted in bulk only, by code that bumps (or by account deletions, which bump
+# ACCOUNTS, and a run's replaced snapshots, published with a bump).
+WITHOUT_DELETE_SIGNAL = frozenset(
+    {
+        "scorecards.MeasureValue",
+        "scorecards.ScoreSnapshot",
+        "scorecards.CurrentScore",
+        "risk.Risk",
+        "risk.RiskEvent",
+        "accounts.ContactChange",
+    }
+)
+
+
 def generations_connect() -> None:
     """Bump the generations of MODEL_GENERATIONS when one of those rows is saved or deleted,
     and ACCOUNTS when a user changes (name, roles). Called once, from an AppConfig.ready()."""
@@ -135,7 +151,8 @@ def generations_connect() -> None:
         model = apps.get_model(label)
         receiver = _Receiver(names)
         post_save.connect(receiver, sender=model, weak=False, dispatch_uid=f"gen-save-{label}")
-        post_delete.connect(receiver, sender=model, weak=False, dispatch_uid=f"gen-del-{label}")
+        if label not in WITHOUT_DELETE_SIGNAL:
+            post_delete.connect(receiver, sender=model, weak=False, dispatch_uid=f"gen-del-{label}")
         for field in model._meta.local_many_to_many:
             m2m_changed.connect(
                 receiver,
