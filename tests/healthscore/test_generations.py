@@ -56,14 +56,16 @@ def test_a_lost_generation_comes_back_with_a_new_value():
 def test_saves_in_a_transaction_bump_at_once_and_once_more_on_commit(
     django_capture_on_commit_callbacks,
 ):
-    account = AccountFactory()
     (before,) = generations_get([ACCOUNTS])
+    # Everything inside: a callback registered before the capture would not be run by it.
     with django_capture_on_commit_callbacks(execute=True) as callbacks, transaction.atomic():
+        account = AccountFactory()
         ContactFactory(account=account)
         ContactFactory(account=account)
         (inside,) = generations_get([ACCOUNTS])
     (after,) = generations_get([ACCOUNTS])
-    # One callback for the two saves; the commit bumps past what readers saw inside.
+    # One callback for the owner's, the account's and the two contacts' saves; the commit
+    # bumps past what readers saw inside.
     assert (len(callbacks), inside != before, after != inside) == (1, True, True)
 
 
