@@ -209,3 +209,29 @@ def test_dashboard_cache_is_per_visible_scope(client, csm, other_csm, leader):
         client.force_login(user)
         seen[user.username] = [row.name for row in client.get(DASHBOARD).context["table"].rows]
     assert seen == {"csm": ["Mine"], "other": ["Theirs"], "lee": ["Mine", "Theirs"]}
+
+
+def test_cached_account_page_and_portfolio_take_a_constant_few_queries(
+    client, csm, leader, django_assert_max_num_queries
+):
+    short = adoption_account(csm, 0.5, today())
+    long = adoption_account(csm, 0.7, today() - dt.timedelta(days=60))
+    for offset in range(60, 0, -10):
+        measure_value(long, "adoption", 0.6, 60, today() - dt.timedelta(days=offset))
+        score_day(today() - dt.timedelta(days=offset))
+    score_day(today())
+    client.force_login(csm)
+    counts = []
+    for account in (short, long):
+        url = reverse("front:account-detail", args=[account.pk])
+        client.get(url)  # computed (and the renewal likelihood looked up once)
+        counts.append(page_queries(client, url)[1])
+    # Session, user, groups, the account, then its risks (with their events): the breakdown,
+    # history, contacts and timeline come from the cache, whatever the history's length.
+    assert counts[0] == counts[1]
+    with django_assert_max_num_queries(counts[0]):
+        client.get(reverse("front:account-detail", args=[long.pk]))
+    client.force_login(leader)
+    client.get("/portfolio/")
+    with django_assert_max_num_queries(5):
+        client.get("/portfolio/")
