@@ -30,4 +30,3 @@ graceful_timeout = 30
 # frames of an impact preview) is returned.
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "5000"))
 max_requests_jitter = 500
-
