@@ -8,4 +8,4 @@ COPY . .
 RUN HEALTHSCORE_ENV=production SECRET_KEY=collectstatic-only ALLOWED_HOSTS=localhost \
     python manage.py collectstatic --noinput
 EXPOSE 8000
-CMD ["gunicorn", "healthscore.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3"]
+CMD ["gunicorn", "healthscore.wsgi", "--config", "gunicorn.conf.py"]

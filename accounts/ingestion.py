@@ -34,6 +34,7 @@ from django.utils import timezone
 from accounts.models import Account, Contact, RenewalOutcome
 from accounts.selectors import accounts_visible_to
 from healthscore.dates import date_out_of_range_message
+from healthscore.generations import generation_bump_for
 
 MAX_ROWS_PER_REQUEST = 10_000
 BATCH_SIZE = 5_000
@@ -653,6 +654,8 @@ def _upsert(
     if to_update:
         fields = sorted(changed_fields | ({"updated_at"} if touch_updated_at else set()))
         model.objects.bulk_update(to_update, fields, batch_size=1000)
+    if to_create or to_update:
+        generation_bump_for(model)  # bulk writes send no signal
     result.created = len(to_create)
     result.updated = len(to_update)
     return result

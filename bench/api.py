@@ -1,22 +1,25 @@
 """API benchmark: latency and throughput of the read endpoints behind gunicorn, and the
 10,000-row measure-values POST, against the server's own floor measured in the same run.
 
-    .venv/bin/python bench/api.py [--accounts 100000] [--days 30] [--seconds 15]
-        [--concurrency 1,8] [--workers 3] [--skip-build]
+    .venv/bin/python bench/api.py [--accounts 100000] [--days 30] [--seconds 10]
+        [--concurrency 1,8,16] [--workers 3] [--worker-class gthread] [--threads 4]
+        [--no-preload] [--skip-build]
 
 Builds a throwaway PostgreSQL database (BENCH_API_DATABASE_URL, default
 postgres://postgres@127.0.0.1:5432/healthscore_bench_api; only names starting with
 healthscore_bench_ are ever dropped) with `seed_demo --accounts N --days D` ending yesterday,
 scores yesterday for every account (risks are not evaluated: no endpoint measured here reads
-them, and on 100,000 accounts they take longer than the rest together), then serves the app
-with gunicorn
-on 127.0.0.1 (sync workers as in the Dockerfile, DEBUG off, inline Celery, API throttle raised
-out of the way) and loads it from another process (wrk, else Python threads) at each steady
-concurrency for a fixed time, after an uncounted warm-up:
+them, and on 100,000 accounts they take longer than the rest together), makes every cached
+answer unreachable, then serves the app with gunicorn on 127.0.0.1 (gunicorn.conf.py with the
+workers asked for, DEBUG off, inline Celery, the cache in Redis when REDIS_URL or
+BENCH_CACHE_URL is given, API throttle raised out of the way) and loads it from another
+process (wrk, else Python threads) at each steady concurrency for a fixed time, after an
+uncounted warm-up:
   floor:  GET /login/ (no database, no API machinery) and GET /api/v1/recompute/?page_size=1
           (key authentication, permissions, throttle, one small query: the API's floor);
   GET /api/v1/accounts/ (first page), GET /api/v1/accounts/<external_id>/score/ (1,000
-  accounts in turn), GET /api/v1/portfolio/?group_by=segment, as a CS Leader's key (sees all).
+  accounts in turn), GET /api/v1/portfolio/?group_by=segment, as a CS Leader's key (sees all);
+  and a poller's GET of one score with the If-None-Match of its last answer (304).
 Then POSTs 10,000 measure values of today (new rows: one measure, each of the first 10,000
 accounts) as an integration's key, and posts the same body again (the idempotent retry), for
 three measures.
@@ -41,7 +44,7 @@ DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/healthscore_bench_api"
 SCORE_SAMPLE = 1000
 POST_ROWS = 10_000
 POST_MEASURES = ("adoption", "engagement", "deployment")
-TARGET_P95_MS = {"list": 50, "score": 50, "portfolio": 200}
+TARGET_P95_MS = {"list": 50, "score": 50, "portfolio": 200, "not-modified": 50}
 TARGET_POST_SECONDS = 2.0
 
 
@@ -58,6 +61,7 @@ def fixtures(url: str, post_rows: int) -> dict:
     # The seed ends yesterday: today's values are a previous run's POSTs on a reused database.
     # Forgotten, so that the first POST creates its rows again.
     MeasureValue.objects.filter(as_of__gte=timezone.localdate()).delete()
+    common.caches_invalidate()
     users = get_user_model().objects
     _, read_key = api_key_create(
         owner=users.get(username="leader"), name="bench api read", scopes=[ApiKey.Scope.READ]
@@ -84,6 +88,18 @@ def fixtures(url: str, post_rows: int) -> dict:
     }
 
 
+def not_modified_headers(base: str, path: str, headers: dict[str, str]) -> dict[str, str]:
+    """A poller's headers: its key and the ETag of its last answer, checked to get a 304."""
+    import requests
+
+    etag = requests.get(base + path, headers=headers, timeout=60).headers["ETag"]
+    polled = {**headers, "If-None-Match": etag}
+    answer = requests.get(base + path, headers=polled, timeout=60)
+    if answer.status_code != 304:
+        raise SystemExit(f"GET {path} with If-None-Match answered {answer.status_code}")
+    return polled
+
+
 def post_measure_values(base: str, key: str, rows: list[dict]) -> tuple[float, dict]:
     """One POST, timed from the first byte sent to the last byte of the answer."""
     import requests
@@ -107,9 +123,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--accounts", type=int, default=100_000)
     parser.add_argument("--days", type=int, default=30, help="days of measure history seeded")
-    parser.add_argument("--seconds", type=float, default=15, help="measured seconds per load")
-    parser.add_argument("--concurrency", default="1,8", help="steady connections, comma-separated")
+    parser.add_argument("--seconds", type=float, default=10, help="measured seconds per load")
+    parser.add_argument(
+        "--concurrency", default="1,8,16", help="steady connections, comma-separated"
+    )
     parser.add_argument("--workers", type=int, default=3, help="gunicorn workers")
+    parser.add_argument("--worker-class", default="gthread", choices=("gthread", "sync"))
+    parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker")
+    parser.add_argument("--no-preload", action="store_true", help="each worker loads the app")
     parser.add_argument("--post-rows", type=int, default=POST_ROWS)
     parser.add_argument("--skip-build", action="store_true", help="reuse the last run's database")
     parser.add_argument("--url", default=os.environ.get("BENCH_API_DATABASE_URL", DEFAULT_URL))
@@ -143,9 +164,16 @@ def main() -> None:
             f"{built['vacuum_seconds']:.0f} s"
         )
     given = common.in_child(fixtures, args.url, args.post_rows)
+    setup = common.ServerSetup(
+        workers=args.workers,
+        worker_class=args.worker_class,
+        threads=args.threads,
+        preload=not args.no_preload,
+    )
+    cache = common.app_env(args.url).get("CACHE_URL", "local memory (one per process)")
     print(
         f"database: {given['accounts']:,} accounts, {given['scored']:,} with a current score; "
-        f"server: gunicorn, {args.workers} sync workers, 127.0.0.1, DEBUG off; "
+        f"server: gunicorn, {setup}, 127.0.0.1, DEBUG off, cache {cache}; "
         f"{args.seconds:g} s per load after a 2 s warm-up"
     )
     print(f"{common.load_average_line()} before the load")
@@ -155,10 +183,16 @@ def main() -> None:
     score_paths = [
         f"/api/v1/accounts/{external_id}/score/" for external_id in given["score_sample"]
     ]
-    with common.gunicorn(args.url, workers=args.workers) as base:
+    start: dict = {}
+    with common.gunicorn(args.url, setup=setup, start=start) as base:
+        print(
+            f"start: first answer {start['seconds_to_first_answer']:.1f} s after the process "
+            f"started; that first request (GET /login/) took {start['first_request_ms']:.0f} ms"
+        )
+        polled = not_modified_headers(base, score_paths[0], read)
         for level in levels:
 
-            def measure(label, paths, headers, level=level):
+            def measure(label, paths, headers, level=level, expected_status=200):
                 return common.load_measure(
                     base,
                     paths,
@@ -166,6 +200,7 @@ def main() -> None:
                     headers=headers,
                     concurrency=level,
                     seconds=args.seconds,
+                    expected_status=expected_status,
                 )
 
             login = measure("floor: GET /login/ (anonymous, no DB)", ["/login/"], {})
@@ -188,8 +223,16 @@ def main() -> None:
                     "GET /api/v1/portfolio/?group_by=segment",
                     ["/api/v1/portfolio/?group_by=segment"],
                 ),
+                (
+                    "not-modified",
+                    "GET score with If-None-Match: 304",
+                    [score_paths[0]],
+                ),
             ):
-                load = measure(label, paths, read)
+                headers = polled if kind == "not-modified" else read
+                load = measure(
+                    label, paths, headers, expected_status=304 if headers is polled else 200
+                )
                 print(common.load_line(load, target_ms=TARGET_P95_MS[kind], floor=floor))
             print()
 

@@ -201,11 +201,15 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="healthscore@localhos
 # Celery: a Redis broker when REDIS_URL is set, else tasks run inline in the calling process.
 REDIS_URL = env.str("REDIS_URL", default="")
 CELERY_BROKER_URL = REDIS_URL or "memory://"
-# Shared by every web process (API throttling counts per key across gunicorn workers).
+# Shared by every web process: API throttling counts per key across gunicorn workers, and the
+# generations that make cached pages stale (healthscore/generations.py) must be seen by every
+# process, so a server with several processes needs Redis here. CACHE_URL (default REDIS_URL)
+# gives a Redis cache without a Celery broker (the benchmarks' inline tasks).
+CACHE_URL = env.str("CACHE_URL", default=REDIS_URL)
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
-        if REDIS_URL
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+        if CACHE_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }

@@ -15,6 +15,8 @@ from django.db.models import (
 
 from accounts.models import Account, Contact, Touchpoint
 from front.read_models.bands import BandPalette, BandStyle, band_palette, trend_direction
+from healthscore.generations import ACCOUNTS, SCORECARDS, SCORES
+from healthscore.read_model_cache import read_model_cached
 from scorecards import comparisons, engine, selectors
 from scorecards.choices import ExceptionAction, ValueSource
 from scorecards.learning.likelihood import RenewalLikelihood, renewal_likelihood_of
@@ -138,6 +140,7 @@ class ContactLine:
     days_since_touch: int | None
 
 
+@read_model_cached(SCORES, ACCOUNTS, SCORECARDS)
 def account_score(*, account: Account, today: date) -> AccountScore:
     """Everything the account page says about the score, from the current snapshot and the
     snapshots before it. About ten queries, however long the history."""
@@ -202,6 +205,7 @@ def account_score(*, account: Account, today: date) -> AccountScore:
     )
 
 
+@read_model_cached(SCORES, SCORECARDS)
 def account_renewal_likelihood(*, snapshot: ScoreSnapshot | None) -> RenewalLikelihood | None:
     """The renewal likelihood shown on the account page: the calibration of the snapshot's
     scorecard applied to its overall score. None when not scored or when the scorecard has too
@@ -375,6 +379,7 @@ def _history(
     }
 
 
+@read_model_cached(ACCOUNTS)
 def account_contacts(*, account: Account, today: date) -> list[ContactLine]:
     """Contacts, active before left and sponsors first, each with the date of their last
     touchpoint (one query)."""
@@ -401,6 +406,7 @@ def account_contacts(*, account: Account, today: date) -> list[ContactLine]:
     ]
 
 
+@read_model_cached(SCORES, ACCOUNTS)
 def account_timeline(*, account: Account) -> list[TimelineEntry]:
     """The latest values people entered or commented on, and touchpoints, newest first (three
     queries). Automated values arrive every day and would bury everything else; the

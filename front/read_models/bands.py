@@ -15,6 +15,8 @@ from django.db.models import (
 )
 
 from accounts.models import Account
+from healthscore.generations import SCORECARDS
+from healthscore.read_model_cache import read_model_cached
 from scorecards.choices import BAND_TIER_ORDER, NOT_SCORED, BandTier
 from scorecards.models import (
     Band,
@@ -111,6 +113,7 @@ class BandPalette:
         return [label for label in self.filter_labels if label not in self.top_labels]
 
 
+@read_model_cached(SCORECARDS)
 def band_palette() -> BandPalette:
     """Band colours, order, best and worst bands and chart zones of every scorecard."""
     bands = list(Band.objects.order_by("scorecard_id", "min_score"))

@@ -11,7 +11,7 @@ one query each for the whole page.
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.core.paginator import Page, Paginator
@@ -27,6 +27,8 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import NullIf
+from django.urls import reverse
+from django.utils.html import format_html
 
 from accounts.models import Account
 from front.read_models.bands import (
@@ -39,6 +41,8 @@ from front.read_models.bands import (
     trend_direction,
     trend_title,
 )
+from healthscore.generations import ACCOUNTS, RISKS, SCORECARDS, SCORES
+from healthscore.read_model_cache import read_model_cached
 from scorecards.choices import NOT_SCORED, BandTier
 from scorecards.learning.likelihood import renewal_likelihood_fits, renewal_likelihood_from_fit
 from scorecards.models import (
@@ -69,6 +73,8 @@ SORT_FIELDS = {
     "risks": "open_risks",
 }
 DEFAULT_SORT = "score"
+ONE = Decimal(1)
+TENTH = Decimal("0.1")
 PAGE_SIZES = (25, 50)
 
 
@@ -132,6 +138,10 @@ class DashboardRow:
     def likelihood_percent(self) -> int | None:
         return None if self.likelihood is None else round(self.likelihood * 100)
 
+    # Made once with the page (and cached with it), not on every render.
+    url: str = ""
+    sparkline_svg: str = ""
+
     @property
     def trend_title(self) -> str:
         return trend_title(self.trend_7, self.trend_30, self.trend_90)
@@ -147,6 +157,30 @@ class DashboardRow:
     @property
     def exception_text(self) -> str:
         return "; ".join(self.exceptions)
+
+    # Formatted here rather than with template filters: floatformat, date and {% url %} on
+    # every row of a 50-row page cost more than the rest of the cached page together.
+    @property
+    def arr_text(self) -> str:
+        """As floatformat:"0g" shows it (en-us): 1,234,568."""
+        return f"{self.arr.quantize(ONE, ROUND_HALF_UP):,}"
+
+    @property
+    def overall_text(self) -> str:
+        """As floatformat:1: 72.5."""
+        return "" if self.overall is None else str(self.overall.quantize(TENTH, ROUND_HALF_UP))
+
+    @property
+    def renewal_text(self) -> str:
+        return self.renewal_date.isoformat() if self.renewal_date else ""
+
+    @property
+    def group_cells(self) -> list[tuple[str, str]]:
+        """(group name, score as floatformat:0 shows it, "" when missing) per group column."""
+        return [
+            (name, "" if score is None else str(Decimal(repr(score)).quantize(ONE, ROUND_HALF_UP)))
+            for name, score in self.group_scores
+        ]
 
 
 @dataclass(frozen=True)
@@ -272,6 +306,7 @@ def dashboard_accounts(
     return result.order_by(order, "name", "pk")
 
 
+@read_model_cached(SCORES, RISKS, ACCOUNTS, SCORECARDS)
 def dashboard_page(
     *,
     accounts: QuerySet[Account],
@@ -309,7 +344,7 @@ def dashboard_page(
     ]
     sort = filters.sort if filters.sort.removeprefix("-") in SORT_FIELDS else DEFAULT_SORT
     return DashboardPage(
-        page=page,
+        page=_page_detached(page),
         rows=rows,
         group_names=group_names,
         total=page.paginator.count,
@@ -318,6 +353,15 @@ def dashboard_page(
         has_risk_counts="open_risks" in ordered.query.annotations,
         is_filtered=replace(filters, sort=DEFAULT_SORT) != DashboardFilters(),
     )
+
+
+def _page_detached(page: Page) -> Page:
+    """The page without its paginator's queryset (its count and number of pages are kept), so
+    that caching the page does not load the ids of every matching account."""
+    page.paginator.count, page.paginator.num_pages  # noqa: B018 (cached on the paginator)
+    page.paginator.object_list = ()
+    page.object_list = list(page.object_list)  # already fetched: the page's ids
+    return page
 
 
 def _sort_header(key: str, sort: str) -> SortHeader:
@@ -357,6 +401,7 @@ def _dashboard_row(
         for i in range(group_count)
     ]
     owner = account.owner
+    band = palette.style(snapshot.band if snapshot else None, snapshot and snapshot.scorecard_id)
     return DashboardRow(
         pk=account.pk,
         name=account.name,
@@ -366,7 +411,7 @@ def _dashboard_row(
         renewal_date=account.renewal_date,
         renewal_days=(account.renewal_date - today).days if account.renewal_date else None,
         overall=snapshot.overall if snapshot else None,
-        band=palette.style(snapshot.band if snapshot else None, snapshot and snapshot.scorecard_id),
+        band=band,
         exceptions=[e["reason"] for e in snapshot.exceptions] if snapshot else [],
         trend_7=snapshot.trend_7 if snapshot else None,
         trend_30=snapshot.trend_30 if snapshot else None,
@@ -384,6 +429,26 @@ def _dashboard_row(
         )
         if snapshot
         else None,
+        url=reverse("front:account-detail", args=[account.pk]),
+        sparkline_svg=_sparkline_svg(sparkline, band.color) if sparkline else "",
+    )
+
+
+def _sparkline_svg(line: Sparkline, color: str) -> str:
+    """The sparkline's SVG (the markup of front/partials/_sparkline.html)."""
+    return format_html(
+        '<svg class="spark" viewBox="0 0 {} {}" width="{}" height="{}" role="img" '
+        'aria-label="Score over the last 90 days"><polyline points="{}" fill="none" '
+        'stroke="currentColor" stroke-width="1.5" stroke-linejoin="round"/>'
+        '<circle cx="{}" cy="{}" r="2" fill="{}"/></svg>',
+        line.width,
+        line.height,
+        line.width,
+        line.height,
+        line.points,
+        line.last_x,
+        line.last_y,
+        color,
     )
 
 
@@ -435,6 +500,7 @@ class DashboardSummary:
     renewal_window: int = RENEWAL_WINDOW_DAYS
 
 
+@read_model_cached(SCORES, ACCOUNTS, SCORECARDS)
 def dashboard_summary(
     *,
     accounts: QuerySet[Account],
@@ -507,6 +573,7 @@ def dashboard_summary(
     )
 
 
+@read_model_cached(ACCOUNTS)
 def filter_choices(*, accounts: QuerySet[Account]) -> dict[str, list]:
     """The segments, regions and owners that occur among `accounts`, for the filter form."""
     active = accounts.filter(status=Account.Status.ACTIVE).order_by()

@@ -27,6 +27,8 @@ from front.read_models.bands import (
     tier_counts,
     tier_style,
 )
+from healthscore.generations import ACCOUNTS, SCORECARDS, SCORES
+from healthscore.read_model_cache import read_model_cached
 from scorecards.choices import NOT_SCORED
 from scorecards.learning.likelihood import renewal_likelihood_fits, renewal_likelihood_from_fit
 from scorecards.models import (
@@ -107,6 +109,7 @@ ROLLUP_DIMENSIONS = (
 )
 
 
+@read_model_cached(SCORES, ACCOUNTS, SCORECARDS)
 def portfolio_overview(*, accounts: QuerySet[Account], today: date) -> Portfolio:
     """The leaders' page: totals, band distribution, 180-day trend, rollups by CSM, segment
     and region, biggest movers and renewals by band. About a dozen queries."""

@@ -32,6 +32,7 @@ from django.utils.module_loading import import_string
 from accounts.models import Account
 from accounts.services import contact_departures_record
 from events.choices import EventType
+from healthscore.generations import generation_bump_for
 from risk import engine, selectors
 from risk.choices import SEVERITY_LEVEL, UNRESOLVED_STATUSES, RiskStatus, Severity
 from risk.models import Risk, RiskEvent, RiskRule
@@ -247,6 +248,7 @@ def _risks_evaluate(*, as_of: date, account_ids: list[int] | None) -> RiskEvalua
     Risk.objects.filter(
         pk__in=[pk for key, pks in silenced.items() if key not in holding for pk in pks]
     ).update(condition_cleared_at=now)
+    generation_bump_for(Risk)  # bulk opens, refreshes and clears send no signal
     evaluation.open.update(
         dict(
             selectors.risks_unresolved(account_ids=account_ids)

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from accounts.models import Account
+from healthscore.generations import generation_bump_for
 from risk import engine as risk_engine
 from risk import selectors
 from scorecards import engine as scoring_engine
@@ -97,4 +98,5 @@ def sponsor_measures_compute(*, as_of: date, account_ids: list[int] | None = Non
         unique_fields=["account", "measure", "as_of", "source"],
         update_fields=["raw_value", "score"],
     )
+    generation_bump_for(MeasureValue)
     return len(values)

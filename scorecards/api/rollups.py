@@ -15,6 +15,8 @@ from typing import Any
 from django.db.models import Count, F, FilteredRelation, Q, QuerySet, Sum
 
 from accounts.models import Account
+from healthscore.generations import ACCOUNTS, SCORECARDS, SCORES
+from healthscore.read_model_cache import read_model_cached
 from scorecards import selectors
 from scorecards.choices import BAND_TIER_ORDER, NOT_SCORED, BandTier
 
@@ -110,6 +112,7 @@ def _score_tallies(
     )
 
 
+@read_model_cached(SCORES, ACCOUNTS, SCORECARDS)
 def portfolio_rollup(
     *, accounts: QuerySet[Account], group_by: str | None, as_of: date | None
 ) -> dict[str, Any]:

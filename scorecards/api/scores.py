@@ -11,6 +11,8 @@ import pandas as pd
 from django.http import Http404
 
 from accounts.models import Account
+from healthscore.generations import ACCOUNTS, SCORECARDS, SCORES
+from healthscore.read_model_cache import read_model_cached
 from scorecards import comparisons, engine
 from scorecards.learning.likelihood import renewal_likelihood_for
 from scorecards.models import CurrentScore, ScoreSnapshot
@@ -38,6 +40,14 @@ def account_snapshot(*, account: Account, as_of: date | None) -> ScoreSnapshot:
         on = f" on {as_of.isoformat()}" if as_of else ""
         raise Http404(f"{account.external_id} has no score{on}.")
     return snapshot
+
+
+@read_model_cached(SCORES, ACCOUNTS, SCORECARDS)
+def account_score_document(*, account: Account, as_of: date | None) -> dict[str, Any]:
+    """The score document of `as_of` (the current score when None); 404 when not scored.
+    Cached until a score, an account or a scorecard changes: polling integrations ask for
+    the same scores all day."""
+    return score_document(account=account, snapshot=account_snapshot(account=account, as_of=as_of))
 
 
 def score_document(*, account: Account, snapshot: ScoreSnapshot) -> dict[str, Any]:

@@ -19,6 +19,8 @@ from healthscore.api import (
     account_visible_for_lookup,
     one_or_many,
 )
+from healthscore.conditional import conditional_get
+from healthscore.generations import ACCOUNTS, SCORECARDS, SCORES
 from scorecards.api import rollups, scores, serializers
 from scorecards.documents import scorecard_to_document
 from scorecards.filtersets import MeasureValueFilterSet, ScoreRunFilterSet
@@ -95,11 +97,11 @@ class AccountScoreView(APIView):
         parameters=[serializers.ScoreQuerySerializer],
         responses={200: serializers.ScoreSerializer},
     )
+    @conditional_get(SCORES, ACCOUNTS, SCORECARDS)
     def get(self, request: Request, lookup: str) -> Response:
         account = account_visible_for_lookup(request, lookup)
         as_of = _query(serializers.ScoreQuerySerializer, request).get("date")
-        snapshot = scores.account_snapshot(account=account, as_of=as_of)
-        return Response(scores.score_document(account=account, snapshot=snapshot))
+        return Response(scores.account_score_document(account=account, as_of=as_of))
 
 
 RESCORING_ROLES = frozenset({roles.CS_LEADER, roles.CS_OPS})
@@ -145,6 +147,7 @@ class AccountScoreHistoryView(APIView):
         parameters=[serializers.ScoreHistoryQuerySerializer],
         responses={200: serializers.ScoreHistorySerializer},
     )
+    @conditional_get(SCORES, ACCOUNTS, SCORECARDS)
     def get(self, request: Request, lookup: str) -> Response:
         account = account_visible_for_lookup(request, lookup)
         query = _query(serializers.ScoreHistoryQuerySerializer, request)
@@ -167,6 +170,7 @@ class AccountScoreChangesView(APIView):
         parameters=[serializers.ScoreChangesQuerySerializer],
         responses={200: serializers.ScoreChangesSerializer},
     )
+    @conditional_get(SCORES, ACCOUNTS, SCORECARDS)
     def get(self, request: Request, lookup: str) -> Response:
         account = account_visible_for_lookup(request, lookup)
         query = _query(serializers.ScoreChangesQuerySerializer, request)
@@ -251,6 +255,7 @@ class PortfolioView(APIView):
         parameters=[serializers.PortfolioQuerySerializer],
         responses={200: serializers.PortfolioSerializer},
     )
+    @conditional_get(SCORES, ACCOUNTS, SCORECARDS)
     def get(self, request: Request) -> Response:
         query = _query(serializers.PortfolioQuerySerializer, request)
         return Response(

@@ -47,6 +47,7 @@ from accounts.ingestion import (
     unknown_account_message,
 )
 from healthscore.dates import date_out_of_range_message
+from healthscore.generations import generation_bump_for
 from metrics.selectors import metric_keys_declared
 from scorecards import engine
 from scorecards.choices import ValueSource
@@ -313,6 +314,8 @@ def measure_values_write(
             unique_fields=UNIQUE_FIELDS,
             update_fields=["raw_value", "score", "comment", "entered_by"],
         )
+    if to_write:
+        generation_bump_for(MeasureValue)
     return result
 
 

@@ -24,8 +24,9 @@ from django.utils import timezone
 
 from accounts.models import Account
 from healthscore import metrics
+from healthscore.generations import generation_bump_for
 from scorecards import comparisons, engine, selectors
-from scorecards.models import ScoreRun, ScoreRunChunk, ScoreSnapshot
+from scorecards.models import CurrentScore, ScoreRun, ScoreRunChunk, ScoreSnapshot
 from scorecards.services import derived, partitions
 from scorecards.services.score_events import score_run_events_record
 
@@ -294,6 +295,7 @@ def current_scores_publish(*, run: ScoreRun) -> None:
             "WHERE scorecards_currentscore.as_of <= excluded.as_of",
             [run.as_of, run.pk],
         )
+    generation_bump_for(CurrentScore)
 
 
 # --- Chunks --------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from demo import services as demo
+from healthscore.generations import ALL, generation_bump
 
 
 class Command(BaseCommand):
@@ -57,6 +58,8 @@ class Command(BaseCommand):
             )
         except demo.DemoPortfolioExistsError as error:
             raise CommandError(f"{error} Run seed_demo --flush to replace them.") from error
+        # Written in bulk, without signals: cached pages of a previous portfolio are stale.
+        generation_bump(*ALL)
         seconds = time.monotonic() - started
         self.stdout.write(
             self.style.SUCCESS(
