@@ -13,9 +13,11 @@ from tests.accounts.factories import AccountFactory, ContactFactory, TouchpointF
 
 @pytest.mark.django_db
 def test_nightly_schedule_runs_the_risk_nightly_task():
-    assert list(PeriodicTask.objects.filter(enabled=True).values_list("task", flat=True)) == [
-        "risk.tasks.nightly"
-    ]
+    # Beside it, the playbooks' hourly sweep of overdue tasks.
+    tasks = (
+        PeriodicTask.objects.filter(enabled=True).order_by("task").values_list("task", flat=True)
+    )
+    assert list(tasks) == ["playbooks.tasks.tasks_overdue_record", "risk.tasks.nightly"]
 
 
 @pytest.mark.django_db
