@@ -37,10 +37,9 @@ def contact_mark_left(
     """Mark a contact as having left the company on `left_on` and record the move.
 
     Marking the same departure again returns the recorded move and changes nothing (a retried
-    request); a contact who already left on another date, or a date before the contact was
-    added, is a ValidationError on `left_on`."""
+    request); a contact who already left on another date is a ValidationError on `left_on`.
+    People's entry points (the API, the account page) call contact_left_on_check first."""
     contact = Contact.objects.select_for_update().get(pk=contact.pk)
-    contact_left_on_check(contact=contact, left_on=left_on)
     if not contact.is_active:
         if contact.left_on != left_on:
             raise ValidationError(

@@ -345,6 +345,7 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
+        "SeverityEnum": "risk.choices.Severity",
         "AccountStatusEnum": "accounts.models.Account.Status",
         "RiskStatusEnum": "risk.choices.RiskStatus",
         "ScoreRunStatusEnum": "scorecards.models.ScoreRun.Status",

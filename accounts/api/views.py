@@ -203,6 +203,7 @@ class ContactViewSet(
             contact.save()
             services.contact_change_role(contact=contact, role=role, user=request.user)
             if not is_active and contact.is_active:
+                services.contact_left_on_check(contact=contact, left_on=left_on)
                 services.contact_mark_left(contact=contact, left_on=left_on, user=request.user)
         services.account_changed_notify(account_id=contact.account_id)
         contact.refresh_from_db()

@@ -94,8 +94,13 @@ def contact_left(request: HttpRequest, pk: int) -> HttpResponse:
     form = ContactLeftForm(request.POST, account=account, today=timezone.localdate())
     written = _write(
         form,
-        lambda data: account_services.contact_mark_left(
-            contact=data["contact"], left_on=data["left_on"], user=request.user
+        lambda data: (
+            account_services.contact_left_on_check(
+                contact=data["contact"], left_on=data["left_on"]
+            ),
+            account_services.contact_mark_left(
+                contact=data["contact"], left_on=data["left_on"], user=request.user
+            ),
         ),
     )
     return _respond(request, account, form_name="contact_left_form", form=form, written=written)

@@ -13,13 +13,19 @@ from tests.accounts.factories import AccountFactory, ContactFactory, TouchpointF
 
 @pytest.mark.django_db
 def test_nightly_schedule_runs_the_risk_nightly_task():
-    # Partition upkeep (01:30) before the nightly run (02:00), retention (04:00) after it;
-    # the interval tasks beside them (the outbound events sweep, stalled-run healing ...).
-    enabled = PeriodicTask.objects.filter(enabled=True, crontab__isnull=False)
-    assert list(enabled.order_by("crontab__hour").values_list("task", flat=True)) == [
+    # Partition upkeep (01:30) before the nightly run (02:00), retention (04:00) after it.
+    enabled = PeriodicTask.objects.filter(enabled=True)
+    daily = enabled.filter(crontab__isnull=False).order_by("crontab__hour")
+    assert list(daily.values_list("task", flat=True)) == [
         "scorecards.tasks.partitions_maintain",
         "risk.tasks.nightly",
         "scorecards.tasks.retention_apply",
+    ]
+    # Beside them, the interval sweeps: outbound events, overdue tasks, metric partitions.
+    sweeps = enabled.filter(crontab__isnull=True).order_by("task")
+    assert list(sweeps.values_list("task", flat=True)) == [
+        "events.tasks.deliveries_sweep",
+        "playbooks.tasks.tasks_overdue_record",
     ]
 
 
