@@ -261,15 +261,14 @@ RISKS_RAISED_HOOKS: list[str] = ["playbooks.services.tasks_create_for_risks"]
 # Called (by dotted name) with an account's id after its contacts or touchpoints changed or it
 # was rescored on request: accounts and scorecards sit below risk, which re-evaluates it.
 ACCOUNT_CHANGED_HOOKS: list[str] = ["risk.services.risks_evaluate_for_account_id"]
-# Where people open the product: emails link to account pages under it.
+# Where people open the product: emails and outbound events link to account pages under it.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
 # The largest API request body (README "Reliability"): a 10,000-row bulk write with short
 # comments is about 1.5 MB. Larger bodies get a 413 in the API's error shape.
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=16 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
-# Outbound events (events/): links in messages, and how deliveries are sent and retried.
-SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# Outbound events (events/): how deliveries are sent and retried (links use SITE_URL above).
 # Encrypts endpoint secrets at rest (Fernet); set its own value in production, so that
 # rotating SECRET_KEY does not make the stored webhook secrets unreadable.
 WEBHOOK_SECRET_KEY = env.str("WEBHOOK_SECRET_KEY", default=SECRET_KEY)
@@ -351,7 +350,6 @@ SPECTACULAR_SETTINGS = {
         "ScoreRunStatusEnum": "scorecards.models.ScoreRun.Status",
         "MeasureKindEnum": "scorecards.choices.MeasureKind",
         "TouchpointKindEnum": "accounts.models.Touchpoint.Kind",
-        "SeverityEnum": "risk.choices.Severity",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

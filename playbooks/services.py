@@ -24,6 +24,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts import roles
+from events.choices import EventType
+from events.services import event_record
 from playbooks.choices import Assignee, TaskStatus
 from playbooks.models import Playbook, PlaybookStep, Task
 from risk.choices import SEVERITY_LEVEL, UNRESOLVED_STATUSES, RiskStatus
@@ -313,21 +315,26 @@ def tasks_overdue_record(*, today: date) -> int:
                 overdue_recorded_at=now
             )
             if claimed:
-                task_overdue_record(task=Task.objects.select_related("account").get(pk=task_id))
+                task_overdue_record(
+                    task=Task.objects.select_related("account", "risk", "assignee").get(pk=task_id)
+                )
                 recorded += 1
     return recorded
 
 
 def task_overdue_record(*, task: Task) -> None:
-    """The task.overdue event of one task.
-
-    TODO(events, issue 16): call events.services.event_record(type="task.overdue", ...) here
-    with the task, its account and the account page's url, once the events app is merged.
-    Until then the event is logged."""
-    logger.info(
-        "task.overdue: task %s (%s) on account %s, due %s",
-        task.pk,
-        task.title,
-        task.account.external_id,
-        task.due_on.isoformat(),
+    """The task.overdue event of one task, in the caller's transaction (events/ sends it)."""
+    event_record(
+        event_type=EventType.TASK_OVERDUE,
+        account=task.account,
+        severity=task.risk.severity if task.risk_id else None,
+        data={
+            "task": {
+                "id": task.pk,
+                "title": task.title,
+                "due_on": task.due_on.isoformat(),
+                "assignee_email": task.assignee.email if task.assignee_id else None,
+                "risk": task.risk_id,
+            }
+        },
     )

@@ -13,20 +13,19 @@ from tests.accounts.factories import AccountFactory, ContactFactory, TouchpointF
 
 @pytest.mark.django_db
 def test_nightly_schedule_runs_the_risk_nightly_task():
-    # Partition upkeep (01:30) before the nightly run (02:00), retention (04:00) after it.
-    enabled = PeriodicTask.objects.filter(enabled=True)
-    daily = enabled.filter(crontab__isnull=False).order_by("crontab__hour")
-    assert list(daily.values_list("task", flat=True)) == [
-        "scorecards.tasks.partitions_maintain",
+    # Partition upkeep (01:xx) before the nightly run (02:00), retention (04:00) after it,
+    # the hourly sweep of overdue tasks, and every minute the outbound events sweep.
+    enabled = PeriodicTask.objects.filter(enabled=True).order_by("task")
+    assert list(enabled.values_list("task", flat=True)) == [
+        "events.tasks.deliveries_sweep",
+        "metrics.tasks.metric_value_partitions_ensure",
+        "playbooks.tasks.tasks_overdue_record",
         "risk.tasks.nightly",
+        "scorecards.tasks.partitions_maintain",
         "scorecards.tasks.retention_apply",
     ]
-    # Beside them, the interval sweeps: outbound events, overdue tasks, metric partitions.
-    sweeps = enabled.filter(crontab__isnull=True).order_by("task")
-    assert list(sweeps.values_list("task", flat=True)) == [
-        "events.tasks.deliveries_sweep",
-        "playbooks.tasks.tasks_overdue_record",
-    ]
+    nightly = enabled.get(task="risk.tasks.nightly")
+    assert (nightly.crontab.hour, nightly.crontab.minute) == ("2", "0")
 
 
 @pytest.mark.django_db
