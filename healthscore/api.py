@@ -2,7 +2,7 @@
 
 Every error body is ``{"message": str, "code": str, "fields": {field: [message, ...]}}``; a bulk
 request whose rows are invalid adds ``"rows": [{"row": 3, "field": "raw_value", "message": …}]``
-listing every bad row (see ``accounts.ingestion.IngestionError``).
+listing every bad row (see ``accounts.bulk.IngestionError``).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
-from accounts.ingestion import IngestionError
+from accounts.bulk import IngestionError
 from accounts.models import Account, ApiKey
 from accounts.selectors import accounts_visible_to
 from risk.services import DomainError

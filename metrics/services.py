@@ -24,18 +24,16 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 from django.utils import timezone
 
-from accounts.ingestion import (
+from accounts.bulk import (
     BATCH_SIZE,
-    CsvColumns,
-    CsvImportResult,
     IngestionError,
     RowError,
     UpsertResult,
     accounts_by_external_id,
-    csv_import,
     slices,
     unknown_account_message,
 )
+from accounts.csv_files import CsvColumns, CsvImportResult, csv_import
 from metrics.models import Metric, MetricValue
 
 METRIC_VALUE_COLUMNS = CsvColumns(required=("account", "metric", "date", "value"))

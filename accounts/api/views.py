@@ -12,7 +12,7 @@ from rest_framework.filters import OrderingFilter
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts import ingestion, services
+from accounts import bulk, ingestion, services
 from accounts.api import serializers
 from accounts.filtersets import (
     AccountFilterSet,
@@ -36,11 +36,11 @@ NO_RENEWAL = date(9999, 12, 31)
 def _rows(request: Request) -> list:
     """A bulk body: a list of objects, or one object."""
     rows = request.data if isinstance(request.data, list) else [request.data]
-    ingestion.rows_check_size(rows)
+    bulk.rows_check_size(rows)
     return rows
 
 
-def _upsert_response(result: ingestion.UpsertResult) -> Response:
+def _upsert_response(result: bulk.UpsertResult) -> Response:
     code = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
     return Response(result.as_dict(), status=code)
 

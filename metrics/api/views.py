@@ -5,7 +5,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.api.serializers import UpsertResultSerializer
-from accounts.ingestion import rows_check_size
+from accounts.bulk import rows_check_size
 from accounts.models import ApiKey
 from accounts.selectors import accounts_visible_to
 from healthscore.api import CursorListPagination, one_or_many

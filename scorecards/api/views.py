@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import roles
-from accounts.ingestion import rows_check_size
+from accounts.bulk import rows_check_size
 from accounts.models import Account, ApiKey
 from accounts.selectors import accounts_visible_to
 from accounts.services import account_changed_notify

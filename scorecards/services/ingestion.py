@@ -34,18 +34,16 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from accounts.ingestion import (
+from accounts.bulk import (
     BATCH_SIZE,
-    CsvColumns,
-    CsvImportResult,
     IngestionError,
     RowError,
     UpsertResult,
     accounts_by_external_id,
-    csv_import,
     slices,
     unknown_account_message,
 )
+from accounts.csv_files import CsvColumns, CsvImportResult, csv_import
 from healthscore.dates import date_out_of_range_message
 from healthscore.generations import generation_bump_for
 from metrics.selectors import metric_keys_declared

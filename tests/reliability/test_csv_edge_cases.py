@@ -10,7 +10,7 @@ import pytest
 import time_machine
 from django.core.management import CommandError, call_command
 
-from accounts.ingestion import CSV_MAX_LINE_BYTES
+from accounts.csv_files import CSV_MAX_LINE_BYTES
 from accounts.models import Account, RenewalOutcome
 from scorecards.models import MeasureValue
 from tests.accounts.factories import AccountFactory

@@ -9,7 +9,7 @@ import time_machine
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 
-from accounts.ingestion import IngestionError
+from accounts.bulk import IngestionError
 from metrics.models import Metric
 from metrics.services import metric_values_ingest
 from scorecards.api import scores

@@ -7,7 +7,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from accounts.ingestion import CsvImportResult, IngestionError
+from accounts.bulk import IngestionError
+from accounts.csv_files import CsvImportResult
 
 
 class ProgressBars:
