@@ -26,10 +26,14 @@ DEFAULT_SCORECARD = importlib.import_module(
 
 
 def _without_descriptions(document: dict) -> dict:
+    """The migration's document as the product keeps it: without the measures' descriptions,
+    and with each band's default tier (lowest at_risk, highest healthy, the rest watch)."""
     document = copy.deepcopy(document)
     for group in document["groups"]:
         for measure in group["measures"]:
             del measure["description"]
+    for band, tier in zip(document["bands"], ["at_risk", "watch", "healthy"], strict=True):
+        band.setdefault("tier", tier)
     return document
 
 
@@ -66,7 +70,12 @@ def test_scorecard_to_document_keeps_fractions(db):
     )
     document = scorecard_to_document(scorecard)
     assert document["min_coverage"] == 0.75
-    assert document["bands"][1] == {"label": "High", "min": 62.5, "color": "#7f8c8d"}
+    assert document["bands"][1] == {
+        "label": "High",
+        "min": 62.5,
+        "color": "#7f8c8d",
+        "tier": "watch",  # the factory's tier
+    }
     assert document["groups"] == [
         {
             "name": "Only",
@@ -202,7 +211,9 @@ def test_scorecard_version_create_for_a_new_scorecard_is_version_1(db):
         "is_default": False,
         "min_coverage": 0.0,
         "assignment": {"priority": 10, "segment": [], "tier": [], "lifecycle": []},
-        "bands": [{"label": "Red", "min": 0, "color": "#7f8c8d"}],
+        "bands": [
+            {"label": "Red", "min": 0, "color": "#7f8c8d", "tier": "watch"}
+        ],  # one band: watch
         "groups": [],
         "exceptions": [],
     }
