@@ -182,20 +182,32 @@ def snapshots_inputs(snapshots: list[ScoreSnapshot]) -> dict[int, dict[str, str 
     }
 
 
-def inputs_on(*, account_id: int, on: date) -> dict[str, str]:
-    """The inputs in words of each derived measure's value that counted for an account on
-    ``on`` (rule 2: the latest computed value dated on or before it), by key. Used for the
-    earlier side of "what changed", which may be a rescore rather than a snapshot. One query."""
+def inputs_on_days(*, account_id: int, days: list[date]) -> dict[date, dict[str, str]]:
+    """For each of ``days``, the inputs in words of each derived measure's value that counted
+    for an account that day (rule 2: the latest computed value dated on or before it), by key.
+    Used for the earlier side of "what changed", which may be a rescore rather than a
+    snapshot. One query whatever the number of days."""
     rows = (
-        MeasureValue.objects.filter(
-            account_id=account_id, source=ValueSource.COMPUTED, as_of__lte=on
+        list(
+            MeasureValue.objects.filter(
+                account_id=account_id, source=ValueSource.COMPUTED, as_of__lte=max(days)
+            )
+            .exclude(measure__source={})
+            .filter(measure__source__isnull=False)
+            .order_by("measure__key", "-as_of", "-pk")
+            .values_list("measure__key", "as_of", "comment")
         )
-        .exclude(measure__source={})
-        .filter(measure__source__isnull=False)
-        .order_by("measure__key", "-as_of", "-pk")
-        .values_list("measure__key", "comment")
+        if days
+        else []
     )
-    found: dict[str, str] = {}
-    for key, comment in rows:
-        found.setdefault(key, comment)
+    found: dict[date, dict[str, str]] = {day: {} for day in days}
+    for day in days:
+        for key, as_of, comment in rows:  # newest first within each key
+            if as_of <= day:
+                found[day].setdefault(key, comment)
     return found
+
+
+def inputs_on(*, account_id: int, on: date) -> dict[str, str]:
+    """The inputs of one day (see inputs_on_days)."""
+    return inputs_on_days(account_id=account_id, days=[on])[on]

@@ -100,7 +100,8 @@ def test_draft_page_band_matrix_adds_up_to_the_assigned_accounts(client, leader,
     assert preview.preview["accounts"] == 30
     html = response.content.decode()
     assert "Backtest: published vs draft" in html
-    assert "Publish" not in html  # leaders look, CS Ops publish
+    # Leaders look, CS Ops publish: no publish form (the backtest's "Published" column stays).
+    assert 'data-testid="publish-form"' not in html
 
 
 def test_draft_publish_records_a_version(client, ops, scorecard):
