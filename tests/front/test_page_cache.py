@@ -58,15 +58,24 @@ def page_queries(client, url: str) -> tuple[object, int]:
     return response, len(queries)
 
 
+# What a cached dashboard still asks the database on every load: the session, its user and
+# the user's groups (3), then the parts that are the user's own and change with every task or
+# risk they work, which are not cached: the My tasks card (count, tasks, their risks), the
+# risk inbox's count and the saved views (5).
+CACHED_DASHBOARD_QUERIES = 3 + 5
+
+
 def test_dashboard_second_load_is_served_from_the_cache(client, csm):
     adoption_account(csm, 0.2, today())
     score_day(today())
     client.force_login(csm)
+    # The first view fits the renewal likelihood (a stored calibration changes what the
+    # pages show, so it makes them stale once); the next computes the page.
+    page_queries(client, DASHBOARD)
     _, computed = page_queries(client, DASHBOARD)
     _, cached = page_queries(client, DASHBOARD)
-    # The session, its user and the user's groups; then nothing of the page itself. The
-    # computed page runs the dashboard's queries (count, ids, rows, sparklines, bands …).
-    assert (computed > 12, cached) == (True, 3)
+    # The computed page runs the dashboard's queries (count, ids, rows, sparklines, bands …).
+    assert (computed > CACHED_DASHBOARD_QUERIES + 6, cached) == (True, CACHED_DASHBOARD_QUERIES)
 
 
 def test_dashboard_shows_a_finished_run_on_the_next_load(client, csm):
@@ -166,13 +175,14 @@ def test_published_draft_makes_the_cached_pages_stale(client, csm, ops):
     adoption_account(csm, 0.2, today())
     score_day(today())
     client.force_login(csm)
+    page_queries(client, DASHBOARD)  # fits the renewal likelihood, see above
     page_queries(client, DASHBOARD)
     _, cached = page_queries(client, DASHBOARD)
     default = Scorecard.objects.get(is_default=True)
     draft = scorecard_draft_create(scorecard=default, measure_weights={"adoption": 40}, user=ops)
     scorecard_draft_publish(draft=draft, user=ops)
     _, after_publish = page_queries(client, DASHBOARD)
-    assert (cached, after_publish > cached) == (3, True)
+    assert (cached, after_publish > cached) == (CACHED_DASHBOARD_QUERIES, True)
 
 
 def test_account_page_shows_new_contacts_and_touchpoints_on_the_next_load(client, csm):
