@@ -314,7 +314,8 @@ def latest_values_of_accounts_frame(
         engine.VALUE_ID,
     ]
     frame = _copy_frame(LATEST_OF_ACCOUNTS, [sorted(account_ids), as_of], columns)
-    frame[engine.AS_OF] = pd.to_datetime(frame[engine.AS_OF])
+    frame[engine.AS_OF] = engine.days(frame[engine.AS_OF])
+    frame = frame[frame[engine.AS_OF].notna()].reset_index(drop=True)  # see latest_values_frame
     return frame.astype(
         {
             engine.ACCOUNT_ID: "int64",
