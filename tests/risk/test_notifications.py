@@ -106,8 +106,10 @@ def test_risk_evaluation_emails_each_owner_once_from_one_task(
         django_capture_on_commit_callbacks(execute=True) as callbacks,
     ):
         services.risks_evaluate(as_of=AS_OF)
-    # One email task; the other callback fans the risk.opened events out (events/).
-    assert [c.__qualname__.split(".")[0] for c in callbacks] == [
+    # One email task; the other callback fans the risk.opened events out (events/). The page
+    # caches' generation bumps (healthscore.generations) are callable objects, left aside.
+    names = [getattr(c, "__qualname__", type(c).__name__).split(".")[0] for c in callbacks]
+    assert [name for name in names if name != "_BumpOnCommit"] == [
         "_fan_out_on_commit",
         "risks_notification_enqueue",
     ]
