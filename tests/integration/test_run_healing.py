@@ -75,14 +75,16 @@ def _test_database_connection():
 def test_backend_terminated_during_copy_is_retried(celery_worker_process):
     today = timezone.localdate()
     portfolio_create(accounts=40, as_of=today)
-    celery_worker_process.start()
+    # The run first (its start makes sure the month's partitions exist, which reads the
+    # table's partition tree: that would wait on the lock below), the worker after the lock.
+    run = scoring.score_run_start(as_of=today)  # one chunk
     locker = _test_database_connection()
     try:
         # Hold the value table so that the chunk's COPY of the latest values waits on the
         # lock, where it can be caught and its backend terminated.
         with locker.cursor() as cursor:
             cursor.execute("LOCK TABLE scorecards_measurevalue IN ACCESS EXCLUSIVE MODE")
-        run = scoring.score_run_start(as_of=today)  # one chunk
+        celery_worker_process.start()
 
         def copy_waiting() -> list[int]:
             with locker.cursor() as cursor:
