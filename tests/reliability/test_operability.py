@@ -27,13 +27,6 @@ def test_health_names_each_check_and_fails_without_a_worker(client, redis_url):
     assert response.status_code == 500  # no worker answers the ping in this test
 
 
-@pytest.mark.integration
-def test_health_is_200_with_a_worker(client, celery_worker_process):
-    celery_worker_process.start()
-    response = client.get("/health/?format=json")
-    assert (response.status_code, set(response.json().values())) == (200, {"OK"})
-
-
 def test_metrics_count_requests_runs_and_risks(client, db):
     AccountFactory()
     scoring.score_run_execute_inline(run=scoring.score_run_create(as_of=timezone.localdate()))
