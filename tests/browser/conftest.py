@@ -22,7 +22,10 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+# Package scope: Playwright's loop stays "running" in the test thread until it stops, and Django
+# refuses to call an async view (the health check's) from a sync client while it does, so the
+# browser stops once the browser tests are done rather than at the end of the session.
+@pytest.fixture(scope="package")
 def browser(chromium_path: str) -> Iterator[Browser]:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
