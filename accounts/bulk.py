@@ -78,17 +78,21 @@ class IngestionError(Exception):
 
 @dataclass
 class UpsertResult:
-    """How many rows a bulk write created, changed, or found already as given."""
+    """How many rows a bulk write created, changed, or found already as given, and (for the
+    rows that belong to an account) the accounts whose rows were created or changed: what a
+    caller re-evaluates afterwards. The accounts are not part of the API's answer."""
 
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    account_ids: set[int] = field(default_factory=set, compare=False, repr=False)
 
     def __add__(self, other: UpsertResult) -> UpsertResult:
         return UpsertResult(
             created=self.created + other.created,
             updated=self.updated + other.updated,
             unchanged=self.unchanged + other.unchanged,
+            account_ids=self.account_ids | other.account_ids,
         )
 
     def as_dict(self) -> dict[str, int]:
@@ -253,9 +257,14 @@ def upsert(
     existing_query: Callable[[Sequence[Any]], Any],
     key_of: Callable[[Any], Any],
     touch_updated_at: bool,
+    account_id_of: Callable[[Any], int] | None = None,
 ) -> UpsertResult:
     """Create the rows whose key is new; update those whose given values differ; leave the
-    rest alone, so that sending the same rows twice writes nothing the second time."""
+    rest alone, so that sending the same rows twice writes nothing the second time.
+
+    With `account_id_of` (a row → its account's id), the result's `account_ids` are the
+    accounts of the rows created or changed; a row moved to another account counts for both,
+    since the one it left changed too. Unchanged rows touch no account."""
     keys = list(values_by_key)
     existing = {}
     for part in slices(keys):
@@ -267,6 +276,8 @@ def upsert(
         row = existing.get(key)
         if row is None:
             to_create.append(model(**values))
+            if account_id_of is not None:
+                result.account_ids.add(account_id_of(to_create[-1]))
             continue
         changes = {
             name: value for name, value in values.items() if _differs(getattr(row, name), value)
@@ -274,8 +285,12 @@ def upsert(
         if not changes:
             result.unchanged += 1
             continue
+        if account_id_of is not None:
+            result.account_ids.add(account_id_of(row))  # before the change: the one it may leave
         for name, value in changes.items():
             setattr(row, name, value)
+        if account_id_of is not None:
+            result.account_ids.add(account_id_of(row))
         if touch_updated_at:
             row.updated_at = now
         changed_fields |= set(changes)

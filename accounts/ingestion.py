@@ -41,6 +41,7 @@ from accounts.bulk import (
 )
 from accounts.csv_files import CsvColumns, CsvImportResult, csv_import
 from accounts.models import Account, Contact, RenewalOutcome
+from accounts.services import accounts_changed_notify
 
 # --- Accounts ------------------------------------------------------------------------------------
 
@@ -276,24 +277,34 @@ def _contact_left_rule(reader: RowReader, values: dict[str, Any], current: Conta
 
 
 def contacts_write(*, valid: ValidRows) -> UpsertResult:
+    """Create or update the validated contacts by external_id; the result names the accounts
+    whose contacts were created or changed."""
     return upsert(
         model=Contact,
         values_by_key=valid.values_by_key,
         existing_query=lambda keys: Contact.objects.filter(external_id__in=keys),
         key_of=lambda contact: contact.external_id,
         touch_updated_at=True,
+        account_id_of=lambda contact: contact.account_id,
     )
 
 
 def contacts_upsert(
     *, rows: Sequence[Any], user: AbstractBaseUser | None, row_numbers: Sequence[int] | None = None
 ) -> UpsertResult:
-    """All or nothing: validate every contact row, then write them in one transaction."""
+    """All or nothing: validate every contact row, then write them in one transaction.
+
+    Once committed, the accounts whose contacts were created or changed are notified together
+    (accounts_changed_notify: one risk evaluation over exactly those accounts, so a sponsor
+    marked as left raises sponsor_left in the same response); rows that changed nothing
+    notify no account."""
     valid, errors = contacts_validate(rows=rows, user=user, row_numbers=row_numbers)
     if errors:
         raise IngestionError(errors, total=len(rows))
     with transaction.atomic():
-        return contacts_write(valid=valid)
+        result = contacts_write(valid=valid)
+    accounts_changed_notify(account_ids=result.account_ids)
+    return result
 
 
 # --- Renewal outcomes ----------------------------------------------------------------------------

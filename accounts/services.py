@@ -2,9 +2,10 @@
 
 Every move of a contact (they left the company, their role changed) is recorded as a
 ContactChange, so that the sponsor_left risk fires once for that move. accounts cannot import
-risk (the arrows point the other way): callers that change contacts or touchpoints (API, pages)
-call account_changed_notify afterwards, which reaches the risk evaluation of that account
-through settings.ACCOUNT_CHANGED_HOOKS, by name.
+risk (the arrows point the other way): callers that change contacts or touchpoints (API, bulk
+upserts, the admin) call accounts_changed_notify afterwards with the accounts they touched,
+which reaches the risk evaluation of those accounts through settings.ACCOUNT_CHANGED_HOOKS,
+by name.
 """
 
 from collections.abc import Iterable
@@ -170,13 +171,26 @@ def touchpoint_create(
     return touchpoint
 
 
-def account_changed_notify(*, account_id: int) -> None:
-    """An account's contacts or touchpoints changed, or it was rescored on request: call each
-    hook of settings.ACCOUNT_CHANGED_HOOKS with its id, now (the risk evaluation of that
-    account, so a sponsor marked as left raises sponsor_left in the same response). Call it
-    after the change's own transaction, so that a failing hook never undoes the change."""
+def accounts_changed_notify(*, account_ids: Iterable[int]) -> None:
+    """Some accounts' contacts or touchpoints changed (one contact, or a bulk upsert of
+    thousands), or an account was rescored on request: call each hook of
+    settings.ACCOUNT_CHANGED_HOOKS once, now, with the ids of all of them (the risk
+    evaluation of exactly those accounts, set-based: one evaluation, not one per row), so a
+    sponsor marked as left raises sponsor_left in the same response. No account, no call.
+    Call it after the change's own transaction, so that a failing hook never undoes the
+    change."""
+    ids = sorted(set(account_ids))
+    if not ids:
+        return
     for hook in settings.ACCOUNT_CHANGED_HOOKS:
-        import_string(hook)(account_id=account_id)
+        import_string(hook)(account_ids=ids)
+
+
+def accounts_changed_notify_on_commit(*, account_ids: Iterable[int]) -> None:
+    """accounts_changed_notify once the current transaction commits (at once outside one):
+    for writers that run inside a transaction they do not own, such as the admin's views."""
+    ids = set(account_ids)
+    transaction.on_commit(lambda: accounts_changed_notify(account_ids=ids))
 
 
 def contact_create(

@@ -258,9 +258,10 @@ SCORE_RUN_FINISHED_TASKS: list[str] = ["risk.tasks.risks_evaluate_after_run"]
 # Called (by dotted name, in the evaluation's transaction) with the ids of the risks an
 # evaluation opened or whose severity rose: playbooks sits above risk and makes their tasks.
 RISKS_RAISED_HOOKS: list[str] = ["playbooks.services.tasks_create_for_risks"]
-# Called (by dotted name) with an account's id after its contacts or touchpoints changed or it
-# was rescored on request: accounts and scorecards sit below risk, which re-evaluates it.
-ACCOUNT_CHANGED_HOOKS: list[str] = ["risk.services.risks_evaluate_for_account_id"]
+# Called (by dotted name) with `account_ids`, once per change, after those accounts' contacts
+# or touchpoints changed (one contact, or every account a bulk upsert touched) or one was
+# rescored on request: accounts and scorecards sit below risk, which re-evaluates them.
+ACCOUNT_CHANGED_HOOKS: list[str] = ["risk.services.risks_evaluate_for_account_ids"]
 # Where people open the product: emails and outbound events link to account pages under it.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 

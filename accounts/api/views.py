@@ -181,11 +181,12 @@ class ContactViewSet(
         write = self.get_serializer(data=request.data)
         write.is_valid(raise_exception=True)
         contact = write.save()
-        services.account_changed_notify(account_id=contact.account_id)
+        services.accounts_changed_notify(account_ids=[contact.account_id])
         return Response(serializers.ContactSerializer(contact).data, status=status.HTTP_201_CREATED)
 
     def update(self, request: Request, *args, **kwargs) -> Response:
         contact = self.get_object()
+        account_before = contact.account_id  # a contact moved away changes that account too
         write = self.get_serializer(contact, data=request.data, partial=True)
         write.is_valid(raise_exception=True)
         changes = dict(write.validated_data)
@@ -205,12 +206,14 @@ class ContactViewSet(
             if not is_active and contact.is_active:
                 services.contact_left_on_check(contact=contact, left_on=left_on)
                 services.contact_mark_left(contact=contact, left_on=left_on, user=request.user)
-        services.account_changed_notify(account_id=contact.account_id)
+        services.accounts_changed_notify(account_ids=[account_before, contact.account_id])
         contact.refresh_from_db()
         return Response(serializers.ContactSerializer(contact).data)
 
     @extend_schema(
         summary="Create or update contacts by external_id, all or nothing",
+        description="Up to 10,000 rows. Once written, the risks of the accounts whose contacts "
+        "were created or changed are evaluated again, together, before the answer.",
         request=serializers.ContactRowSerializer(many=True),
         responses={
             200: serializers.UpsertResultSerializer,
@@ -260,7 +263,7 @@ class TouchpointViewSet(
         write = self.get_serializer(data=request.data)
         write.is_valid(raise_exception=True)
         touchpoint = services.touchpoint_create(**write.validated_data, user=request.user)
-        services.account_changed_notify(account_id=touchpoint.account_id)
+        services.accounts_changed_notify(account_ids=[touchpoint.account_id])
         touchpoint = self.get_queryset().get(pk=touchpoint.pk)
         return Response(
             serializers.TouchpointSerializer(touchpoint).data, status=status.HTTP_201_CREATED

@@ -4,7 +4,7 @@ from risk.services.evaluation import (
     RiskEvaluation,
     risks_evaluate,
     risks_evaluate_for_account,
-    risks_evaluate_for_account_id,
+    risks_evaluate_for_account_ids,
     risks_evaluate_for_run,
 )
 from risk.services.lifecycle import (
@@ -25,7 +25,7 @@ __all__ = [
     "risk_transition",
     "risks_evaluate",
     "risks_evaluate_for_account",
-    "risks_evaluate_for_account_id",
+    "risks_evaluate_for_account_ids",
     "risks_evaluate_for_run",
     "sponsor_measures_compute",
 ]

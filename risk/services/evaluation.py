@@ -111,11 +111,12 @@ def risks_evaluate_for_account(*, account: Account, as_of: date) -> RiskEvaluati
     return risks_evaluate(as_of=as_of, account_ids=[account.pk])
 
 
-def risks_evaluate_for_account_id(*, account_id: int) -> RiskEvaluation:
-    """settings.ACCOUNT_CHANGED_HOOKS calls this, by name, after an account's contacts or
-    touchpoints changed or it was rescored on request (accounts and scorecards cannot import
-    risk): its risks are evaluated for today at once."""
-    return risks_evaluate(as_of=timezone.localdate(), account_ids=[account_id])
+def risks_evaluate_for_account_ids(*, account_ids: list[int]) -> RiskEvaluation:
+    """settings.ACCOUNT_CHANGED_HOOKS calls this, by name, after some accounts' contacts or
+    touchpoints changed or one was rescored on request (accounts and scorecards cannot
+    import risk): the risks of exactly those accounts are evaluated for today at once, in
+    one evaluation however many accounts a bulk write touched."""
+    return risks_evaluate(as_of=timezone.localdate(), account_ids=sorted(set(account_ids)))
 
 
 def risks_evaluate_for_run(*, run: ScoreRun) -> RiskEvaluation | None:

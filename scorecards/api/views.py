@@ -12,7 +12,7 @@ from accounts import roles
 from accounts.bulk import rows_check_size
 from accounts.models import Account, ApiKey
 from accounts.selectors import accounts_visible_to
-from accounts.services import account_changed_notify
+from accounts.services import accounts_changed_notify
 from healthscore.api import (
     ApiKeyScope,
     CursorListPagination,
@@ -120,7 +120,7 @@ def _may_rescore(request: Request, account: Account) -> bool:
 
 class AccountScoreRecomputeView(APIView):
     """Rescore one account now: its score for today, made current at once, and its risks
-    evaluated again (through accounts.services.account_changed_notify)."""
+    evaluated again (through accounts.services.accounts_changed_notify)."""
 
     api_key_scope = ApiKey.Scope.WRITE_MEASURES
     write_permissions = {"POST": []}  # who may is _may_rescore's business
@@ -136,7 +136,7 @@ class AccountScoreRecomputeView(APIView):
         if not _may_rescore(request, account):
             raise PermissionDenied("Only the account's owner, a CS leader or CS Ops rescore it.")
         account_rescore(account=account, as_of=timezone.localdate(), user=request.user)
-        account_changed_notify(account_id=account.pk)
+        accounts_changed_notify(account_ids=[account.pk])
         snapshot = scores.account_snapshot(account=account, as_of=None)
         return Response(scores.score_document(account=account, snapshot=snapshot))
 

@@ -10,7 +10,7 @@ import time_machine
 from accounts.authentication import api_key_create
 from accounts.models import Contact, Touchpoint
 from risk.models import Risk, RiskRule
-from tests.accounts.factories import ContactFactory
+from tests.accounts.factories import AccountFactory, ContactFactory
 from tests.api.conftest import client_for
 
 pytestmark = pytest.mark.django_db
@@ -122,3 +122,55 @@ def test_contacts_stay_unchanged_by_a_refused_departure(csm, account):
         f"/api/v1/contacts/{contact.pk}/", {"is_active": False, "left_on": "2020-01-01"}
     )
     assert Contact.objects.filter(is_active=False).count() == 0
+
+
+def test_a_bulk_upsert_marking_the_sponsor_as_left_raises_sponsor_left_at_once(
+    postgres, csm, account, only_sponsor_rules
+):
+    ContactFactory(account=account, external_id="CRM-C-1", role="executive_sponsor")
+    response = client_for(csm).post(
+        "/api/v1/contacts/bulk/",
+        [{"external_id": "CRM-C-1", "left_on": "2026-11-19"}],
+        format="json",
+    )
+    assert (response.status_code, response.json(), open_types(account)) == (
+        200,
+        {"created": 0, "updated": 1, "unchanged": 0},
+        ["no_sponsor", "sponsor_left"],
+    )
+
+
+def test_a_bulk_upsert_evaluates_only_the_accounts_whose_contacts_changed(
+    postgres, csm, only_sponsor_rules
+):
+    added_to, unchanged, untouched = (
+        AccountFactory(owner=csm, external_id=f"CRM-{n}") for n in (1, 2, 3)
+    )
+    ContactFactory(account=unchanged, external_id="CRM-C-2", name="Bo", role="user")
+    response = client_for(csm).post(
+        "/api/v1/contacts/bulk/",
+        [
+            {"external_id": "CRM-C-1", "account": "CRM-1", "name": "Ann", "role": "champion"},
+            {"external_id": "CRM-C-2", "name": "Bo"},  # as it is: changes nothing
+        ],
+        format="json",
+    )
+    # Every account lacks a sponsor; only the one whose contacts changed was evaluated.
+    assert (response.json(), [open_types(a) for a in (added_to, unchanged, untouched)]) == (
+        {"created": 1, "updated": 0, "unchanged": 1},
+        [["no_sponsor"], [], []],
+    )
+
+
+def test_moving_a_contact_to_another_account_evaluates_both(postgres, csm, only_sponsor_rules):
+    RiskRule.objects.filter(risk_type="no_sponsor").update(auto_resolve=True)
+    left, joined = AccountFactory(owner=csm), AccountFactory(owner=csm)
+    sponsor = ContactFactory(account=left, role="executive_sponsor")
+    response = client_for(csm).patch(
+        f"/api/v1/contacts/{sponsor.pk}/", {"account": joined.external_id}, format="json"
+    )
+    assert (response.status_code, open_types(left), open_types(joined)) == (
+        200,
+        ["no_sponsor"],
+        [],
+    )
