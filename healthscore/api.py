@@ -16,7 +16,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.utils import PolymorphicProxySerializer
+from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import CursorPagination, PageNumberPagination
 from rest_framework.parsers import JSONParser
@@ -236,6 +236,43 @@ class CursorListPagination(CursorPagination):
     page_size_query_param = "page_size"
     max_page_size = 500
     ordering = "-id"
+
+
+class LinkHeaderPagination(CursorPagination):
+    """For lists whose contracted body is a bare JSON list (PRODUCT.md's delivery log): cursor
+    pages all the same, so a long list is never sent whole, with the neighbouring pages' URLs
+    in a `Link` header (RFC 8288, as GitHub's API does) rather than in an envelope:
+    `Link: <https://…/?cursor=…>; rel="next", <https://…/?cursor=…>; rel="prev"`. No `next`
+    on the last page; no header at all when everything fits on one page."""
+
+    page_size = 100
+    page_size_query_param = "page_size"
+    page_size_query_description = "Items a page: 100 unless given, at most 500."
+    cursor_query_description = 'Leave it to the `Link` header: its rel="next" URL carries it.'
+    max_page_size = 500
+    ordering = "-id"
+
+    def get_paginated_response(self, data: list) -> Response:
+        links = [
+            f'<{url}>; rel="{rel}"'
+            for rel, url in (("next", self.get_next_link()), ("prev", self.get_previous_link()))
+            if url
+        ]
+        return Response(data, headers={"Link": ", ".join(links)} if links else None)
+
+    def get_paginated_response_schema(self, schema: dict) -> dict:
+        return schema  # the list itself: the links are in the header (LINK_HEADER)
+
+
+LINK_HEADER = OpenApiParameter(
+    "Link",
+    type=str,
+    location=OpenApiParameter.HEADER,
+    response=[200],
+    description='The neighbouring pages (RFC 8288): `<URL>; rel="next"` while there are more '
+    '(follow it until it is absent), `<URL>; rel="prev"` after the first page, comma-separated. '
+    "Absent when the whole list fits on one page.",
+)
 
 
 # --- Permissions --------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from events import selectors, services
 from events.api import serializers
 from events.filtersets import DeliveryFilterSet
 from events.models import Delivery, WebhookEndpoint
-from healthscore.api import ApiKeyScope
+from healthscore.api import LINK_HEADER, ApiKeyScope, LinkHeaderPagination
 
 
 class IsCsOps(BasePermission):
@@ -84,8 +84,19 @@ class WebhookEndpointViewSet(viewsets.ModelViewSet):
         return Response(serializers.DeliverySerializer(delivery).data)
 
 
+class DeliveryLogPagination(LinkHeaderPagination):
+    # Newest first, along the (endpoint, -created_at) index; the id breaks ties.
+    ordering = ("-created_at", "-id")
+
+
 @extend_schema_view(
-    list=extend_schema(summary="An endpoint's delivery log, newest first"),
+    list=extend_schema(
+        summary="An endpoint's delivery log, newest first",
+        description="A JSON list (PRODUCT.md's shape), 100 deliveries a page (`page_size` up to "
+        '500); the URL of the next page is in the `Link` header (`rel="next"`), absent on the '
+        "last.",
+        parameters=[LINK_HEADER],
+    ),
     retrieve=extend_schema(summary="One delivery of an endpoint"),
 )
 class WebhookDeliveryViewSet(
@@ -95,6 +106,7 @@ class WebhookDeliveryViewSet(
 
     serializer_class = serializers.DeliverySerializer
     filterset_class = DeliveryFilterSet
+    pagination_class = DeliveryLogPagination
     permission_classes = [IsCsOps, ApiKeyScope]
     lookup_value_regex = "[0-9]+"
 

@@ -2,6 +2,7 @@
 replays."""
 
 import datetime as dt
+import re
 
 import pytest
 from django.utils import timezone
@@ -145,34 +146,96 @@ def delivered_once(endpoint) -> Delivery:
     return Delivery.objects.select_related("event").get(event=event, endpoint=endpoint)
 
 
-def test_webhook_deliveries_lists_the_log(ops_client, receiver):
+def drf_time(moment: dt.datetime | None) -> str | None:
+    return moment.isoformat().replace("+00:00", "Z") if moment else None
+
+
+def test_webhook_deliveries_lists_the_log_as_a_bare_list(ops_client, receiver):
     receiver.statuses = [503]
     endpoint = services.webhook_endpoint_create(url=receiver.url).endpoint
     delivery = delivered_once(endpoint)
-    body = ops_client.get(f"/api/v1/webhooks/{endpoint.pk}/deliveries/").json()
-    [line] = body["results"]
-    assert {
-        k: line[k]
-        for k in (
-            "id",
-            "event_id",
-            "event_type",
-            "status",
-            "attempts",
-            "response_code",
-            "webhook_id",
-        )
-    } == {
-        "id": delivery.pk,
-        "event_id": delivery.event.public_id,
-        "event_type": "scorecard.published",
-        "status": "pending",
-        "attempts": 1,
-        "response_code": 503,
-        "webhook_id": delivery.webhook_id,
-    }
-    assert line["next_attempt_at"] == delivery.next_attempt_at.isoformat().replace("+00:00", "Z")
-    assert (line["duration_ms"], line["response_body"]) == (delivery.duration_ms, '{"ok": true}')
+    response = ops_client.get(f"/api/v1/webhooks/{endpoint.pk}/deliveries/")
+    # PRODUCT.md's fields, then the log's own (the webhook-id, the receiver's answer, times).
+    assert (response.json(), response.has_header("Link")) == (
+        [
+            {
+                "id": delivery.pk,
+                "event_id": delivery.event.public_id,
+                "event_type": "scorecard.published",
+                "status": "pending",
+                "attempts": 1,
+                "next_attempt_at": drf_time(delivery.next_attempt_at),
+                "response_code": 503,
+                "duration_ms": delivery.duration_ms,
+                "webhook_id": delivery.webhook_id,
+                "is_digest": False,
+                "response_body": '{"ok": true}',
+                "error": "",
+                "created_at": drf_time(delivery.created_at),
+                "last_attempt_at": drf_time(delivery.last_attempt_at),
+                "delivered_at": None,
+            }
+        ],
+        False,
+    )
+
+
+def deliveries_made(endpoint, count: int) -> list[int]:
+    """`count` pending deliveries to `endpoint`, a minute apart, oldest first."""
+    events = [
+        services.event_record(event_type=EventType.SCORECARD_PUBLISHED, data={"n": n})
+        for n in range(count)
+    ]
+    services.events_fan_out(event_ids=[event.pk for event in events])
+    ids = list(
+        Delivery.objects.filter(endpoint=endpoint).order_by("event_id").values_list("pk", flat=True)
+    )
+    start = timezone.now() - dt.timedelta(hours=1)
+    for minutes, pk in enumerate(ids):
+        Delivery.objects.filter(pk=pk).update(created_at=start + dt.timedelta(minutes=minutes))
+    return ids
+
+
+def test_webhook_deliveries_pages_by_the_link_header_newest_first(ops_client):
+    endpoint = services.webhook_endpoint_create(url="http://127.0.0.1:9/hook").endpoint
+    oldest, middle, newest = deliveries_made(endpoint, 3)
+    first = ops_client.get(f"/api/v1/webhooks/{endpoint.pk}/deliveries/?page_size=2")
+    [(next_url, next_rel)] = re.findall(r'<([^>]+)>; rel="(\w+)"', first["Link"])
+    last = ops_client.get(next_url)
+    [(prev_url, prev_rel)] = re.findall(r'<([^>]+)>; rel="(\w+)"', last["Link"])
+    assert (
+        [line["id"] for line in first.json()],
+        next_rel,
+        [line["id"] for line in last.json()],
+        prev_rel,
+        [line["id"] for line in ops_client.get(prev_url).json()],
+    ) == ([newest, middle], "next", [oldest], "prev", [newest, middle])
+
+
+def test_webhook_deliveries_link_keeps_the_filter(ops_client):
+    endpoint = services.webhook_endpoint_create(url="http://127.0.0.1:9/hook").endpoint
+    oldest, middle, newest = deliveries_made(endpoint, 3)
+    Delivery.objects.filter(pk=middle).update(status="failed")
+    first = ops_client.get(f"/api/v1/webhooks/{endpoint.pk}/deliveries/?status=pending&page_size=1")
+    [next_url] = re.findall(r'<([^>]+)>; rel="next"', first["Link"])
+    last = ops_client.get(next_url)
+    assert (
+        [line["id"] for line in first.json()],
+        [line["id"] for line in last.json()],
+        last.has_header("Link") and 'rel="next"' in last["Link"],
+    ) == ([newest], [oldest], False)
+
+
+def test_webhook_deliveries_page_size_is_100_unless_asked(ops_client):
+    endpoint = services.webhook_endpoint_create(url="http://127.0.0.1:9/hook").endpoint
+    deliveries_made(endpoint, 101)
+    url = f"/api/v1/webhooks/{endpoint.pk}/deliveries/"
+    default, asked = ops_client.get(url), ops_client.get(f"{url}?page_size=1000")
+    assert (len(default.json()), 'rel="next"' in default["Link"], len(asked.json())) == (
+        100,
+        True,
+        101,
+    )
 
 
 def test_webhook_delivery_replay_sends_again_with_the_same_id(
