@@ -1,6 +1,7 @@
 """Forms of the web pages (the admin's forms live beside the admin, in each app's forms.py)."""
 
 import json
+import math
 from datetime import date
 
 from django import forms
@@ -9,6 +10,7 @@ from accounts.models import Account, Contact, Touchpoint
 from risk.choices import RiskStatus
 from scorecards.learning.backtest import DEFAULT_HORIZON_DAYS
 from scorecards.learning.selectors import HORIZON_DAYS_MAX, HORIZON_DAYS_MIN
+from scorecards.services.draft_documents import draft_document_edit
 from scorecards.services.sentiment import COMMENT_REQUIRED_AT_OR_BELOW, SENTIMENT_CHOICES
 
 SENTIMENT_LABELS = {
@@ -202,11 +204,28 @@ class SearchForm(forms.Form):
     q = forms.CharField(label="Search", max_length=100, required=False)
 
 
+SOURCE_INPUTS = (
+    "metric",
+    "aggregate",
+    "window_days",
+    "per_metric",
+    "per_aggregate",
+    "per_window_days",
+    "change",
+)
+
+
 class DraftEditForm(forms.Form):
     """The draft editor: the whole document as JSON (measures, mappings, bands, exceptions,
-    assignment) and, on top of it, an input per group and measure weight (named group:<g>
-    and measure:<g>:<m>, by position). Rules are not checked here: a draft is saved with its
-    problems, which the page lists (scorecards.services.draft_documents.draft_problems)."""
+    assignment) and, on top of it, fields named by position: a weight per group and measure
+    (group:<g>, measure:<g>:<m>), a tier per band (band:<b>:tier) and a derived measure's
+    source (source:<g>:<m>:metric, …:aggregate, …:window_days, …:per_metric,
+    …:per_aggregate, …:per_window_days, …:change).
+
+    The page posts each field's rendered value as initial-<name>; a field applies only when it
+    was changed (or came without its initial value), so that an edit typed into the JSON is
+    not undone by the field showing the old value. Rules are not checked here: a draft is
+    saved with its problems, which the page lists (draft_problems, as for the document)."""
 
     document = forms.CharField(widget=forms.Textarea(attrs={"rows": 18, "spellcheck": "false"}))
     note = forms.CharField(required=False, max_length=300)
@@ -221,29 +240,87 @@ class DraftEditForm(forms.Form):
         return document
 
     def edited_document(self) -> dict:
-        """The document with the weight inputs applied (a number where one was typed; the
-        text as typed otherwise, which the draft's problems then name)."""
-        document = self.cleaned_data["document"]
-        groups = document.get("groups") if isinstance(document.get("groups"), list) else []
-        for name, raw in self.data.items():
-            parts = name.split(":")
-            if parts[0] not in ("group", "measure") or not all(p.isdigit() for p in parts[1:]):
+        """The document with the changed fields applied (call after is_valid())."""
+        return draft_document_edit(
+            self.cleaned_data["document"],
+            weights=self._weights(),
+            band_tiers=self._band_tiers(),
+            sources=self._sources(),
+        )
+
+    def _value(self, name: str) -> str:
+        return self.data.get(name, "").strip()
+
+    def _is_changed(self, name: str) -> bool:
+        initial = self.data.get(f"initial-{name}")
+        return initial is None or self._value(name) != initial.strip()
+
+    def _positions(self, kind: str, parts: int, suffix: str = "") -> list[tuple[int, ...]]:
+        """The positions of the posted fields named kind:<n>[:<n>]<suffix>."""
+        found = []
+        for name in self.data:
+            if not name.startswith(f"{kind}:") or not name.endswith(suffix):
                 continue
-            try:
-                target = groups[int(parts[1])]
-                if parts[0] == "measure":
-                    target = target["measures"][int(parts[2])]
-            except (IndexError, KeyError, TypeError):
-                continue
-            if isinstance(target, dict):
-                target["weight"] = _number_or_text(raw)
-        return document
+            numbers = name[len(kind) + 1 : len(name) - len(suffix)].split(":")
+            if len(numbers) == parts and all(number.isdigit() for number in numbers):
+                found.append(tuple(int(number) for number in numbers))
+        return found
+
+    def _weights(self) -> dict[tuple[int, ...], object]:
+        names = {f"group:{g}": (g,) for (g,) in self._positions("group", 1)}
+        names |= {f"measure:{g}:{m}": (g, m) for g, m in self._positions("measure", 2)}
+        return {
+            path: _number_or_text(self._value(name))
+            for name, path in names.items()
+            if self._is_changed(name)
+        }
+
+    def _band_tiers(self) -> dict[int, str]:
+        return {
+            b: self._value(f"band:{b}:tier")
+            for (b,) in self._positions("band", 1, ":tier")
+            if self._is_changed(f"band:{b}:tier")
+        }
+
+    def _sources(self) -> dict[tuple[int, int], dict | None]:
+        sources = {}
+        for g, m in self._positions("source", 2, ":metric"):
+            names = {field: f"source:{g}:{m}:{field}" for field in SOURCE_INPUTS}
+            if any(self._is_changed(name) for name in names.values()):
+                sources[(g, m)] = _source({f: self._value(name) for f, name in names.items()})
+        return sources
+
+
+def _source(values: dict[str, str]) -> dict | None:
+    """A measure's source from the editor's fields, as typed (the document's rules judge it):
+    None when every field is empty (a pushed measure); `per` when any per field is given,
+    with only the parts given (per's aggregate and window have defaults)."""
+    if not any(values.values()):
+        return None
+    source: dict = {
+        "metric": values["metric"],
+        "aggregate": values["aggregate"],
+        "window_days": _number_or_text(values["window_days"]),
+    }
+    if values["per_metric"] or values["per_aggregate"] or values["per_window_days"]:
+        per: dict = {"metric": values["per_metric"]}
+        if values["per_aggregate"]:
+            per["aggregate"] = values["per_aggregate"]
+        if values["per_window_days"]:
+            per["window_days"] = _number_or_text(values["per_window_days"])
+        source["per"] = per
+    source["change"] = bool(values["change"])
+    return source
 
 
 def _number_or_text(raw: str):
+    """A number typed into a field as a JSON number; anything else (including nan and inf,
+    which JSON cannot hold) as the text typed, for the document's rules to name."""
     try:
         number = float(raw)
     except ValueError:
+        return raw
+    if not math.isfinite(number):
         return raw
     return int(number) if number.is_integer() else number
 

@@ -15,7 +15,7 @@ from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from scorecards.documents import scorecard_document_normalize, scorecard_to_document
+from scorecards.documents import scorecard_to_document
 from scorecards.forms import (
     BandForm,
     BandInlineFormSet,
@@ -41,11 +41,8 @@ from scorecards.models import (
     ScoreRun,
     ScoreSnapshot,
 )
-from scorecards.services.publishing import scorecard_document_restore, scorecard_draft_open
-from scorecards.services.versions import (
-    scorecard_version_create,
-    scorecard_versions_create_for_measure,
-)
+from scorecards.services.publishing import measure_edit_as_drafts, scorecard_edit_as_draft
+from scorecards.services.versions import scorecard_version_create
 from scorecards.version_diff import version_diff
 
 
@@ -171,10 +168,13 @@ class ScorecardAdmin(admin.ModelAdmin):
                 request, _("Saved as version %(number)s.") % {"number": version.number}
             )
             return
-        edited = scorecard_to_document(form.instance)
-        live = request._scorecard_live
-        scorecard_document_restore(scorecard=form.instance, document=live)
-        if scorecard_document_normalize(edited) == scorecard_document_normalize(live):
+        draft = scorecard_edit_as_draft(
+            scorecard=form.instance,
+            live=request._scorecard_live,
+            user=request.user,
+            note=note,
+        )
+        if draft is None:
             self.message_user(
                 request,
                 _("Nothing in the definition changed; still version %(number)s.")
@@ -182,9 +182,6 @@ class ScorecardAdmin(admin.ModelAdmin):
                 messages.INFO,
             )
             return
-        draft = scorecard_draft_open(
-            scorecard=form.instance, document=edited, user=request.user, note=note
-        )
         request._scorecard_draft = draft
         self.message_user(
             request,
@@ -321,7 +318,17 @@ class MeasureAdmin(admin.ModelAdmin):
     list_filter = ["kind", "mapping_type"]
     search_fields = ["key", "name"]
     fieldsets = [
-        (None, {"fields": ["key", "name", "description", "kind", "max_age_days"]}),
+        (
+            None,
+            {
+                "description": _(
+                    "A measure is part of every scorecard that uses it: a change to anything "
+                    "but the description is saved as a draft of each of them, never a live "
+                    "version, and opens on the draft page to preview and publish."
+                ),
+                "fields": ["key", "name", "description", "kind", "max_age_days"],
+            },
+        ),
         (
             _("Mapping from raw value to a 0–100 score"),
             {"fields": ["mapping_type", "lo", "hi", "higher_is_better", "steps"]},
@@ -339,9 +346,32 @@ class MeasureAdmin(admin.ModelAdmin):
     def save_model(
         self, request: HttpRequest, obj: Measure, form: MeasureForm, change: bool
     ) -> None:
-        super().save_model(request, obj, form, change)
-        if change:
-            scorecard_versions_create_for_measure(measure=obj, user=request.user)
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        # The mapping (and name, kind, max age, source) is part of every scorecard that uses
+        # the measure: the edit becomes a draft of each, never a live version (PRODUCT.md
+        # "Changing a scorecard safely").
+        drafts = measure_edit_as_drafts(measure=obj, user=request.user)
+        request._measure_drafts = drafts
+        if drafts:
+            self.message_user(
+                request,
+                _(
+                    "Saved as %(count)s draft(s), not published: %(drafts)s. Check the impact "
+                    "and publish on the draft page; scores still use the live measure."
+                )
+                % {
+                    "count": len(drafts),
+                    "drafts": ", ".join(f"draft {d.pk} of “{d.scorecard}”" for d in drafts),
+                },
+            )
+
+    def response_change(self, request: HttpRequest, obj: Measure) -> HttpResponse:
+        drafts = getattr(request, "_measure_drafts", [])
+        if drafts:
+            return HttpResponseRedirect(reverse("front:draft", args=[drafts[0].pk]))
+        return super().response_change(request, obj)
 
 
 @admin.register(MeasureValue)

@@ -12,7 +12,7 @@ from typing import Any
 from django.db.models import Prefetch
 
 from scorecards.choices import ExceptionAction, MappingType
-from scorecards.models import Scorecard, ScorecardMeasure
+from scorecards.models import Measure, Scorecard, ScorecardMeasure
 from scorecards.validation import band_tiers_default, measure_source_normalize
 
 
@@ -71,6 +71,24 @@ def _exception(
     return document
 
 
+def measure_document_fields(measure: Measure) -> dict[str, Any]:
+    """What a measure row puts into every scorecard document that uses it: kind, mapping, max
+    age and, for a derived measure, its source (the key, name and weight are placed around
+    them by the caller; the name comes first in the document)."""
+    return {
+        "kind": measure.kind,
+        "mapping": _mapping(
+            mapping_type=measure.mapping_type,
+            lo=measure.lo,
+            hi=measure.hi,
+            higher_is_better=measure.higher_is_better,
+            steps=measure.steps,
+        ),
+        "max_age_days": measure.max_age_days,
+        **_source(measure.source),
+    }
+
+
 def scorecard_to_document(scorecard: Scorecard) -> dict[str, Any]:
     """The scorecard's current definition as a JSON-ready dict (four queries).
 
@@ -110,16 +128,7 @@ def scorecard_to_document(scorecard: Scorecard) -> dict[str, Any]:
                         "key": member.measure.key,
                         "name": member.measure.name,
                         "weight": _number(member.weight),
-                        "kind": member.measure.kind,
-                        "mapping": _mapping(
-                            mapping_type=member.measure.mapping_type,
-                            lo=member.measure.lo,
-                            hi=member.measure.hi,
-                            higher_is_better=member.measure.higher_is_better,
-                            steps=member.measure.steps,
-                        ),
-                        "max_age_days": member.measure.max_age_days,
-                        **_source(member.measure.source),
+                        **measure_document_fields(member.measure),
                     }
                     for member in group.members.all()
                 ],

@@ -9,6 +9,7 @@ are listed; only a draft without problems can be published.
 
 from __future__ import annotations
 
+import copy
 import math
 from typing import Any
 
@@ -32,6 +33,54 @@ def draft_problems(*, document: Any, scorecard: Scorecard) -> dict[str, list[str
     if not shape.is_valid():
         return _flatten(shape.errors)
     return scorecard_document_errors(document=shape.validated_data, scorecard=scorecard)
+
+
+def draft_document_edit(
+    document: dict,
+    *,
+    weights: dict[tuple[int, ...], Any] | None = None,
+    band_tiers: dict[int, Any] | None = None,
+    sources: dict[tuple[int, int], Any] | None = None,
+) -> dict:
+    """A copy of a draft's document with the draft editor's fields applied, each by position:
+    ``weights`` by (group,) or (group, measure); ``band_tiers`` by band, a blank tier leaving
+    the band to its default by position; ``sources`` by (group, measure), None making the
+    measure pushed again. Values go in as given, so that draft_problems names whatever is
+    wrong with them as it does for the JSON document; a position the document does not have
+    is skipped (the JSON was edited to remove it). The input is not mutated."""
+    document = copy.deepcopy(document)
+    groups = _items(document.get("groups"))
+    for path, weight in (weights or {}).items():
+        target = _at(groups, path[0])
+        if len(path) == 2 and target is not None:
+            target = _at(_items(target.get("measures")), path[1])
+        if target is not None:
+            target["weight"] = weight
+    bands = _items(document.get("bands"))
+    for position, tier in (band_tiers or {}).items():
+        band = _at(bands, position)
+        if band is not None and tier in ("", None):
+            band.pop("tier", None)
+        elif band is not None:
+            band["tier"] = tier
+    for (g, m), source in (sources or {}).items():
+        group = _at(groups, g)
+        measure = _at(_items(group.get("measures")), m) if group is not None else None
+        if measure is not None and source is None:
+            measure.pop("source", None)
+        elif measure is not None:
+            measure["source"] = copy.deepcopy(source)
+    return document
+
+
+def _items(value: Any) -> list:
+    return value if isinstance(value, list) else []
+
+
+def _at(items: list, position: int) -> dict | None:
+    """The object at a position of a document's list, or None (out of range, not an object)."""
+    item = items[position] if 0 <= position < len(items) else None
+    return item if isinstance(item, dict) else None
 
 
 def draft_document_clean(*, document: dict) -> dict:

@@ -27,8 +27,12 @@ from django.utils import timezone
 
 from accounts.models import Account
 from scorecards import engine, selectors
-from scorecards.documents import scorecard_document_normalize, scorecard_to_document
-from scorecards.models import Scorecard, ScorecardDraft, ScorecardVersion, ScoreRun
+from scorecards.documents import (
+    measure_document_fields,
+    scorecard_document_normalize,
+    scorecard_to_document,
+)
+from scorecards.models import Measure, Scorecard, ScorecardDraft, ScorecardVersion, ScoreRun
 from scorecards.services.draft_documents import draft_document_clean, draft_problems
 from scorecards.services.versions import scorecard_published
 
@@ -122,6 +126,62 @@ def scorecard_document_restore(*, scorecard: Scorecard, document: dict) -> None:
         scorecard=scorecard,
         note="Restored after an edit saved as a draft.",
     )
+
+
+@transaction.atomic
+def scorecard_edit_as_draft(
+    *, scorecard: Scorecard, live: dict, user: User = None, note: str = ""
+) -> ScorecardDraft | None:
+    """The admin's edit of a scorecard, which its form and inlines have just written to the
+    scorecard's rows, made a draft: the rows are put back to ``live`` (the document read
+    before the save) and the edited document is opened as a draft of the live version.
+    Returns None, with the rows put back all the same, when the edit left the document as
+    it was (e.g. only the description changed, which is not part of it)."""
+    edited = scorecard_to_document(scorecard)
+    scorecard_document_restore(scorecard=scorecard, document=live)
+    if scorecard_document_normalize(edited) == scorecard_document_normalize(live):
+        return None
+    return scorecard_draft_open(scorecard=scorecard, document=edited, user=user, note=note)
+
+
+@transaction.atomic
+def measure_edit_as_drafts(
+    *, measure: Measure, user: User = None, note: str = ""
+) -> list[ScorecardDraft]:
+    """Save the admin's edit of a measure (``measure``: the stored row with the edit applied
+    in memory, not saved) without changing a live version.
+
+    A measure's name, kind, mapping, max age and source are part of the document of every
+    scorecard that uses it (measures are shared by key), so for each such scorecard whose
+    document the edit changes a draft of its live version is opened with the edited measure,
+    and the stored measure keeps those fields until a draft is published. What no document
+    holds (the description) is saved at once. A measure that no scorecard uses is saved
+    whole: nothing scores with it. Returns the drafts opened, by scorecard id."""
+    scorecards = list(
+        Scorecard.objects.filter(scorecard_measures__measure_id=measure.pk)
+        .distinct()
+        .order_by("pk")
+    )
+    if not scorecards:
+        measure.save()
+        return []
+    Measure.objects.filter(pk=measure.pk).update(description=measure.description)
+    fields = {"name": measure.name, **measure_document_fields(measure)}
+    note = note or f"Measure “{measure.key}” changed in the admin."
+    drafts = []
+    for scorecard in scorecards:
+        live = scorecard_to_document(scorecard)
+        edited = copy.deepcopy(live)
+        for group in edited["groups"]:
+            for entry in group["measures"]:
+                if entry["key"] == measure.key:
+                    entry.pop("source", None)  # a measure no longer derived has none
+                    entry.update(copy.deepcopy(fields))
+        if scorecard_document_normalize(edited) != scorecard_document_normalize(live):
+            drafts.append(
+                scorecard_draft_open(scorecard=scorecard, document=edited, user=user, note=note)
+            )
+    return drafts
 
 
 # --- Publish -------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
-"""CS Ops change a scorecard safely, through Chromium: a weight edited in a draft, its
-preview, publish, the rescore followed to its end, and a rollback."""
+"""CS Ops change a scorecard safely, through Chromium: a weight and a band's tier edited in a
+draft, its preview, publish, the rescore followed to its end, and a rollback."""
 
 import io
 import re
@@ -34,8 +34,10 @@ def test_cs_ops_edit_a_weight_preview_publish_and_roll_back(page: Page, demo_sco
     expect(page).to_have_url(re.compile(r"/scorecards/drafts/\d+/$"))
 
     page.get_by_test_id("weight-group:0").fill("10")
+    page.get_by_test_id("tier-band:1:tier").select_option("at_risk")
     page.get_by_test_id("save-draft").click()
     expect(page.get_by_test_id("weight-group:0")).to_have_value("10")
+    expect(page.get_by_test_id("tier-band:1:tier")).to_have_value("at_risk")
     expect(page.get_by_test_id("band-matrix")).to_be_visible()
     expect(page.get_by_test_id("backtest-compare")).to_contain_text("Published")
     screenshot(page, "scorecard-draft")

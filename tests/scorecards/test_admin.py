@@ -8,6 +8,7 @@ from django.forms import CheckboxInput, MultiWidget
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from metrics.models import Metric
 from scorecards.choices import ExceptionAction
 from scorecards.documents import scorecard_to_document
 from scorecards.models import (
@@ -18,6 +19,7 @@ from scorecards.models import (
     MeasureValue,
     RetentionPolicy,
     Scorecard,
+    ScorecardDraft,
     ScorecardMeasure,
     ScorecardVersion,
     ScoreRun,
@@ -29,6 +31,8 @@ from tests.scorecards.factories import (
     MeasureFactory,
     MeasureGroupFactory,
     MeasureValueFactory,
+    ScorecardFactory,
+    ScorecardMeasureFactory,
     ScoreRunFactory,
     ScoreSnapshotFactory,
 )
@@ -237,7 +241,6 @@ def test_admin_scorecard_version_cannot_be_deleted(admin_client, scorecard):
 def publish_admin_draft() -> None:
     """The admin saves a change as a draft (never a live version); publish it as CS Ops
     would on the draft page, with its author and note."""
-    from scorecards.models import ScorecardDraft
     from scorecards.services import publishing
 
     draft = ScorecardDraft.objects.latest("pk")
@@ -671,25 +674,91 @@ def _measure_errors(response) -> dict[str, list[str]]:
     }
 
 
-def test_measure_change_of_mapping_creates_a_scorecard_version(admin_client, scorecard, nps_url):
+def _live_nps() -> tuple:
+    nps = Measure.objects.get(key="nps")
+    return (nps.name, nps.mapping_type, nps.lo, nps.hi, nps.max_age_days, nps.source)
+
+
+def _nps_entry(document: dict) -> dict:
+    return next(m for g in document["groups"] for m in g["measures"] if m["key"] == "nps")
+
+
+def test_measure_change_of_mapping_saves_a_draft_and_leaves_the_live_version(
+    admin_client, scorecard, nps_url
+):
+    live_nps = _live_nps()
     data = admin_post_data(admin_client.get(nps_url))
     data["lo"] = "-50"
-    assert admin_client.post(nps_url, data).status_code == 302
-    version = scorecard.versions.get(number=2)
-    assert version.definition["groups"][1]["measures"][1]["mapping"] == {
+    response = admin_client.post(nps_url, data)
+
+    draft = ScorecardDraft.objects.get()
+    assert response["Location"] == f"/scorecards/drafts/{draft.pk}/"
+    assert (draft.scorecard, draft.base_version) == (scorecard, 1)
+    assert _nps_entry(draft.definition)["mapping"] == {
         "type": "linear",
         "lo": -50,
         "hi": 100,
         "higher_is_better": True,
     }
-    assert version.note == "Measure “nps” changed."
+    assert draft.note == "Measure “nps” changed in the admin."
+    assert _live_nps() == live_nps
+    _assert_unchanged(scorecard)
 
 
-def test_measure_change_of_description_creates_no_version(admin_client, scorecard, nps_url):
+def test_measure_change_of_source_saves_a_draft_and_leaves_the_live_version(
+    admin_client, scorecard, nps_url
+):
+    Metric.objects.create(key="active_users", name="Active users")
+    live_nps = _live_nps()
+    data = admin_post_data(admin_client.get(nps_url))
+    data["source"] = '{"metric": "active_users", "aggregate": "avg", "window_days": 28}'
+    assert admin_client.post(nps_url, data).status_code == 302
+
+    draft = ScorecardDraft.objects.get()
+    assert _nps_entry(draft.definition)["source"] == {
+        "metric": "active_users",
+        "aggregate": "avg",
+        "window_days": 28,
+        "change": False,
+    }
+    assert _live_nps() == live_nps
+    _assert_unchanged(scorecard)
+
+
+def test_measure_change_saves_a_draft_of_each_scorecard_using_it(admin_client, scorecard, nps_url):
+    other = ScorecardFactory(name="Enterprise")
+    BandFactory(scorecard=other)
+    nps = Measure.objects.get(key="nps")
+    ScorecardMeasureFactory(group__scorecard=other, measure=nps)
+    data = admin_post_data(admin_client.get(nps_url))
+    data["name"] = "Net promoter score"
+    assert admin_client.post(nps_url, data).status_code == 302
+
+    drafts = list(ScorecardDraft.objects.order_by("scorecard_id"))
+    assert [draft.scorecard for draft in drafts] == [scorecard, other]
+    assert [_nps_entry(draft.definition)["name"] for draft in drafts] == ["Net promoter score"] * 2
+    assert Measure.objects.get(key="nps").name == "NPS"
+    assert ScorecardVersion.objects.filter(scorecard=other).count() == 0
+
+
+def test_measure_change_of_a_measure_no_scorecard_uses_is_saved_at_once(admin_client, db):
+    csat = MeasureFactory(key="csat", mapping_type="direct")
+    url = reverse("admin:scorecards_measure_change", args=[csat.pk])
+    data = admin_post_data(admin_client.get(url))
+    data["max_age_days"] = "30"
+    assert admin_client.post(url, data).status_code == 302
+    csat.refresh_from_db()
+    assert csat.max_age_days == 30
+    assert ScorecardDraft.objects.count() == 0
+
+
+def test_measure_change_of_description_saves_it_without_a_draft(admin_client, scorecard, nps_url):
     data = admin_post_data(admin_client.get(nps_url))
     data["description"] = "Net promoter score."
     assert admin_client.post(nps_url, data).status_code == 302
-    assert scorecard.versions.count() == 1
+    assert Measure.objects.get(key="nps").description == "Net promoter score."
+    assert ScorecardDraft.objects.count() == 0
+    _assert_unchanged(scorecard)
 
 
 def test_measure_change_key_is_read_only(admin_client, nps_url):
@@ -857,11 +926,285 @@ def test_scorecard_change_saves_a_draft_and_leaves_the_live_version(
 ):
     post_data[f"{row_prefix(post_data, 'groups', 'name', 'Outcomes')}-weight"] = "60"
     response = admin_client.post(change_url, post_data)
-    from scorecards.models import ScorecardDraft
-
     draft = ScorecardDraft.objects.get()
     assert response["Location"] == f"/scorecards/drafts/{draft.pk}/"
     assert (draft.base_version, draft.definition["groups"][0]["weight"]) == (1, 60)
     scorecard.refresh_from_db()
     assert (scorecard.version, scorecard.groups.get(name="Outcomes").weight) == (1, 50)
     assert scorecard.versions.count() == 1
+
+
+# Every kind of scorecard edit in the admin ends as a draft; the live version stays as it was
+
+
+def add_row(data: dict, formset_prefix: str, scorecard: Scorecard, **fields) -> None:
+    """A new inline row ("Add another"), as the browser posts it."""
+    index = int(data[f"{formset_prefix}-TOTAL_FORMS"])
+    data[f"{formset_prefix}-TOTAL_FORMS"] = str(index + 1)
+    data[f"{formset_prefix}-{index}-id"] = ""
+    data[f"{formset_prefix}-{index}-scorecard"] = str(scorecard.pk)
+    for name, value in fields.items():
+        data[f"{formset_prefix}-{index}-{name}"] = str(value)
+
+
+def _measure_row(data: dict, key: str) -> str:
+    return row_prefix(data, "scorecard_measures", "measure", Measure.objects.get(key=key).pk)
+
+
+def _group_id(scorecard: Scorecard, name: str) -> int:
+    return scorecard.groups.get(name=name).pk
+
+
+def _measures(document: dict, group: str) -> list[dict]:
+    return next(g["measures"] for g in document["groups"] if g["name"] == group)
+
+
+def _edit_band_label(data, scorecard):
+    data[f"{row_prefix(data, 'bands', 'label', 'Yellow')}-label"] = "Amber"
+
+
+def _edit_band_min(data, scorecard):
+    data[f"{row_prefix(data, 'bands', 'label', 'Yellow')}-min_score"] = "55"
+
+
+def _edit_band_color(data, scorecard):
+    data[f"{row_prefix(data, 'bands', 'label', 'Green')}-color"] = "#00ff00"
+
+
+def _edit_band_tier(data, scorecard):
+    data[f"{row_prefix(data, 'bands', 'label', 'Yellow')}-tier"] = "at_risk"
+
+
+def _edit_band_add(data, scorecard):
+    add_row(data, "bands", scorecard, label="Blue", min_score="90", color="#0000ff", tier="")
+
+
+def _edit_band_delete(data, scorecard):
+    data[f"{row_prefix(data, 'bands', 'label', 'Yellow')}-DELETE"] = "on"
+
+
+def _edit_group_weight(data, scorecard):
+    data[f"{row_prefix(data, 'groups', 'name', 'Outcomes')}-weight"] = "60"
+
+
+def _edit_group_rename(data, scorecard):
+    data[f"{row_prefix(data, 'groups', 'name', 'Relationship')}-name"] = "People"
+
+
+def _edit_group_delete(data, scorecard):
+    data[f"{row_prefix(data, 'groups', 'name', 'Relationship')}-DELETE"] = "on"
+    for key in ("sponsor_engagement", "sponsor_coverage"):
+        data[f"{_measure_row(data, key)}-DELETE"] = "on"
+
+
+def _edit_measure_weight(data, scorecard):
+    data[f"{_measure_row(data, 'nps')}-weight"] = "30"
+
+
+def _edit_measure_move(data, scorecard):
+    row = _measure_row(data, "nps")
+    data[f"{row}-group"] = str(_group_id(scorecard, "Relationship"))
+    data[f"{row}-position"] = "5"
+
+
+def _edit_measure_add(data, scorecard):
+    csat = MeasureFactory(key="csat", name="CSAT", mapping_type="direct")
+    group = _group_id(scorecard, "Experience")
+    add_row(data, "scorecard_measures", scorecard, group=group, measure=csat.pk, weight="10")
+    data[f"scorecard_measures-{int(data['scorecard_measures-TOTAL_FORMS']) - 1}-position"] = "9"
+
+
+def _edit_measure_delete(data, scorecard):
+    data[f"{_measure_row(data, 'support')}-DELETE"] = "on"
+
+
+def _edit_exception_value(data, scorecard):
+    data[f"{row_prefix(data, 'exceptions', 'action', 'flag')}-value"] = "30"
+
+
+def _edit_exception_add(data, scorecard):
+    nps = Measure.objects.get(key="nps")
+    add_row(
+        data,
+        "exceptions",
+        scorecard,
+        measure=nps.pk,
+        op="<",
+        value="10",
+        action="flag",
+        band="",
+        score="",
+        reason="Detractors",
+    )
+
+
+def _edit_exception_delete(data, scorecard):
+    data[f"{row_prefix(data, 'exceptions', 'action', 'flag')}-DELETE"] = "on"
+
+
+def _edit_assignment(data, scorecard):
+    data.update(
+        {"priority": "10", "segments": "Enterprise", "tiers": "Gold", "lifecycles": ["renewing"]}
+    )
+
+
+def _edit_min_coverage(data, scorecard):
+    data["min_coverage"] = "0.5"
+
+
+def _edit_name(data, scorecard):
+    data["name"] = "Standard B2B (2027)"
+
+
+def _expect_band_label(doc):
+    doc["bands"][1]["label"] = "Amber"
+
+
+def _expect_band_min(doc):
+    doc["bands"][1]["min"] = 55
+
+
+def _expect_band_color(doc):
+    doc["bands"][2]["color"] = "#00ff00"
+
+
+def _expect_band_tier(doc):
+    doc["bands"][1]["tier"] = "at_risk"
+
+
+def _expect_band_add(doc):
+    # No tier chosen: the default by position, and the highest band is healthy.
+    doc["bands"].append({"label": "Blue", "min": 90, "color": "#0000ff", "tier": "healthy"})
+
+
+def _expect_band_delete(doc):
+    del doc["bands"][1]
+
+
+def _expect_group_weight(doc):
+    doc["groups"][0]["weight"] = 60
+
+
+def _expect_group_rename(doc):
+    doc["groups"][2]["name"] = "People"
+
+
+def _expect_group_delete(doc):
+    del doc["groups"][2]
+
+
+def _expect_measure_weight(doc):
+    _measures(doc, "Experience")[1]["weight"] = 30
+
+
+def _expect_measure_move(doc):
+    nps = _measures(doc, "Experience").pop(1)
+    _measures(doc, "Relationship").append(nps)
+
+
+def _expect_measure_add(doc):
+    _measures(doc, "Experience").append(
+        {
+            "key": "csat",
+            "name": "CSAT",
+            "weight": 10,
+            "kind": "automated",
+            "mapping": {"type": "direct"},
+            "max_age_days": None,
+        }
+    )
+
+
+def _expect_measure_delete(doc):
+    _measures(doc, "Experience").pop(2)
+
+
+def _expect_exception_value(doc):
+    doc["exceptions"][0]["value"] = 30
+
+
+def _expect_exception_add(doc):
+    doc["exceptions"].append(
+        {"measure": "nps", "op": "<", "value": 10, "action": "flag", "reason": "Detractors"}
+    )
+
+
+def _expect_exception_delete(doc):
+    doc["exceptions"] = []
+
+
+def _expect_assignment(doc):
+    doc["assignment"] = {
+        "priority": 10,
+        "segment": ["Enterprise"],
+        "tier": ["Gold"],
+        "lifecycle": ["renewing"],
+    }
+
+
+def _expect_min_coverage(doc):
+    doc["min_coverage"] = 0.5
+
+
+def _expect_name(doc):
+    doc["name"] = "Standard B2B (2027)"
+
+
+ADMIN_EDITS = {
+    "band label": (_edit_band_label, _expect_band_label),
+    "band minimum": (_edit_band_min, _expect_band_min),
+    "band colour": (_edit_band_color, _expect_band_color),
+    "band tier": (_edit_band_tier, _expect_band_tier),
+    "band added": (_edit_band_add, _expect_band_add),
+    "band deleted": (_edit_band_delete, _expect_band_delete),
+    "group weight": (_edit_group_weight, _expect_group_weight),
+    "group renamed": (_edit_group_rename, _expect_group_rename),
+    "group deleted": (_edit_group_delete, _expect_group_delete),
+    "measure weight": (_edit_measure_weight, _expect_measure_weight),
+    "measure moved": (_edit_measure_move, _expect_measure_move),
+    "measure added": (_edit_measure_add, _expect_measure_add),
+    "measure removed": (_edit_measure_delete, _expect_measure_delete),
+    "exception value": (_edit_exception_value, _expect_exception_value),
+    "exception added": (_edit_exception_add, _expect_exception_add),
+    "exception deleted": (_edit_exception_delete, _expect_exception_delete),
+    "assignment": (_edit_assignment, _expect_assignment),
+    "min coverage": (_edit_min_coverage, _expect_min_coverage),
+    "name": (_edit_name, _expect_name),
+}
+
+
+@pytest.mark.parametrize("kind", ADMIN_EDITS)
+def test_scorecard_change_of_each_kind_is_a_draft_of_the_live_version(
+    admin_client, scorecard, change_url, post_data, kind
+):
+    edit, expect = ADMIN_EDITS[kind]
+    edit(post_data, scorecard)
+    response = admin_client.post(change_url, post_data)
+
+    draft = ScorecardDraft.objects.get()
+    assert response["Location"] == f"/scorecards/drafts/{draft.pk}/"
+    expected = expected_default_document()
+    expect(expected)
+    assert (draft.scorecard, draft.base_version, draft.definition) == (scorecard, 1, expected)
+    _assert_unchanged(scorecard)
+
+
+def test_scorecard_change_twice_opens_a_draft_each_time_from_the_live_version(
+    admin_client, scorecard, change_url, post_data
+):
+    _edit_group_weight(post_data, scorecard)
+    admin_client.post(change_url, post_data)
+    data = admin_post_data(admin_client.get(change_url))
+    _edit_band_tier(data, scorecard)
+    admin_client.post(change_url, data)
+
+    first, second = ScorecardDraft.objects.order_by("pk")
+    assert (first.definition["groups"][0]["weight"], first.definition["bands"][1]["tier"]) == (
+        60,
+        "watch",
+    )
+    assert (second.definition["groups"][0]["weight"], second.definition["bands"][1]["tier"]) == (
+        50,
+        "at_risk",
+    )
+    _assert_unchanged(scorecard)
