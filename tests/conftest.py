@@ -20,6 +20,23 @@ def service_missing(message: str) -> None:
     pytest.skip(message)
 
 
+# scripts/test runs the suite on two xdist workers with `--dist loadgroup`. The tests that drive
+# Celery workers, Redis or a health ping share one worker, one after another: a broadcast ping
+# would see another test's worker and a Redis-backed cache another test's keys. The browser
+# tests share the other, so that two Chromiums never compete for the two cores; everything else
+# is spread over both.
+SHARED_SERVICES = {"celery_worker_process", "redis_url", "own_redis"}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items) -> None:
+    for item in items:
+        if SHARED_SERVICES.intersection(item.fixturenames) or "tests/integration/" in item.nodeid:
+            item.add_marker(pytest.mark.xdist_group("services"))
+        elif "tests/browser/" in item.nodeid:
+            item.add_marker(pytest.mark.xdist_group("browser"))
+
+
 @pytest.fixture(autouse=True)
 def fast_password_hasher(settings) -> None:
     """PBKDF2 is slow by design; tests need no protection from brute force."""

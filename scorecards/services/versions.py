@@ -99,11 +99,6 @@ def scorecard_versions_create_for_measure(
     return versions
 
 
-# --- HOOK for the events app (issue 16) ---------------------------------------------------------
-# `events.services.event_record` does not exist on this branch. Every publish (a draft, a
-# rollback or PUT /api/v1/scorecards/<id>/) calls this one function, inside the publishing
-# transaction; when the events app lands, record `scorecard.published` here (its outbox row
-# commits or rolls back with the version).
 def scorecard_published(
     *,
     scorecard: Scorecard,
@@ -111,9 +106,10 @@ def scorecard_published(
     user: AbstractBaseUser | None,
     run: ScoreRun | None,
 ) -> None:
-    """A new version of `scorecard` was published (by `user`), and `run` rescores its
-    accounts. Today: a log line. The events app records `scorecard.published` here with
-    {"scorecard", "version", "note", "by", "run"}."""
+    """A new version of `scorecard` was published (by `user`: a draft, a rollback or
+    PUT /api/v1/scorecards/<id>/), and `run` rescores its accounts: the log line that ties
+    the version to its rescore. The `scorecard.published` event itself is recorded with the
+    version, in `scorecard_version_create`, so that every new version has one."""
     logger.info(
         "scorecard.published: %s v%s by %s (%s); rescore run %s",
         scorecard.name,

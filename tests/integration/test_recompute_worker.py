@@ -81,10 +81,10 @@ def test_nightly_run_scores_every_account_once_and_again_changes_nothing(celery_
 
 def test_worker_killed_mid_run_loses_no_chunk_once_resumed(celery_worker_process):
     today = timezone.localdate()
-    portfolio_create(accounts=1500, as_of=today)
+    portfolio_create(accounts=600, as_of=today)
     worker = celery_worker_process.start()
 
-    run = scoring.score_run_start(as_of=today, chunk_size=25)  # 60 chunks
+    run = scoring.score_run_start(as_of=today, chunk_size=25)  # 24 chunks
     wait_until(
         lambda: ScoreRun.objects.get(pk=run.pk).chunks_done >= 3,
         seconds=90,
@@ -104,8 +104,8 @@ def test_worker_killed_mid_run_loses_no_chunk_once_resumed(celery_worker_process
     )
     run.refresh_from_db()
     assert run.chunks.exclude(status="done").count() == 0
-    assert (run.accounts_scored, run.chunks_done) == (1500, 60)
-    assert ScoreSnapshot.objects.filter(as_of=today).count() == 1500
+    assert (run.accounts_scored, run.chunks_done) == (600, 24)
+    assert ScoreSnapshot.objects.filter(as_of=today).count() == 600
 
 
 def test_recompute_scores_backfill_runs_on_the_workers_in_trend_order(celery_worker_process):
