@@ -6,7 +6,12 @@ set PROMETHEUS_MULTIPROC_DIR to a directory all of them on one host share, and /
 them up (prometheus_client's multiprocess mode); without it each process counts its own.
 """
 
+import hmac
+
+from django.conf import settings
 from django.db import models
+from django.http import Http404, HttpRequest, HttpResponse
+from django_prometheus.exports import ExportToDjangoView
 from prometheus_client import Counter, Histogram
 
 score_run_duration = Histogram(
@@ -77,3 +82,18 @@ def portfolio_collector_register() -> None:
 
 
 _registered = False
+
+
+def metrics_view(request: HttpRequest) -> HttpResponse:
+    """GET /metrics for Prometheus: open when METRICS_PUBLIC (development without a token),
+    else only with `Authorization: Bearer <METRICS_TOKEN>` (401 with a wrong or missing one);
+    production without a token answers 404, as if there were no such page."""
+    if not settings.METRICS_PUBLIC:
+        if not settings.METRICS_TOKEN:
+            raise Http404
+        supplied = request.headers.get("Authorization", "")
+        if not hmac.compare_digest(supplied.encode(), f"Bearer {settings.METRICS_TOKEN}".encode()):
+            response = HttpResponse("A valid METRICS_TOKEN bearer token is needed.\n", status=401)
+            response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+            return response
+    return ExportToDjangoView(request)

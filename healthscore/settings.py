@@ -323,6 +323,12 @@ REST_FRAMEWORK = {
 # /api/docs/ serves Swagger UI from our own static files (the sidecar app), not from a CDN.
 INSTALLED_APPS += ["drf_spectacular_sidecar"]
 
+# GET /metrics: Prometheus scrapes it with `Authorization: Bearer <METRICS_TOKEN>`. Without a
+# token it is open in development and closed (404) in production: a scrape page names views,
+# risk counts and run states, which are nobody's business outside the monitoring.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_PUBLIC = not IS_PRODUCTION and not METRICS_TOKEN
+
 # /api/schema/ and /api/docs/ for anyone (development) or only after login / with an API key
 # (production's default).
 API_DOCS_PUBLIC = env.bool("API_DOCS_PUBLIC", default=not IS_PRODUCTION)

@@ -41,8 +41,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", api_docs, name="api-docs"),
     path("health/", health_view(), name="health"),
-    # /metrics for Prometheus (django-prometheus): keep it off the public proxy.
-    path("", include("django_prometheus.urls")),
+    # /metrics for Prometheus (django-prometheus' export), behind METRICS_TOKEN.
+    path("metrics", metrics.metrics_view, name="prometheus-django-metrics"),
 ]
 
 metrics.portfolio_collector_register()

@@ -40,6 +40,22 @@ def test_metrics_count_requests_runs_and_risks(client, db):
     assert "healthscore_risk_emails_sent_total" in text
 
 
+def test_metrics_need_the_bearer_token_when_one_is_set(client, db, settings):
+    settings.METRICS_TOKEN, settings.METRICS_PUBLIC = "scrape-me", False
+    missing = client.get("/metrics")
+    wrong = client.get("/metrics", headers={"Authorization": "Bearer guess"})
+    right = client.get("/metrics", headers={"Authorization": "Bearer scrape-me"})
+    assert (missing.status_code, missing["WWW-Authenticate"]) == (401, 'Bearer realm="metrics"')
+    assert wrong.status_code == 401
+    assert right.status_code == 200
+    assert b"healthscore_score_runs_healed_total" in right.content
+
+
+def test_metrics_are_not_found_in_production_without_a_token(client, db, settings):
+    settings.METRICS_TOKEN, settings.METRICS_PUBLIC = "", False
+    assert client.get("/metrics").status_code == 404
+
+
 def test_json_log_lines(capsys, settings):
     """The formatter LOG_FORMAT=json configures, as settings.LOGGING names it."""
     from pythonjsonlogger.json import JsonFormatter
