@@ -8,7 +8,7 @@ from django.db import OperationalError
 
 from healthscore import metrics
 from scorecards.models import ScoreRun, ScoreRunChunk
-from scorecards.services import scoring
+from scorecards.services import score_events, scoring
 
 # A lost connection is retried wherever it surfaces: Django raises its own OperationalError
 # from the cursors it wraps, but psycopg2's reaches us unwrapped from calls Django does not
@@ -36,9 +36,17 @@ def score_run_resume(run_id: int) -> None:
 
 @shared_task
 def score_runs_heal() -> list[int]:
-    """The beat entry (every SCORE_RUN_HEAL_EVERY_SECONDS): resume the runs that stalled;
-    returns their ids."""
+    """The beat entry (every SCORE_RUN_HEAL_EVERY_SECONDS): resume the runs that stalled,
+    and record the events of finished runs whose recording task was lost; returns the ids
+    of the runs resumed."""
+    score_events.score_runs_events_heal(after_seconds=settings.SCORE_RUN_STALL_SECONDS)
     return scoring.score_runs_stalled_heal(stall_seconds=settings.SCORE_RUN_STALL_SECONDS)
+
+
+# Safe to run twice: the run row is locked and its events recorded once.
+@shared_task(acks_late=True, autoretry_for=DATABASE_RETRY_ERRORS, retry_backoff=True, max_retries=5)
+def score_run_events_record(run_id: int) -> int:
+    return score_events.score_run_events_record(run=ScoreRun(pk=run_id))
 
 
 def _enqueue_chunks(run: ScoreRun) -> None:

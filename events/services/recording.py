@@ -96,15 +96,17 @@ def event_record(
     return event
 
 
-def events_record_bulk(drafts: list[EventDraft]) -> list[int]:
+def events_record_bulk(drafts: list[EventDraft], *, created_at=None) -> list[int]:
     """Record many events in the caller's transaction, in a few multi-row INSERTs of
     prepared rows (risk evaluation opens risks in bulk; a nightly run can move 10,000 bands:
     building a model instance per event cost more than the INSERT), and enqueue their fan-out
-    on commit, FAN_OUT_BATCH events per message. Returns the new events' ids."""
+    on commit, FAN_OUT_BATCH events per message. `created_at` is when the events happened,
+    if that was before now (a run's events are recorded after it finished). Returns the new
+    events' ids."""
     if not drafts:
         return []
     summaries = account_summaries(d.account_id for d in drafts if d.account_id is not None)
-    now = timezone.now()
+    now = created_at or timezone.now()
     rows = [_event_fields(draft, summaries, now=now) for draft in drafts]
     if connection.vendor == "postgresql":
         ids = _events_insert(rows)

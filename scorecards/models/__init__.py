@@ -17,6 +17,7 @@ from scorecards.models.runs import (
     MeasureValue,
     RetentionPolicy,
     ScoreRun,
+    ScoreRunBandMove,
     ScoreRunChunk,
     ScoreSnapshot,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "RenewalCalibration",
     "RetentionPolicy",
     "ScoreRun",
+    "ScoreRunBandMove",
     "ScoreRunChunk",
     "ScoreSnapshot",
     "Scorecard",

@@ -120,12 +120,41 @@ class ScoreRun(models.Model):
         ),
     )
 
+    events_recorded_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text=_(
+            "When the finished run's outbound events (band moves, score_run.finished) were "
+            "recorded; they are recorded after the run commits, from its staged band moves."
+        ),
+    )
+
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["status", "as_of"], name="scorerun_status_as_of")]
 
     def __str__(self) -> str:
         return f"Run {self.pk} for {self.as_of} ({self.status})"
+
+
+class ScoreRunBandMove(models.Model):
+    """An account whose band moved like-for-like in a run, staged in the run's own
+    transaction (one INSERT … SELECT, before the run's scores become current, while the
+    previous current score is still there) so that the run does not wait for its
+    `score.band_changed` events: they are built from these rows after the run commits, and
+    the rows are deleted then. Snapshots are referenced by id and date (their table is
+    partitioned by date and has no single-column key to point a foreign key at)."""
+
+    run = models.ForeignKey(ScoreRun, on_delete=models.CASCADE, related_name="band_moves")
+    account_id = models.BigIntegerField()
+    from_snapshot_id = models.BigIntegerField()
+    from_as_of = models.DateField()
+    from_band = models.CharField(max_length=30)
+    from_overall = models.DecimalField(max_digits=5, decimal_places=2, null=True)
+    to_snapshot_id = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"Run {self.run_id}: account {self.account_id} from {self.from_band}"
 
 
 class ScoreSnapshot(models.Model):

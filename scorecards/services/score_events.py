@@ -1,7 +1,12 @@
 """What a finished score run tells the outside (PRODUCT.md, "Outbound events").
 
-Recorded by score_run_finish in the transaction that publishes the run, just before the new
-snapshots become the current scores, so the previous current score is still at hand:
+In the transaction that publishes the run, just before the new snapshots become the current
+scores (so the previous current score is still at hand), score_run_finish stages the run's
+band moves: one INSERT … SELECT of an id pair per account, which costs the run little. The
+events are built from those rows after the run commits (a worker task; inline when tasks run
+inline), so a night in which 10,000 accounts move does not hold the run's transaction while
+10,000 event documents are made; a task lost on the way is made up by the healing beat
+task, and a run's events are recorded once (the run row is locked, `events_recorded_at` set):
 
 - `score.band_changed` for every account whose band moved between its previous current score
   and the run's snapshot, only like-for-like: both made by the same scorecard and version (a
@@ -16,17 +21,28 @@ A rerun of the same day replaced the previous snapshot in place, so its "what ch
 are empty (both sides are the new snapshot); the band move itself comes from the current score.
 """
 
-from datetime import timedelta
+import logging
+from datetime import datetime, timedelta
 
 import orjson
+from celery import current_app, signature
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from events.choices import EventType
 from events.services import EventDraft, events_record_bulk
 from scorecards import engine
-from scorecards.models import Band, Measure, Scorecard, ScoreRun, ScoreSnapshot
+from scorecards.models import (
+    Band,
+    Measure,
+    Scorecard,
+    ScoreRun,
+    ScoreRunBandMove,
+    ScoreSnapshot,
+)
+
+logger = logging.getLogger(__name__)
 
 BACKFILL_AGE_DAYS = 1
 CONTRIBUTION = ScoreSnapshot.MEASURE_FIELDS.index("contribution")
@@ -34,17 +50,66 @@ KEY = ScoreSnapshot.MEASURE_FIELDS.index("key")
 
 # Previous current score → this run's snapshot, where the band moved like-for-like. Runs
 # before current_scores_publish; a backfill (current score of a later day) moves nothing.
-BAND_MOVES_SQL = """
-SELECT n.account_id, c.band, c.overall, c.as_of, o.measures,
-       n.band, n.overall, n.as_of, n.measures, n.scorecard_id, n.scorecard_version
+# The current score's date is its snapshot's, which lets PostgreSQL probe one partition.
+BAND_MOVES_STAGE_SQL = f"""
+INSERT INTO {ScoreRunBandMove._meta.db_table}
+  (run_id, account_id, from_snapshot_id, from_as_of, from_band, from_overall, to_snapshot_id)
+SELECT n.run_id, n.account_id, o.id, o.as_of, c.band, c.overall, n.id
 FROM scorecards_scoresnapshot n
 JOIN scorecards_currentscore c ON c.account_id = n.account_id
-JOIN scorecards_scoresnapshot o ON o.id = c.snapshot_id
+JOIN scorecards_scoresnapshot o ON o.id = c.snapshot_id AND o.as_of = c.as_of
 WHERE n.as_of = %s AND n.run_id = %s AND c.as_of <= n.as_of
   AND c.band <> n.band AND c.band <> '' AND n.band <> ''
   AND o.scorecard_id = n.scorecard_id AND o.scorecard_version = n.scorecard_version
-ORDER BY n.account_id
 """
+
+# The staged moves with both snapshots' breakdowns, for the events.
+BAND_MOVES_SQL = f"""
+SELECT m.account_id, m.from_band, m.from_overall, m.from_as_of, o.measures,
+       n.band, n.overall, n.as_of, n.measures, n.scorecard_id, n.scorecard_version
+FROM {ScoreRunBandMove._meta.db_table} m
+JOIN scorecards_scoresnapshot n ON n.id = m.to_snapshot_id AND n.as_of = %s
+JOIN scorecards_scoresnapshot o ON o.id = m.from_snapshot_id AND o.as_of = m.from_as_of
+WHERE m.run_id = %s
+ORDER BY m.account_id
+"""
+
+RECORD_TASK = "scorecards.tasks.score_run_events_record"
+
+
+def score_run_band_moves_stage(*, run: ScoreRun) -> int:
+    """Stage the run's like-for-like band moves, in score_run_finish's transaction before the
+    run's scores become current; returns how many. Then `score_run_events_record_soon`."""
+    with connection.cursor() as cursor:
+        cursor.execute(BAND_MOVES_STAGE_SQL, [run.as_of, run.pk])
+        return cursor.rowcount
+
+
+def score_run_events_record_soon(*, run: ScoreRun) -> None:
+    """Record the run's events once it commits: on a worker, or now when tasks run inline
+    (no worker to hand them to; the events then commit with the run)."""
+    if current_app.conf.task_always_eager:
+        score_run_events_record(run=run)
+        return
+    transaction.on_commit(
+        lambda: signature(RECORD_TASK, args=(run.pk,), app=current_app).delay(),
+        using=connection.alias,
+    )
+
+
+def score_runs_events_heal(*, after_seconds: int, now: datetime | None = None) -> list[int]:
+    """Record the events of finished runs whose recording task was lost (a worker killed, a
+    broker restarted) `after_seconds` after they finished; returns the runs' ids."""
+    cutoff = (now or timezone.now()) - timedelta(seconds=after_seconds)
+    late = list(
+        ScoreRun.objects.filter(
+            status=ScoreRun.Status.FINISHED, events_recorded_at=None, finished_at__lt=cutoff
+        ).values_list("pk", flat=True)
+    )
+    for run_id in late:
+        logger.warning("Recording the events of run %s, which its task did not.", run_id)
+        score_run_events_record(run=ScoreRun(pk=run_id))
+    return late
 
 
 def _measures(value) -> list:
@@ -63,9 +128,15 @@ def _number(value) -> float | None:
     return None if value is None else float(value)
 
 
+@transaction.atomic
 def score_run_events_record(*, run: ScoreRun) -> int:
-    """Record the run's band moves and, for a full run, `score_run.finished`, in the
-    caller's transaction (score_run_finish). Returns how many accounts changed band."""
+    """Record the run's staged band moves as `score.band_changed` events and, for a full
+    run, `score_run.finished`; the staged rows go. Once per run: a second call (a retried
+    task, the healing) finds `events_recorded_at` set. Returns how many accounts changed
+    band."""
+    run = ScoreRun.objects.select_for_update().get(pk=run.pk)
+    if run.status != ScoreRun.Status.FINISHED or run.events_recorded_at is not None:
+        return 0
     with connection.cursor() as cursor:
         cursor.execute(BAND_MOVES_SQL, [run.as_of, run.pk])
         moves = cursor.fetchall()
@@ -128,7 +199,6 @@ def score_run_events_record(*, run: ScoreRun) -> int:
                 )
             )
     if run.is_full:
-        run.refresh_from_db()
         drafts.append(
             EventDraft(
                 event_type=EventType.SCORE_RUN_FINISHED,
@@ -149,5 +219,8 @@ def score_run_events_record(*, run: ScoreRun) -> int:
                 },
             )
         )
-    events_record_bulk(drafts)
+    # Dated when the run finished: an endpoint made after that does not get them.
+    events_record_bulk(drafts, created_at=run.finished_at)
+    ScoreRunBandMove.objects.filter(run_id=run.pk).delete()
+    ScoreRun.objects.filter(pk=run.pk).update(events_recorded_at=timezone.now())
     return len(moves)

@@ -28,7 +28,10 @@ from healthscore.generations import generation_bump_for
 from scorecards import comparisons, engine, selectors
 from scorecards.models import CurrentScore, ScoreRun, ScoreRunChunk, ScoreSnapshot
 from scorecards.services import derived, partitions
-from scorecards.services.score_events import score_run_events_record
+from scorecards.services.score_events import (
+    score_run_band_moves_stage,
+    score_run_events_record_soon,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -244,10 +247,12 @@ def score_run_finish(*, run: ScoreRun) -> ScoreRun:
             progressed_at=finished_at,
         )
         transaction.on_commit(lambda: metrics.score_run_duration.observe(duration))
-        # Outbound events, in this transaction: sent if and only if the run is published.
-        # Before publishing, while the previous current scores are still there to compare.
-        score_run_events_record(run=run)
+        # Outbound events: the band moves are staged in this transaction (so sent if and
+        # only if the run is published), before publishing, while the previous current
+        # scores are still there to compare; the events are made from them after commit.
+        score_run_band_moves_stage(run=run)
         current_scores_publish(run=run)
+        score_run_events_record_soon(run=run)
         transaction.on_commit(lambda: score_run_finished_notify(run=run))
     run.refresh_from_db()
     return run

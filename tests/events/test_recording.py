@@ -11,8 +11,8 @@ from events.choices import EventType
 from events.models import Delivery, Event
 from risk import services as risk_services
 from risk.choices import RiskType
-from scorecards.models import Scorecard
-from scorecards.services import scoring
+from scorecards.models import Scorecard, ScoreRun, ScoreRunBandMove
+from scorecards.services import score_events, scoring
 from scorecards.services.versions import scorecard_version_create
 from tests.accounts.factories import AccountFactory
 from tests.risk.conftest import rule_set, rules_only, sentiment
@@ -130,6 +130,69 @@ def test_band_change_recorded_with_from_to_and_what_changed(scorecard, settings)
         "Acme",
     )
     assert (move.score_run_id, move.is_in_digest) == (second.pk, True)
+
+
+@pytest.fixture
+def tasks_on_a_worker():
+    """Tasks as with REDIS_URL: handed to a worker after commit, not run inline."""
+    from healthscore.celery import app
+
+    app.conf.task_always_eager = False
+    yield
+    app.conf.task_always_eager = True
+
+
+def test_band_moves_staged_in_the_run_and_recorded_after_it_commits(
+    scorecard, tasks_on_a_worker, django_capture_on_commit_callbacks
+):
+    _, measures = scorecard
+    account = AccountFactory(segment="Enterprise")
+    values(account, measures, DAY_1, m1=80, m2=40, m3=90)  # 78.00, Green
+    first = run(DAY_1)
+    values(account, measures, DAY_2, m1=20, m3=30)  # 27.00, Red
+    with django_capture_on_commit_callbacks() as callbacks:  # not executed: no worker here
+        second = run(DAY_2)
+    # The run published its scores with one move staged and no event made yet.
+    assert second.events_recorded_at is None
+    assert list(second.band_moves.values_list("account_id", "from_band", "from_overall")) == [
+        (account.pk, "Green", Decimal("78.00"))
+    ]
+    assert not Event.objects.filter(score_run_id=second.pk).exists()
+    assert len(callbacks) >= 1  # the recording task, sent on commit
+
+    for run_ in (first, second):  # as the worker would, for each run
+        score_events.score_run_events_record(run=run_)
+    score_events.score_run_events_record(run=second)  # a retried task records nothing more
+
+    [move] = Event.objects.filter(event_type=EventType.SCORE_BAND_CHANGED)
+    assert (move.data["from"]["band"], move.data["to"]["band"]) == ("Green", "Red")
+    assert move.created_at == ScoreRun.objects.get(pk=second.pk).finished_at
+    assert Event.objects.filter(event_type=EventType.SCORE_RUN_FINISHED).count() == 2
+    assert not ScoreRunBandMove.objects.exists()
+
+
+def test_healing_records_the_events_of_a_run_whose_task_was_lost(
+    scorecard, tasks_on_a_worker, django_capture_on_commit_callbacks
+):
+    _, measures = scorecard
+    account = AccountFactory(segment="Enterprise")
+    values(account, measures, DAY_1, m1=80, m2=40, m3=90)
+    with django_capture_on_commit_callbacks():  # the task is lost: never executed
+        lost = run(DAY_1)
+    finished_at = ScoreRun.objects.get(pk=lost.pk).finished_at
+
+    too_soon = score_events.score_runs_events_heal(
+        after_seconds=60, now=finished_at + dt.timedelta(seconds=30)
+    )
+    healed = score_events.score_runs_events_heal(
+        after_seconds=60, now=finished_at + dt.timedelta(seconds=61)
+    )
+    again = score_events.score_runs_events_heal(
+        after_seconds=60, now=finished_at + dt.timedelta(seconds=120)
+    )
+
+    assert (too_soon, healed, again) == ([], [lost.pk], [])
+    assert Event.objects.filter(event_type=EventType.SCORE_RUN_FINISHED).count() == 1
 
 
 def test_band_change_not_recorded_across_scorecard_versions(scorecard):
