@@ -29,7 +29,7 @@ import requests
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
@@ -242,6 +242,50 @@ ATTEMPT_FIELDS = [
 ]
 
 
+# SQL types of ATTEMPT_FIELDS, for the VALUES list of _attempts_write (a column of NULLs
+# would otherwise be text).
+ATTEMPT_TYPES = {
+    "attempts": "integer",
+    "first_attempt_at": "timestamptz",
+    "last_attempt_at": "timestamptz",
+    "response_code": "integer",
+    "duration_ms": "integer",
+    "response_body": "text",
+    "error": "text",
+    "locked_until": "timestamptz",
+    "status": "text",
+    "delivered_at": "timestamptz",
+    "next_attempt_at": "timestamptz",
+}
+
+
+def _attempts_write(deliveries: list[Delivery]) -> None:
+    """Write the deliveries' ATTEMPT_FIELDS. PostgreSQL: one UPDATE … FROM (VALUES …) per
+    batch (Django's bulk_update builds a CASE per field and row, and took more of a sender's
+    time than the requests themselves); elsewhere bulk_update."""
+    if connection.vendor != "postgresql":
+        Delivery.objects.bulk_update(deliveries, ATTEMPT_FIELDS, batch_size=500)
+        return
+    from psycopg2.extras import execute_values
+
+    table = Delivery._meta.db_table
+    assignments = ", ".join(f"{name} = v.{name}" for name in ATTEMPT_FIELDS)
+    template = "(%s, " + ", ".join(f"%s::{ATTEMPT_TYPES[name]}" for name in ATTEMPT_FIELDS) + ")"
+    rows = [
+        (delivery.pk, *(getattr(delivery, name) for name in ATTEMPT_FIELDS))
+        for delivery in deliveries
+    ]
+    with connection.cursor() as cursor:
+        execute_values(
+            cursor.cursor,
+            f"UPDATE {table} AS d SET {assignments} "
+            f"FROM (VALUES %s) AS v (id, {', '.join(ATTEMPT_FIELDS)}) WHERE d.id = v.id",
+            rows,
+            template=template,
+            page_size=500,
+        )
+
+
 def _endpoint_outcome(*, endpoint: WebhookEndpoint, attempts: list[Attempt], now: datetime) -> None:
     """A success clears the endpoint's failing streak; 410 disables it; failures start a
     streak, and a streak of a day disables it."""
@@ -392,7 +436,7 @@ def deliveries_attempt(*, endpoint: WebhookEndpoint, deliveries: list[Delivery])
         )
     # One transaction: whoever sees a delivery failed by a 410 sees its endpoint disabled.
     with transaction.atomic():
-        Delivery.objects.bulk_update(deliveries, ATTEMPT_FIELDS, batch_size=500)
+        _attempts_write(deliveries)
         _endpoint_outcome(endpoint=endpoint, attempts=attempts, now=done_at)
     return attempts
 
