@@ -128,6 +128,8 @@ def cache_keys(entries: Sequence[CacheEntry]) -> list[str]:
 def cache_found(keys: list[str]) -> dict[str, Any]:
     """The values stored under `keys` (one round trip); a key missing or unreadable is not
     in the answer."""
+    if not keys:
+        return {}
     try:
         found = cache.get_many(keys)
     except UNREADABLE:
