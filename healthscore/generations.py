@@ -27,7 +27,9 @@ SCORES = "scores"  # current scores, snapshots and measure values (runs, sentime
 RISKS = "risks"  # risks and their events (evaluation, people's moves, snoozes)
 ACCOUNTS = "accounts"  # accounts, owners, contacts, touchpoints, renewal outcomes, roles
 SCORECARDS = "scorecards"  # scorecards, their versions, groups, measures, bands, exceptions
-ALL = (SCORES, RISKS, ACCOUNTS, SCORECARDS)
+TASKS = "tasks"  # playbook tasks (made from risks, done, skipped)
+SAVED_VIEWS = "saved_views"  # users' saved dashboard views
+ALL = (SCORES, RISKS, ACCOUNTS, SCORECARDS, TASKS, SAVED_VIEWS)
 
 KEY_PREFIX = "healthscore:generation:"
 # Long enough to outlive any cached entry built on it (entries live an hour at most).
@@ -111,6 +113,8 @@ MODEL_GENERATIONS = {
     "risk.RiskRule": (RISKS,),
     "risk.Risk": (RISKS,),
     "risk.RiskEvent": (RISKS,),
+    "playbooks.Task": (TASKS,),
+    "front.SavedView": (SAVED_VIEWS,),
 }
 
 

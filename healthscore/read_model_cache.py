@@ -13,15 +13,20 @@ is never read again (it expires on its own).
 The key is made of the call's arguments: a queryset by its SQL and parameters (so the user's
 visible scope, `owner_id = 5` or every account, and any annotation are part of it), a model
 instance by its primary key, a date by its ISO form, anything else (a filters dataclass, a
-page number) by its repr. A read-model that starts showing something new must name that
-something's generation, or its page will show it stale.
+page number, a scope key such as "owner:5") by its repr. A read-model that starts showing
+something new must name that something's generation, or its page will show it stale.
+
+`cache_keys` and `cache_found` fetch several entries of a page at once (the rendered
+fragments of front/fragments.py): one round trip for all their generations, one for all
+the entries.
 """
 
 import functools
 import hashlib
 import logging
 import pickle
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -47,21 +52,31 @@ FINGERPRINTED_PACKAGES = (
     "playbooks",
     "front",
 )
+# Cached fragments are rendered HTML: a deploy that changes a template must not serve the
+# old markup.
+FINGERPRINTED_TEMPLATES = "templates"
 # An entry is unreachable after a bump; this only frees the memory of those never read again.
 TIMEOUT_SECONDS = 3600
+# What an unreadable entry (another shape, a lost module) raises while it is unpickled.
+UNREADABLE = (pickle.UnpicklingError, AttributeError, ImportError, TypeError, EOFError)
 
 
 def _code_fingerprint() -> str:
-    """A digest of the product's Python code: a deploy that changes a read-model or the
-    dataclasses it returns starts with fresh keys, so no process unpickles an entry of another
-    shape. Read once at start (a few milliseconds)."""
+    """A digest of the product's Python code and templates: a deploy that changes a
+    read-model, the dataclasses it returns or a cached fragment's markup starts with fresh
+    keys, so no process unpickles an entry of another shape or serves old HTML. Read once at
+    start (a few milliseconds)."""
     root = Path(__file__).resolve().parents[1]
     digest = hashlib.blake2b(digest_size=6)
-    for package in FINGERPRINTED_PACKAGES:
-        for path in sorted(root.joinpath(package).rglob("*.py")):
-            if "migrations" not in path.parts:
-                digest.update(str(path.relative_to(root)).encode())
-                digest.update(path.read_bytes())
+    paths = [
+        path
+        for package in FINGERPRINTED_PACKAGES
+        for path in sorted(root.joinpath(package).rglob("*.py"))
+        if "migrations" not in path.parts
+    ] + sorted(root.joinpath(FINGERPRINTED_TEMPLATES).rglob("*.html"))
+    for path in paths:
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
@@ -90,7 +105,45 @@ def read_model_key(name: str, kwargs: dict[str, Any], generations: Iterable[int]
     return f"{KEY_PREFIX}{CODE_FINGERPRINT}:{name}:{digest}"
 
 
-def read_model_cached(*depends_on: str, timeout: int = TIMEOUT_SECONDS):
+@dataclass(frozen=True)
+class CacheEntry:
+    """One cached value a page shows, keyed like a read-model: by `name`, `arguments` and the
+    values of the generations it `depends_on`."""
+
+    name: str
+    depends_on: tuple[str, ...]
+    arguments: dict[str, Any]
+
+
+def cache_keys(entries: Sequence[CacheEntry]) -> list[str]:
+    """The entries' current keys, in order: one cache round trip for all their generations."""
+    names = tuple(dict.fromkeys(name for entry in entries for name in entry.depends_on))
+    current = dict(zip(names, generations_get(names), strict=True)) if names else {}
+    return [
+        read_model_key(entry.name, entry.arguments, [current[name] for name in entry.depends_on])
+        for entry in entries
+    ]
+
+
+def cache_found(keys: list[str]) -> dict[str, Any]:
+    """The values stored under `keys` (one round trip); a key missing or unreadable is not
+    in the answer."""
+    if not keys:
+        return {}
+    try:
+        found = cache.get_many(keys)
+    except UNREADABLE:
+        logger.warning("Unreadable cache entry among %s; computing them again", keys)
+        return {}
+    return {key: stored[0] for key, stored in found.items()}
+
+
+def cache_store(values: dict[str, Any]) -> None:
+    # In a tuple, so that a value of None is cached too.
+    cache.set_many({key: (value,) for key, value in values.items()}, timeout=TIMEOUT_SECONDS)
+
+
+def read_model_cached(*depends_on: str):
     """Cache a keyword-only read-model function until a write bumps one of `depends_on`
     (generation names from `healthscore.generations`; all of them when none is named).
 
@@ -102,17 +155,12 @@ def read_model_cached(*depends_on: str, timeout: int = TIMEOUT_SECONDS):
 
         @functools.wraps(function)
         def cached(**kwargs: Any) -> T:
-            key = read_model_key(name, kwargs, generations_get(names))
-            try:
-                found = cache.get(key)
-            except (pickle.UnpicklingError, AttributeError, ImportError, TypeError, EOFError):
-                logger.warning("Unreadable cache entry for %s; computing it again", name)
-                found = None
-            if found is not None:
-                return found[0]
+            (key,) = cache_keys([CacheEntry(name, names, kwargs)])
+            found = cache_found([key])
+            if key in found:
+                return found[key]
             value = function(**kwargs)
-            # In a tuple, so that a read-model whose answer is None is cached too.
-            cache.set(key, (value,), timeout=timeout)
+            cache_store({key: value})
             return value
 
         cached.uncached = function

@@ -26,6 +26,7 @@ from django.utils import timezone
 from accounts import roles
 from events.choices import EventType
 from events.services import event_record
+from healthscore.generations import generation_bump_for
 from playbooks.choices import Assignee, TaskStatus
 from playbooks.models import Playbook, PlaybookStep, Task
 from risk.choices import SEVERITY_LEVEL, UNRESOLVED_STATUSES, RiskStatus
@@ -121,7 +122,9 @@ def tasks_create_for_risks(*, risk_ids: list[int], today: date | None = None) ->
         return 0
     leader_id = _leader_id() if _any_leader_step(steps_by_type) else None
     if connection.vendor == "postgresql":
-        return _tasks_insert_select(risk_ids=risk_ids, today=today, leader_id=leader_id)
+        inserted = _tasks_insert_select(risk_ids=risk_ids, today=today, leader_id=leader_id)
+        generation_bump_for(Task)  # INSERT … SELECT sends no signal
+        return inserted
     tasks: list[Task] = []
     for start in range(0, len(risk_ids), RISKS_PER_QUERY):
         rows = Risk.objects.filter(
@@ -147,6 +150,7 @@ def tasks_create_for_risks(*, risk_ids: list[int], today: date | None = None) ->
                     )
                 )
     Task.objects.bulk_create(tasks, batch_size=BULK_BATCH_SIZE, ignore_conflicts=True)
+    generation_bump_for(Task)  # bulk_create sends no signal
     return len(tasks)
 
 
@@ -277,6 +281,7 @@ def _task_finish(*, task: Task, user: AbstractBaseUser, status: str, note: str) 
         raise TaskError(
             f"This task is already {current.get_status_display().lower()}.", code="task_finished"
         )
+    generation_bump_for(Task)  # a queryset update sends no signal
     return Task.objects.select_related("risk", "account").get(pk=task.pk)
 
 

@@ -28,44 +28,104 @@ from front.forms import (
     SentimentForm,
     TouchpointForm,
 )
+from front.fragments import Fragment, PageParts, PageValue, lazy
 from front.read_models import account as account_rm
 from front.read_models import work as work_rm
 from front.read_models.risks import account_risks, risk_and_account_timeline
+from healthscore.generations import ACCOUNTS, RISKS, SCORECARDS, SCORES, TASKS
 from risk import services
 from risk.services.lifecycle import risk_transitions_allowed
 from scorecards.services.sentiment import sentiment_record
 
 
 def _account_context(request: HttpRequest, account: Account, **extra) -> dict:
-    """Everything the account page shows; `extra` adds to it or replaces a part."""
-    today = timezone.localdate()
-    risks = extra.pop("risks", None) or account_risks(account=account, user=request.user)
-    score = account_rm.account_score(account=account, today=today)
-    may_edit = may_edit_relationship(request.user, account)
+    """Everything the account page shows, each part computed on first use (a page served
+    from the cache computes none); `extra` adds to it or replaces a part."""
+    today, user = timezone.localdate(), request.user
+    score = lazy(lambda: account_rm.account_score(account=account, today=today))
+    risks = extra.pop("risks", None) or lazy(lambda: account_risks(account=account, user=user))
+    may_edit = may_edit_relationship(user, account)
     return {
         "account": account,
         "score": score,
-        "likelihood": account_rm.account_renewal_likelihood(snapshot=score.snapshot),
-        "contacts": account_rm.account_contacts(account=account, today=today),
+        "likelihood": lazy(lambda: account_rm.account_renewal_likelihood(snapshot=score.snapshot)),
+        "contacts": lazy(lambda: account_rm.account_contacts(account=account, today=today)),
         "risks": risks,
-        "timeline": risk_and_account_timeline(account=account, risks=risks),
-        "sentiment_form": SentimentForm(),
-        "may_record_sentiment": may_record_sentiment(request.user, account),
-        "sees_portfolio": roles.user_sees_all_accounts(request.user),
-        "tasks": work_rm.account_tasks(account=account, user=request.user, today=today),
+        "timeline": lazy(lambda: risk_and_account_timeline(account=account, risks=list(risks))),
+        "sentiment_form": lazy(SentimentForm),
+        "may_record_sentiment": may_record_sentiment(user, account),
+        "sees_portfolio": roles.user_sees_all_accounts(user),
+        "tasks": lazy(lambda: work_rm.account_tasks(account=account, user=user, today=today)),
         "may_edit_relationship": may_edit,
         **(relationship_forms(account=account, today=today) if may_edit else {}),
+        "today": today,
         **extra,
     }
+
+
+def _account_fragments(request: HttpRequest, account: Account, context: dict) -> dict:
+    """The account page's parts, keyed like the read-models they show; the risks and tasks
+    by the user too (which moves they may make). The heading is rendered every time."""
+    of_account = {"account": account, "today": context["today"]}
+    mine = {**of_account, "user": request.user.pk}
+    fragments = {
+        "score": Fragment(
+            "front/partials/_account_score.html",
+            (SCORES, ACCOUNTS, SCORECARDS),
+            of_account,
+            reads=("score", "likelihood"),
+        ),
+        "risks": Fragment(
+            "front/partials/_risk_list.html", (RISKS, TASKS, ACCOUNTS), mine, reads=("risks",)
+        ),
+        "tasks": Fragment(
+            "front/partials/_tasks.html",
+            (TASKS, RISKS, ACCOUNTS),
+            mine,
+            reads=("tasks", "task_form", "task_form_pk"),
+        ),
+        "contacts": Fragment(
+            "front/partials/_contacts.html", (ACCOUNTS,), of_account, reads=("contacts",)
+        ),
+        "timeline": Fragment(
+            "front/partials/_timeline.html",
+            (SCORES, RISKS, ACCOUNTS),
+            {"account": account},
+            reads=("timeline",),
+        ),
+    }
+    if context["may_record_sentiment"]:
+        fragments["sentiment"] = Fragment(
+            "front/partials/_sentiment_form.html",
+            (),  # the same form for every account, but for its address
+            {"account": account},
+            reads=("account", "sentiment_form", "sentiment_saved"),
+        )
+    if context["may_edit_relationship"]:
+        fragments["relationship"] = Fragment(
+            "front/partials/_relationship.html",
+            (ACCOUNTS,),  # the contacts to choose from
+            of_account,
+            reads=("account", *RELATIONSHIP_FORMS, "relationship_saved"),
+        )
+    return fragments
+
+
+RELATIONSHIP_FORMS = (
+    "touchpoint_form",
+    "contact_add_form",
+    "contact_role_form",
+    "contact_left_form",
+)
 
 
 def relationship_forms(*, account: Account, today: date, **bound) -> dict:
     """The four relationship forms, empty, or `bound` ones (with their errors) in place."""
     forms = {
-        "touchpoint_form": TouchpointForm(account=account, today=today),
-        "contact_add_form": ContactAddForm(),
-        "contact_role_form": ContactRoleForm(account=account),
-        "contact_left_form": ContactLeftForm(account=account, today=today),
+        "touchpoint_form": lazy(lambda: TouchpointForm(account=account, today=today)),
+        "contact_add_form": lazy(ContactAddForm),
+        "contact_role_form": lazy(lambda: ContactRoleForm(account=account)),
+        "contact_left_form": lazy(lambda: ContactLeftForm(account=account, today=today)),
     }
     return {**forms, **bound}
 
@@ -75,10 +135,27 @@ def account_context(request: HttpRequest, account: Account, **extra) -> dict:
     return _account_context(request, account, **extra)
 
 
+def account_page(request: HttpRequest, account: Account, **extra) -> HttpResponse:
+    """The whole account page. Its parts come from the cache, but those that `extra` replaces
+    (a bound form with its errors), which are rendered for this response only."""
+    context = _account_context(request, account, **extra)
+    fragments = _account_fragments(request, account, context)
+    # The likelihood as such (it may be None), fetched with the fragments.
+    likelihood = PageValue(
+        "account_renewal_likelihood",
+        (SCORES, SCORECARDS),
+        {"account": account, "today": context["today"]},
+        compute=context["likelihood"].resolve,
+    )
+    context["parts"] = PageParts(
+        request, context, fragments, values={"likelihood": likelihood}, fresh=extra
+    )
+    return render(request, "front/account_detail.html", context)
+
+
 @login_required
 def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    account = get_account_for_user(request, pk)
-    return render(request, "front/account_detail.html", _account_context(request, account))
+    return account_page(request, get_account_for_user(request, pk))
 
 
 @require_POST
@@ -105,8 +182,7 @@ def _sentiment_invalid(request: HttpRequest, account: Account, form: SentimentFo
     if is_htmx(request):
         context = {"account": account, "sentiment_form": form}
         return render(request, "front/partials/_sentiment_form.html", context)
-    context = _account_context(request, account, sentiment_form=form)
-    return render(request, "front/account_detail.html", context)
+    return account_page(request, account, sentiment_form=form)
 
 
 def _sentiment_record_and_evaluate(*, account: Account, form: SentimentForm, user, as_of: date):
@@ -141,8 +217,7 @@ def risk_transition(request: HttpRequest, pk: int) -> HttpResponse:
     bound_pk = risk.pk if form.errors else 0
     risks = account_risks(account=risk.account, user=request.user, bound=form, bound_pk=bound_pk)
     if not is_htmx(request):
-        context = _account_context(request, risk.account, risks=risks)
-        return render(request, "front/account_detail.html", context)
+        return account_page(request, risk.account, risks=risks)
     context = {"account": risk.account, "risks": risks}
     context["timeline"] = risk_and_account_timeline(account=risk.account, risks=risks)
     return render(request, "front/partials/_risks.html", context)

@@ -1,6 +1,7 @@
 """The portfolio page for CS leaders and CS Ops, and its CSV download."""
 
 import csv
+from datetime import date
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -12,9 +13,11 @@ from django.utils import timezone
 
 from accounts import roles
 from accounts.models import Account
-from accounts.selectors import accounts_visible_to
+from accounts.selectors import accounts_visible_scope, accounts_visible_to
+from front.fragments import Fragment, PageParts, lazy
 from front.read_models import portfolio as portfolio_rm
 from front.read_models import work as work_rm
+from healthscore.generations import ACCOUNTS, RISKS, SCORECARDS, SCORES, TASKS
 from scorecards.learning import selectors as learning_selectors
 
 
@@ -28,13 +31,39 @@ def _require_portfolio_role(request: HttpRequest) -> None:
 @login_required
 def portfolio(request: HttpRequest) -> HttpResponse:
     _require_portfolio_role(request)
-    overview = portfolio_rm.portfolio_overview(
-        accounts=accounts_visible_to(user=request.user), today=timezone.localdate()
-    )
-    context = {"portfolio": overview, "nav": "portfolio", "sees_portfolio": True}
-    context["backtest_scorecards"] = learning_selectors.backtest_scorecards(user=request.user)
-    context["tasks_by_csm"] = work_rm.tasks_by_csm(today=timezone.localdate())
+    user, today = request.user, timezone.localdate()
+    context = {
+        "portfolio": lazy(
+            lambda: portfolio_rm.portfolio_overview(
+                accounts=accounts_visible_to(user=user), today=today
+            )
+        ),
+        "backtest_scorecards": lazy(lambda: learning_selectors.backtest_scorecards(user=user)),
+        "tasks_by_csm": lazy(lambda: work_rm.tasks_by_csm(today=today)),
+        "nav": "portfolio",
+        "sees_portfolio": True,
+    }
+    context["parts"] = PageParts(request, context, _portfolio_fragments(request, today))
     return render(request, "front/portfolio.html", context)
+
+
+def _portfolio_fragments(request: HttpRequest, today: date) -> dict[str, Fragment]:
+    scope = accounts_visible_scope(user=request.user)
+    return {
+        "backtest_links": Fragment(
+            "front/partials/_backtest_links.html",
+            (SCORECARDS,),
+            {"may_backtest": learning_selectors.may_backtest(request.user)},
+            reads=("backtest_scorecards",),
+        ),
+        # The open tasks by CSM sit among the rollups, shown with them: their generations too.
+        "overview": Fragment(
+            "front/partials/_portfolio_overview.html",
+            (SCORES, ACCOUNTS, SCORECARDS, TASKS, RISKS),
+            {"scope": scope, "today": today},
+            reads=("portfolio", "tasks_by_csm"),
+        ),
+    }
 
 
 class _Echo:

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from accounts import services as account_services
 from front.access import get_account_for_relationship, is_htmx
 from front.forms import ContactAddForm, ContactLeftForm, ContactRoleForm, TouchpointForm
-from front.views.account import account_context, relationship_forms
+from front.views.account import account_context, account_page, relationship_forms
 from risk import services as risk_services
 
 
@@ -26,16 +26,11 @@ def _respond(request: HttpRequest, account, *, form_name: str, form, written: bo
             return redirect("front:account-detail", pk=account.pk)
         form = None
     bound = {form_name: form} if form is not None else {}
-    context = account_context(
-        request, account, **relationship_forms(account=account, today=today, **bound)
-    )
-    context["relationship_saved"] = written
-    template = (
-        "front/partials/_relationship_saved.html"
-        if is_htmx(request)
-        else "front/account_detail.html"
-    )
-    return render(request, template, context)
+    forms = relationship_forms(account=account, today=today, **bound)
+    if not is_htmx(request):
+        return account_page(request, account, **forms)
+    context = account_context(request, account, **forms, relationship_saved=written)
+    return render(request, "front/partials/_relationship_saved.html", context)
 
 
 def _write(form, write) -> bool:

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 
 from front.access import get_account_for_relationship, get_task_for_user, is_htmx
 from front.forms import TaskFinishForm
-from front.views.account import account_context
+from front.views.account import account_context, account_page
 from playbooks import services as playbook_services
 from risk import services as risk_services
 from scorecards.services.scoring import account_rescore
@@ -35,11 +35,10 @@ def task_finish(request: HttpRequest, pk: int) -> HttpResponse:
             form.add_error(None, refusal.message)
     if not form.errors and not is_htmx(request):
         return redirect("front:account-detail", pk=task.account_id)
+    if not is_htmx(request):
+        return account_page(request, task.account, task_form=form, task_form_pk=task.pk)
     context = account_context(request, task.account, task_form=form, task_form_pk=task.pk)
-    template = (
-        "front/partials/_tasks_saved.html" if is_htmx(request) else "front/account_detail.html"
-    )
-    return render(request, template, context)
+    return render(request, "front/partials/_tasks_saved.html", context)
 
 
 @require_POST

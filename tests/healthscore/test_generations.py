@@ -1,6 +1,8 @@
 """Generations (healthscore/generations.py) and cached read-models
 (healthscore/read_model_cache.py), on the local-memory cache each test gets."""
 
+from datetime import date
+
 import pytest
 from django.contrib.auth.models import Group
 from django.db import transaction
@@ -10,7 +12,9 @@ from accounts.models import Account
 from healthscore.generations import (
     ACCOUNTS,
     RISKS,
+    SAVED_VIEWS,
     SCORES,
+    TASKS,
     generation_bump,
     generations_get,
 )
@@ -114,3 +118,22 @@ def test_a_bump_for_another_generation_keeps_the_entry(calls):
     generation_bump(RISKS)
     _scores_read_model(accounts=accounts, label="a")
     assert len(calls) == 1
+
+
+@pytest.mark.django_db
+def test_a_task_and_a_saved_view_bump_their_own_generations():
+    from front.models import SavedView
+    from playbooks.models import Task
+    from tests.risk.factories import RiskFactory
+
+    risk = RiskFactory()
+    before = generations_get([TASKS, SAVED_VIEWS, SCORES])
+    Task.objects.create(account=risk.account, risk=risk, title="Call", due_on=date(2026, 12, 1))
+    after_task = generations_get([TASKS, SAVED_VIEWS, SCORES])
+    SavedView.objects.create(user=risk.account.owner, name="Mine", query="tier=watch")
+    after_view = generations_get([TASKS, SAVED_VIEWS, SCORES])
+    changed = [
+        tuple(now != then for now, then in zip(later, earlier, strict=True))
+        for earlier, later in ((before, after_task), (after_task, after_view))
+    ]
+    assert changed == [(True, False, False), (False, True, False)]
