@@ -358,12 +358,16 @@ def _values_copy_upsert(buffer: bytes, *, first: date, last: date) -> tuple[int,
                 "WITH (FORMAT binary)",
                 io.BytesIO(buffer),
             )
+        # The stored value is a subquery per row, which can only probe the unique index: as a
+        # join, the planner scanned the whole month (48 ms for 560,000 rows, and growing with
+        # the month) whenever its statistics expected few rows on the dates sent. BETWEEN
+        # limits the probes to the months sent.
         cursor.execute(
             "WITH incoming AS ("
-            "  SELECT t.account_id, t.metric_id, t.date, t.value, v.value AS stored"
-            "  FROM tmp_metric_values t LEFT JOIN "
-            f" {TABLE} v ON v.account_id = t.account_id AND v.metric_id = t.metric_id"
-            "  AND v.date = t.date AND v.date BETWEEN %s AND %s"  # only their months' partitions
+            "  SELECT t.account_id, t.metric_id, t.date, t.value, ("
+            f"    SELECT v.value FROM {TABLE} v WHERE v.account_id = t.account_id"
+            "     AND v.metric_id = t.metric_id AND v.date = t.date AND v.date BETWEEN %s AND %s"
+            "  ) AS stored FROM tmp_metric_values t"
             "), written AS ("
             f"  INSERT INTO {TABLE} (account_id, metric_id, date, value)"
             "   SELECT account_id, metric_id, date, value FROM incoming"
