@@ -4,9 +4,11 @@ errors of bad rows), then written with one upsert that tells created, updated an
 import datetime as dt
 
 import pytest
+from django.db.models import ProtectedError
 
 from accounts import roles
 from accounts.bulk import RowError, UpsertResult
+from accounts.models import Account
 from metrics import services
 from metrics.models import Metric, MetricValue
 from tests.accounts.factories import AccountFactory, UserFactory
@@ -212,3 +214,28 @@ def test_metric_values_ingest_counts_created_updated_and_unchanged(declared):
         ("GLOBEX", "logins", dt.date(2026, 11, 19), 3.0),
         ("OTHER-1", "logins", dt.date(2026, 11, 19), 4.0),
     ]
+
+
+# Metric values keep no foreign keys in the database (metrics.models.MetricValue): Django
+# keeps the two rules they enforced.
+
+
+def test_account_delete_deletes_its_metric_values(declared):
+    services.metric_values_ingest(
+        rows=[
+            {"account": "ACME", "metric": "logins", "date": "2026-11-19", "value": 1},
+            {"account": "GLOBEX", "metric": "logins", "date": "2026-11-19", "value": 2},
+        ],
+        user=None,
+        today=TODAY,
+    )
+    Account.objects.get(external_id="ACME").delete()
+    assert stored() == [("GLOBEX", "logins", dt.date(2026, 11, 19), 2.0)]
+
+
+def test_metric_with_values_cannot_be_deleted(declared):
+    row = {"account": "ACME", "metric": "logins", "date": "2026-11-19", "value": 1}
+    services.metric_values_ingest(rows=[row], user=None, today=TODAY)
+    with pytest.raises(ProtectedError):
+        Metric.objects.get(key="logins").delete()
+    assert stored() == [("ACME", "logins", dt.date(2026, 11, 19), 1.0)]
