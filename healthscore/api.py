@@ -7,6 +7,7 @@ listing every bad row (see ``accounts.bulk.IngestionError``).
 
 from __future__ import annotations
 
+from itertools import chain
 from typing import Any
 
 import orjson
@@ -177,6 +178,9 @@ def _too_deep_message() -> str:
 
 def _json_depth(data: Any) -> int:
     """How deep lists and objects nest in `data` (a scalar is 0), without recursion."""
+    flat = _flat_rows_depth(data)
+    if flat is not None:
+        return flat
     deepest = 0
     stack = [(data, 1)]
     while stack:
@@ -192,6 +196,22 @@ def _json_depth(data: Any) -> int:
             return depth
         stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
     return deepest
+
+
+def _flat_rows_depth(data: Any) -> int | None:
+    """The depth of a bulk body, a list of objects whose fields are all scalars (2, or 1 for
+    an empty list), found in C-speed passes; None for any other shape. A 10,000-row body has
+    40,000 values, and the general walk above spends a Python step on each."""
+    if type(data) is not list:
+        return None
+    if not data:
+        return 1
+    if set(map(type, data)) != {dict}:
+        return None
+    kinds = set(map(type, chain.from_iterable(map(dict.values, data))))
+    if dict in kinds or list in kinds:
+        return None
+    return 2
 
 
 def api_body_limit_middleware(get_response):

@@ -34,11 +34,20 @@ class MetricValue(models.Model):
     (id, date), as a partitioned table's keys must hold the partition key.
     """
 
+    # No foreign-key constraints in the database (db_constraint=False): PostgreSQL checks one
+    # row at a time, two queries per value at commit, which was half the time of a
+    # 10,000-row push. The ingestion resolves every account and metric in the transaction
+    # that writes, and Django still cascades an account's deletion to its values and refuses
+    # to delete a metric that has values (PROTECT).
     account = models.ForeignKey(
-        "accounts.Account", on_delete=models.CASCADE, related_name="metric_values", db_index=False
+        "accounts.Account",
+        on_delete=models.CASCADE,
+        related_name="metric_values",
+        db_index=False,
+        db_constraint=False,
     )
     metric = models.ForeignKey(
-        Metric, on_delete=models.PROTECT, related_name="values", db_index=False
+        Metric, on_delete=models.PROTECT, related_name="values", db_index=False, db_constraint=False
     )
     date = models.DateField()
     value = models.FloatField()

@@ -7,6 +7,7 @@ from datetime import date
 import pandas as pd
 from django.db import connection
 
+from accounts.models import Account
 from metrics.models import Metric, MetricValue
 
 TABLE = MetricValue._meta.db_table
@@ -88,6 +89,11 @@ def metric_values_frame(
             )
             frame = pd.concat([earlier, frame], ignore_index=True)
     frame = frame.astype({"account_id": "int64", "metric_id": "int64", "value": float})
+    # Values keep no foreign key to their account (MetricValue): an account deleted while its
+    # values were being pushed can leave some behind, which must not be derived (the derived
+    # measure values do have one, and a run would fail on them).
+    accounts = Account.objects.filter(pk__gte=first_id, pk__lte=last_id).values_list("pk")
+    frame = frame[frame["account_id"].isin([pk for (pk,) in accounts])]
     return pd.DataFrame(
         {
             "account_id": frame["account_id"].to_numpy(),

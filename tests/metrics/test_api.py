@@ -8,6 +8,7 @@ import time_machine
 from rest_framework.test import APIClient
 
 from accounts.authentication import api_key_create
+from accounts.models import Account
 from metrics.models import Metric, MetricValue
 from tests.accounts.factories import AccountFactory
 
@@ -176,3 +177,59 @@ def test_metric_values_list(integration_client, logins, acme):
     assert response.json()["results"] == [
         {"account": "ACME", "metric": "logins", "date": "2026-11-19", "value": 12.0}
     ]
+
+
+@pytest.fixture
+def fifty_accounts(db):
+    Account.objects.bulk_create(
+        [Account(external_id=f"A-{n:02d}", name=f"Account {n}") for n in range(50)]
+    )
+
+
+def ten_thousand_rows():
+    """10,000 rows: 50 accounts × 200 days before today, the value 12."""
+    return [
+        row(account=f"A-{n:02d}", date=(dt.date(2026, 11, 19) - dt.timedelta(days=day)).isoformat())
+        for day in range(200)
+        for n in range(50)
+    ]
+
+
+def test_metric_values_bad_row_in_the_middle_of_ten_thousand_named(
+    integration_client, logins, fifty_accounts
+):
+    rows = ten_thousand_rows()
+    rows[5_000]["account"] = "NOPE"
+    response = integration_client.post(URL, rows, format="json")
+    assert response.status_code == 400
+    assert response.json() == {
+        "message": "1 of 10000 rows is invalid; nothing was written.",
+        "code": "invalid_rows",
+        "fields": {},
+        "rows": [
+            {
+                "row": 5000,
+                "field": "account",
+                "message": "No account with external_id “NOPE” that you can see.",
+            }
+        ],
+    }
+    assert MetricValue.objects.count() == 0
+
+
+def test_metric_values_ten_thousand_rows_sent_twice_write_once(
+    integration_client, logins, fifty_accounts
+):
+    rows = ten_thousand_rows()
+    first = integration_client.post(URL, rows, format="json")
+    rows[7]["value"] = 13
+    again = integration_client.post(URL, rows, format="json")
+    assert (first.status_code, first.json()) == (
+        201,
+        {"created": 10_000, "updated": 0, "unchanged": 0},
+    )
+    assert (again.status_code, again.json()) == (
+        200,
+        {"created": 0, "updated": 1, "unchanged": 9_999},
+    )
+    assert MetricValue.objects.filter(value=12).count() == 9_999

@@ -105,6 +105,27 @@ def test_json_nested_33_deep_is_refused_and_32_is_read(csm_client, account):
     assert (deep.status_code, deep.json()["code"]) == (400, "invalid_rows")  # read, then refused
 
 
+def test_json_one_row_nested_too_deep_among_ten_thousand_flat_rows_is_refused(csm_client, account):
+    # A bulk body of flat rows is measured without walking every value; one row whose comment
+    # nests 31 lists deep (33 levels with the body's list and the row's object) must still
+    # be found.
+    rows = [value(account, as_of=f"2026-{1 + n % 10:02d}-01") for n in range(10_000)]
+    rows[5_000]["comment"] = _nested(31)
+    too_deep = csm_client.post(VALUES, rows, format="json")
+    rows[5_000]["comment"] = _nested(30)  # 32 levels: read, then refused as a bad row
+    deep = csm_client.post(VALUES, rows[4_999:5_001], format="json")
+    assert (too_deep.status_code, too_deep.json()["code"]) == (400, "too_deep")
+    assert rows_of(deep) == [(1, "comment", "The comment must be text.")]
+    assert MeasureValue.objects.count() == 0
+
+
+def _nested(levels: int) -> list:
+    nested: list = []
+    for _ in range(levels - 1):
+        nested = [nested]
+    return nested
+
+
 def test_body_over_the_limit_is_a_413_in_the_error_shape(csm_client, account):
     comment = "x" * (17 * 1024 * 1024)  # over the default 16 MiB
     body = f'[{{"account": "{account.external_id}", "comment": "{comment}"}}]'
