@@ -43,7 +43,9 @@ import common  # noqa: E402
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/healthscore_bench_api"
 SCORE_SAMPLE = 1000
 POST_ROWS = 10_000
-POST_MEASURES = ("adoption", "engagement", "deployment")
+# Pushed measures: the demo derives adoption, engagement and deployment from usage metrics,
+# and a push of a derived measure is refused.
+POST_MEASURES = ("roi", "support", "nps")
 TARGET_P95_MS = {"list": 50, "score": 50, "portfolio": 200, "not-modified": 50}
 TARGET_POST_SECONDS = 2.0
 
