@@ -27,6 +27,7 @@ from healthscore.dates import date_out_of_range_message
 from healthscore.generations import generation_bump_for
 
 MAX_ROWS_PER_REQUEST = 10_000
+NUL = "\x00"  # no text column holds it: PostgreSQL refuses it
 BATCH_SIZE = 5_000
 # Past this many, further errors are counted but not kept (a file that is wrong on every one
 # of a million lines would otherwise hold a million messages).
@@ -229,7 +230,10 @@ def accounts_by_external_id(
     *, external_ids: Iterable[str], user: AbstractBaseUser | None
 ) -> dict[str, int]:
     """{external_id: id} of the given accounts that `user` may see (one query per slice)."""
-    wanted = sorted({value for value in external_ids if isinstance(value, str)})
+    # A NUL matches no external_id, and PostgreSQL refuses it in a query: left out.
+    wanted = sorted(
+        {value for value in external_ids if isinstance(value, str) and NUL not in value}
+    )
     found: dict[str, int] = {}
     visible = accounts_for(user)
     for part in slices(wanted):

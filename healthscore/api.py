@@ -26,7 +26,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
-from accounts.bulk import IngestionError
+from accounts.bulk import NUL, IngestionError
 from accounts.models import Account, ApiKey
 from accounts.selectors import accounts_visible_to
 from risk.services import DomainError
@@ -341,6 +341,8 @@ def row_for_lookup(queryset: QuerySet, value: str):
     An external_id that looks like another row's id wins: integrations address accounts by
     their CRM id, and a numeric CRM id (HubSpot's, say) must not land on an unrelated account.
     """
+    if NUL in value:  # no row has it, and PostgreSQL refuses it in a query
+        raise Http404
     matches = list(queryset.filter(external_id_or_pk_q(value))[:2])
     if len(matches) == 2:
         matches = [row for row in matches if row.external_id == value]

@@ -8,7 +8,7 @@ in customer-success data. Reads guard themselves too (see scorecards.engine.days
 stored before this rule never turns a page into a 500.
 """
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 from rest_framework import serializers
 
@@ -24,6 +24,18 @@ def date_out_of_range_message(value: date) -> str | None:
         f"{value.isoformat()} is outside the dates Healthscore accepts "
         f"({EARLIEST_DATE.isoformat()} to {LATEST_DATE.isoformat()})."
     )
+
+
+def moment_in_utc(moment: datetime) -> datetime:
+    """An aware moment in UTC. RFC 3339 offsets reach ±23:59, PostgreSQL's only ±15:59, so a
+    moment is compared in UTC; one that UTC cannot hold (year 1 ahead of UTC, 9999 behind)
+    becomes the earliest or latest moment there is."""
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        return (datetime.min if moment.year == datetime.min.year else datetime.max).replace(
+            tzinfo=UTC
+        )
 
 
 class BoundedDateField(serializers.DateField):

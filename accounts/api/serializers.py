@@ -174,6 +174,8 @@ class ContactWriteSerializer(serializers.ModelSerializer):
         left_on = attrs.get("left_on", instance.left_on if instance else None)
         if "left_on" in attrs and attrs["left_on"] is not None and "is_active" not in attrs:
             is_active = False
+        if attrs.get("is_active") is True and "left_on" not in attrs:
+            left_on = None  # back at the company: the date they had left goes
         if not is_active and left_on is None:
             raise serializers.ValidationError(
                 {"left_on": "A contact who left needs the date they left."}

@@ -143,6 +143,28 @@ def test_account_bulk_upsert_one_bad_row_writes_none(integration_client):
     assert not Account.objects.filter(external_id="OK-1").exists()
 
 
+def test_renewal_outcome_naming_an_account_with_a_nul_is_a_bad_row(integration_client):
+    # PostgreSQL refuses a NUL in a query: the lookup used to fail with a 500.
+    row = {
+        "account": "ACME\x00",
+        "renewal_date": "2026-06-30",
+        "outcome": "renewed",
+        "arr_before": 100,
+        "arr_after": 100,
+    }
+    response = integration_client.post("/api/v1/renewal-outcomes/", row, format="json")
+    assert (response.status_code, response.json()["rows"]) == (
+        400,
+        [
+            {
+                "row": 0,
+                "field": "account",
+                "message": "No account with external_id “ACME\x00” that you can see.",
+            }
+        ],
+    )
+
+
 @pytest.mark.parametrize(
     ("query", "expected"),
     [

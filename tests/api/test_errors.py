@@ -65,3 +65,16 @@ def test_csm_may_not_create_accounts(csm_client):
         "code": "permission_denied",
         "fields": {},
     }
+
+
+def test_a_path_with_a_newline_is_a_404_in_the_error_shape(csm_client, db):
+    response = csm_client.get("/api/v1/webhooks/1%0A/deliveries/")
+    assert (response.status_code, response.json()) == (
+        404,
+        {"message": "No such endpoint.", "code": "not_found", "fields": {}},
+    )
+
+
+def test_an_account_named_with_a_nul_is_a_404_not_a_500(csm_client, account):
+    response = csm_client.get("/api/v1/accounts/%00/score/")
+    assert (response.status_code, response.json()["code"]) == (404, "not_found")

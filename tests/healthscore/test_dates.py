@@ -1,0 +1,13 @@
+from datetime import UTC, datetime
+
+from healthscore.dates import moment_in_utc
+
+
+def test_moment_in_utc_takes_an_offset_postgresql_cannot():
+    given = datetime.fromisoformat("0516-02-18T02:26:39-23:22")
+    assert moment_in_utc(given) == datetime(516, 2, 19, 1, 48, 39, tzinfo=UTC)
+
+
+def test_moment_in_utc_before_the_first_moment_utc_holds_is_the_first():
+    given = datetime.fromisoformat("0001-01-01T00:00:00+05:00")
+    assert moment_in_utc(given) == datetime.min.replace(tzinfo=UTC)
