@@ -1,4 +1,5 @@
-"""What every API endpoint shares: the one error shape, pagination, permissions, throttling.
+"""What every API endpoint shares: the one error shape, pagination and ordering, permissions,
+throttling.
 
 Every error body is ``{"message": str, "code": str, "fields": {field: [message, ...]}}``; a bulk
 request whose rows are invalid adds ``"rows": [{"row": 3, "field": "raw_value", "message": …}]``
@@ -7,6 +8,7 @@ listing every bad row (see ``accounts.bulk.IngestionError``).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
@@ -17,7 +19,7 @@ from django.http import Http404
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import PolymorphicProxySerializer
-from rest_framework import exceptions, serializers, status
+from rest_framework import exceptions, filters, serializers, status
 from rest_framework.pagination import CursorPagination, PageNumberPagination
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import SAFE_METHODS, BasePermission
@@ -95,6 +97,16 @@ def _first_code(codes: Any) -> str:
     return str(codes)
 
 
+def _is_unique_conflict(codes: Any) -> bool:
+    """Whether every error is a unique key already taken (DRF's code "unique"): the request
+    is well formed but conflicts with a stored row, a 409 rather than a 400."""
+    if isinstance(codes, dict):
+        codes = list(codes.values())
+    if isinstance(codes, list):
+        return bool(codes) and all(_is_unique_conflict(code) for code in codes)
+    return codes == "unique"
+
+
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     """DRF's handler, with every error in the one shape. Django's ValidationError, Http404 and
     PermissionDenied, our IngestionError and DomainError are mapped too; anything else is a
@@ -124,6 +136,9 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         return None
     if isinstance(exc, exceptions.ValidationError):
         response.data = _validation_body(exc.detail)
+        if _is_unique_conflict(exc.get_codes()):
+            response.status_code = status.HTTP_409_CONFLICT
+            response.data["code"] = "conflict"
     else:
         detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
         code = _first_code(exc.get_codes()) if isinstance(exc, exceptions.APIException) else ""
@@ -220,22 +235,86 @@ def api_body_limit_middleware(get_response):
 # --- Pagination ---------------------------------------------------------------------------------
 
 
-class StandardPagination(PageNumberPagination):
-    """For the small lists (scorecards, risks, runs): numbered pages."""
+class PageSizeMixin:
+    """`page_size` is a whole number from 1; above max_page_size a page holds max_page_size
+    rows. Anything else is a 400, where DRF would quietly serve the default size: a client
+    that asks for `page_size=abc` has a bug it should hear about."""
 
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
 
+    def get_page_size(self, request: Request) -> int:
+        given = request.query_params.get(self.page_size_query_param)
+        if not given:  # absent or empty: an empty query value means "not given" everywhere
+            return self.page_size
+        if not given.isascii() or not given.isdigit() or int(given) < 1:
+            raise exceptions.ValidationError({self.page_size_query_param: [self._page_size_rule()]})
+        return min(int(given), self.max_page_size)
 
-class CursorListPagination(CursorPagination):
+    def _page_size_rule(self) -> str:
+        return (
+            f"Rows per page: a whole number from 1 ({self.page_size} by default; "
+            f"above {self.max_page_size} a page holds {self.max_page_size})."
+        )
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["description"] = self._page_size_rule()
+                parameter["schema"] = {"type": "integer", "minimum": 1}
+            elif parameter["name"] == getattr(self, "page_query_param", None):
+                parameter["schema"] = {"type": "integer", "minimum": 1}
+        return parameters
+
+
+class StandardPagination(PageSizeMixin, PageNumberPagination):
+    """For the small lists (scorecards, risks, runs): numbered pages (a page past the last is
+    a 404)."""
+
+    last_page_strings = ()  # `page=last` is not a number: the schema says page is one
+
+
+class CursorListPagination(PageSizeMixin, CursorPagination):
     """For the big lists (accounts, contacts, touchpoints, measure values): the cost of a page
     does not grow with how deep it is, and rows added meanwhile do not shift the pages."""
 
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 500
     ordering = "-id"
+
+
+# --- Ordering -----------------------------------------------------------------------------------
+
+
+class OrderingFilter(filters.OrderingFilter):
+    """DRF's `ordering`, as strict as the schema states it: a comma-separated list of the
+    view's ordering_fields, each with a leading "-" for descending. Anything else is a 400,
+    where DRF would drop the term and quietly sort by the default."""
+
+    def get_ordering(self, request: Request, queryset: QuerySet, view: Any) -> list[str]:
+        given = request.query_params.get(self.ordering_param)
+        if given and not re.fullmatch(self._pattern(view), given):
+            raise exceptions.ValidationError({self.ordering_param: [self._rule(view)]})
+        return super().get_ordering(request, queryset, view)
+
+    @staticmethod
+    def _pattern(view: Any) -> str:
+        term = "-?(" + "|".join(re.escape(name) for name in view.ordering_fields) + ")"
+        return f"^{term}(,{term})*$"
+
+    @staticmethod
+    def _rule(view: Any) -> str:
+        return (
+            f"Order by {', '.join(view.ordering_fields)}, comma-separated; a leading - sorts "
+            "that one in descending order."
+        )
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            parameter["description"] = self._rule(view)
+            parameter["schema"] = {"type": "string", "pattern": self._pattern(view)}
+        return parameters
 
 
 # --- Permissions --------------------------------------------------------------------------------

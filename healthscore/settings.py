@@ -291,11 +291,9 @@ WEBHOOK_FAN_OUT_GRACE_SECONDS = env.float("WEBHOOK_FAN_OUT_GRACE_SECONDS", defau
 WEBHOOK_DIGEST_DELAY_SECONDS = env.float("WEBHOOK_DIGEST_DELAY_SECONDS", default=60.0)
 
 REST_FRAMEWORK = {
-    "DEFAULT_PARSER_CLASSES": [
-        "healthscore.api.JsonBodyParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
+    # JSON only, as the schema says: the bodies are lists and nested documents, which a
+    # form cannot carry (another content type is a 415).
+    "DEFAULT_PARSER_CLASSES": ["healthscore.api.JsonBodyParser"],
     # The key first: its WWW-Authenticate header makes an anonymous request a 401.
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.authentication.ApiKeyAuthentication",

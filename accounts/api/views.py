@@ -8,7 +8,6 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.filters import OrderingFilter
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -25,6 +24,7 @@ from accounts.selectors import accounts_visible_to
 from healthscore.api import (
     CursorListPagination,
     ExternalIdLookupMixin,
+    OrderingFilter,
     StandardPagination,
     one_or_many,
 )
