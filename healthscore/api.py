@@ -1,5 +1,5 @@
 """What every API endpoint shares: the one error shape, pagination and ordering, permissions,
-throttling.
+throttling, and the post-processing that makes the OpenAPI schema say all of it.
 
 Every error body is ``{"message": str, "code": str, "fields": {field: [message, ...]}}``; a bulk
 request whose rows are invalid adds ``"rows": [{"row": 3, "field": "raw_value", "message": …}]``
@@ -17,8 +17,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.views.decorators.csrf import csrf_exempt
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.utils import PolymorphicProxySerializer
+from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerExtension
 from rest_framework import exceptions, filters, serializers, status
 from rest_framework.pagination import CursorPagination, PageNumberPagination
 from rest_framework.parsers import JSONParser
@@ -28,7 +27,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
-from accounts.bulk import NUL, IngestionError
+from accounts.bulk import MAX_ROWS_PER_REQUEST, NUL, IngestionError
 from accounts.models import Account, ApiKey
 from accounts.selectors import accounts_visible_to
 from risk.services import DomainError
@@ -461,14 +460,60 @@ class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
         }
 
 
-def one_or_many(serializer_class: type[serializers.Serializer], name: str):
-    """Documents a request body that is one object or a list of them (OpenAPI oneOf)."""
-    return PolymorphicProxySerializer(
-        component_name=name,
-        serializers=[serializer_class, serializer_class(many=True)],
-        resource_type_field_name=None,
-        many=False,
-    )
+class BulkRows(serializers.Serializer):
+    """Documents a bulk request body: one `row` object, or a list of 1 to MAX_ROWS_PER_REQUEST
+    of them (accounts.bulk.rows_check_size holds every request to that). The rows are checked
+    by the ingestion services, so this serializer only describes them; `has_other_fields`
+    False says that the service refuses a field the row does not name."""
+
+    def __init__(
+        self, row: type[serializers.Serializer], component_name: str, *, has_other_fields: bool
+    ) -> None:
+        super().__init__()
+        self.row = row
+        self.component_name = component_name
+        self.has_other_fields = has_other_fields
+
+
+def one_or_many(
+    row: type[serializers.Serializer], name: str, *, has_other_fields: bool = True
+) -> BulkRows:
+    return BulkRows(row, name, has_other_fields=has_other_fields)
+
+
+class BulkRowsScheme(OpenApiSerializerExtension):
+    """BulkRows in the schema: oneOf the row and a list of rows, with its length limits."""
+
+    target_class = BulkRows
+
+    def get_name(self, auto_schema=None, direction=None) -> str:
+        return self.target.component_name
+
+    def map_serializer(self, auto_schema, direction) -> dict:
+        row = auto_schema.resolve_serializer(self.target.row, direction)
+        if not self.target.has_other_fields:
+            row.schema["additionalProperties"] = False
+        rows = {"type": "array", "items": row.ref, "minItems": 1, "maxItems": MAX_ROWS_PER_REQUEST}
+        return {"oneOf": [row.ref, rows]}
+
+
+def schema_bulk_bodies_required(result, generator, request, public):
+    """drf-spectacular post-processing hook: a bulk body is required (without one there is no
+    row to write: a 400), which drf-spectacular cannot tell from a oneOf."""
+    bulk = {
+        f"#/components/schemas/{name}"
+        for name, component in result.get("components", {}).get("schemas", {}).items()
+        if any(
+            branch.get("maxItems") == MAX_ROWS_PER_REQUEST for branch in component.get("oneOf", ())
+        )
+    }
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            body = operation.get("requestBody", {})
+            schema = body.get("content", {}).get("application/json", {}).get("schema", {})
+            if schema.get("$ref") in bulk:
+                body["required"] = True
+    return result
 
 
 ERROR_SCHEMA = {
@@ -505,21 +550,80 @@ ERROR_RESPONSES = {
     "404": "No such object among those the caller may see.",
     "405": "Method not allowed.",
     "406": "Not acceptable.",
-    "415": "Unsupported media type.",
+    "413": "The request body is larger than the API takes (API_MAX_BODY_BYTES, 16 MiB by default).",
+    "415": "Unsupported media type: bodies are JSON.",
     "429": "Too many requests for this key or user; retry later.",
 }
+WRITE_ERROR_RESPONSES = {
+    "409": "Conflicts with what is stored: a unique key already taken (the fields say which), "
+    "or a draft made before its scorecard moved on.",
+}
+WRITE_METHODS = ("post", "put", "patch", "delete")
 
 
 def schema_add_error_responses(result, generator, request, public):
     """drf-spectacular post-processing hook: every operation may answer with the one error
-    shape, so the schema documents it once and every operation refers to it."""
+    shape, so the schema documents it once and every operation refers to it; a write may
+    also meet a conflict."""
     result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
     reference = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
     for operations in result.get("paths", {}).values():
-        for operation in operations.values():
+        for method, operation in operations.items():
             responses = operation.setdefault("responses", {})
-            for code, description in ERROR_RESPONSES.items():
+            errors = ERROR_RESPONSES | (WRITE_ERROR_RESPONSES if method in WRITE_METHODS else {})
+            for code, description in errors.items():
                 responses.setdefault(code, {"description": description, "content": reference})
+    return result
+
+
+# The strings the API takes, as its serializers and form fields read them: never a NUL (DRF
+# and Django refuse it; PostgreSQL cannot store it), and, where one may not be empty, not
+# whitespace either (they strip a string before they check it, so "  " is as blank as "").
+# Python's whitespace is spelled out: a regex's \s is not quite the same set.
+NO_NUL = r"^[^\x00]*$"
+PYTHON_WHITESPACE = (
+    r"\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+NOT_BLANK = rf"^[^\x00]*[^\x00{PYTHON_WHITESPACE}][^\x00]*$"
+
+
+def schema_request_strings(result, generator, request, public):
+    """drf-spectacular post-processing hook: every string a request may carry (body fields at
+    any depth, query and path parameters) states the two rules above, unless its format,
+    enum or pattern says more already."""
+    for name, component in result.get("components", {}).get("schemas", {}).items():
+        if name.endswith("Request"):
+            _string_rules(component)
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                _string_rules(parameter.get("schema"))
+    return result
+
+
+def _string_rules(schema: Any) -> None:
+    if not isinstance(schema, dict):
+        return
+    if schema.get("type") == "string" and not {"format", "enum", "pattern"} & set(schema):
+        schema["pattern"] = NOT_BLANK if schema.get("minLength", 0) >= 1 else NO_NUL
+    for nested in schema.get("properties", {}).values():
+        _string_rules(nested)
+    for keyword in ("items", "additionalProperties"):
+        _string_rules(schema.get(keyword))
+    for keyword in ("oneOf", "anyOf", "allOf"):
+        for branch in schema.get(keyword, []):
+            _string_rules(branch)
+
+
+def schema_query_empty_values(result, generator, request, public):
+    """drf-spectacular post-processing hook: an optional query parameter given empty
+    (`?status=`) counts as not given, as DRF's serializers, django-filter and our pagination
+    all read it; the schema says so with allowEmptyValue."""
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "query" and not parameter.get("required"):
+                    parameter["allowEmptyValue"] = True
     return result
 
 

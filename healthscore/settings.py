@@ -352,6 +352,9 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "healthscore.api.schema_add_error_responses",
+        "healthscore.api.schema_bulk_bodies_required",
+        "healthscore.api.schema_query_empty_values",
+        "healthscore.api.schema_request_strings",
     ],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -126,7 +126,8 @@ class AccountViewSet(
 
     @extend_schema(
         summary="Create or update accounts by external_id, all or nothing",
-        request=serializers.AccountRowSerializer(many=True),
+        description="One object or a list of up to 10,000.",
+        request=one_or_many(serializers.AccountRowSerializer, "AccountRows"),
         responses={
             200: serializers.UpsertResultSerializer,
             201: serializers.UpsertResultSerializer,
@@ -211,7 +212,8 @@ class ContactViewSet(
 
     @extend_schema(
         summary="Create or update contacts by external_id, all or nothing",
-        request=serializers.ContactRowSerializer(many=True),
+        description="One object or a list of up to 10,000.",
+        request=one_or_many(serializers.ContactRowSerializer, "ContactRows"),
         responses={
             200: serializers.UpsertResultSerializer,
             201: serializers.UpsertResultSerializer,

@@ -95,6 +95,17 @@ def test_account_create_with_taken_external_id_is_a_409_conflict(integration_cli
     }
 
 
+def test_account_create_with_a_negative_arr_is_400(integration_client):
+    # As the bulk upsert and the CSV import: an ARR is never negative.
+    response = integration_client.post(
+        "/api/v1/accounts/", {"external_id": "NEG-1", "name": "Negative", "arr": -5}, format="json"
+    )
+    assert (response.status_code, response.json()["fields"]) == (
+        400,
+        {"arr": ["Ensure this value is greater than or equal to 0."]},
+    )
+
+
 def test_account_patch_by_external_id_changes_only_given_fields(leader, account):
     response = client_for(leader).patch(
         f"/api/v1/accounts/{account.external_id}/", {"tier": "Platinum"}, format="json"

@@ -1,6 +1,18 @@
-from datetime import UTC, datetime
+import re
+from datetime import UTC, datetime, timedelta
 
-from healthscore.dates import moment_in_utc
+from healthscore.dates import DATE_PATTERN, EARLIEST_DATE, LATEST_DATE, moment_in_utc
+
+
+def test_date_pattern_states_the_accepted_window():
+    inside = [EARLIEST_DATE, LATEST_DATE]
+    outside = [EARLIEST_DATE - timedelta(days=1), LATEST_DATE + timedelta(days=1)]
+    assert [bool(re.match(DATE_PATTERN, day.isoformat())) for day in inside + outside] == [
+        True,
+        True,
+        False,
+        False,
+    ]
 
 
 def test_moment_in_utc_takes_an_offset_postgresql_cannot():
