@@ -30,6 +30,7 @@ from healthscore.dates import date_out_of_range_message
 from healthscore.generations import generation_bump_for
 
 MAX_ROWS_PER_REQUEST = 10_000
+NUL = "\x00"  # no text column holds it: PostgreSQL refuses it
 BATCH_SIZE = 5_000
 # Past this many, further errors are counted but not kept (a file that is wrong on every one
 # of a million lines would otherwise hold a million messages).
@@ -237,7 +238,14 @@ def accounts_by_external_id(
 ) -> dict[str, int]:
     """{external_id: id} of the given accounts that `user` may see, in one query however many
     are asked for. A blank or a value that is not text names no account."""
-    wanted = list({value for value in external_ids if isinstance(value, str) and value.strip()})
+    wanted = list(
+        {
+            value
+            for value in external_ids
+            # A NUL matches no external_id, and PostgreSQL refuses it in a query: left out.
+            if isinstance(value, str) and value.strip() and NUL not in value
+        }
+    )
     if not wanted:
         return {}
     # The ids go as one JSON text parameter rather than as thousands of IN parameters, which

@@ -4,6 +4,7 @@ import django_filters
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from accounts.models import Account, Contact, RenewalOutcome, Touchpoint
+from healthscore.filters import IdFilter, ScoreFilter, TrueOrFalseFilter
 
 # risk.choices.UNRESOLVED_STATUSES: accounts may not import risk (the arrows point the other
 # way), so the statuses are repeated here; tests/api/test_filtersets.py checks they agree.
@@ -21,7 +22,7 @@ class AccountFilterSet(django_filters.FilterSet):
     """owner, segment, tier, region, lifecycle, status; band and score range from the current
     score; renewal date range; has_open_risk; q = text in the name or external_id."""
 
-    owner = django_filters.NumberFilter(field_name="owner_id")
+    owner = IdFilter(field_name="owner_id")
     owner_email = django_filters.CharFilter(field_name="owner__email", lookup_expr="iexact")
     segment = django_filters.CharFilter()
     tier = django_filters.CharFilter()
@@ -29,11 +30,11 @@ class AccountFilterSet(django_filters.FilterSet):
     lifecycle = django_filters.ChoiceFilter(choices=Account.Lifecycle.choices)
     status = django_filters.ChoiceFilter(choices=Account.Status.choices)
     band = django_filters.CharFilter(field_name="current_score__band")
-    score_min = django_filters.NumberFilter(field_name="current_score__overall", lookup_expr="gte")
-    score_max = django_filters.NumberFilter(field_name="current_score__overall", lookup_expr="lte")
+    score_min = ScoreFilter(field_name="current_score__overall", lookup_expr="gte")
+    score_max = ScoreFilter(field_name="current_score__overall", lookup_expr="lte")
     renewal_after = django_filters.DateFilter(field_name="renewal_date", lookup_expr="gte")
     renewal_before = django_filters.DateFilter(field_name="renewal_date", lookup_expr="lte")
-    has_open_risk = django_filters.BooleanFilter(method="filter_has_open_risk")
+    has_open_risk = TrueOrFalseFilter(method="filter_has_open_risk")
     q = django_filters.CharFilter(method="filter_text")
 
     class Meta:
@@ -51,7 +52,7 @@ class AccountFilterSet(django_filters.FilterSet):
 class ContactFilterSet(django_filters.FilterSet):
     account = django_filters.CharFilter(field_name="account__external_id")
     role = django_filters.ChoiceFilter(choices=Contact.Role.choices)
-    is_active = django_filters.BooleanFilter()
+    is_active = TrueOrFalseFilter()
     q = django_filters.CharFilter(method="filter_text")
 
     class Meta:

@@ -24,6 +24,7 @@ from accounts.bulk import (
     ABSENT,
     BATCH_SIZE,
     INVALID,
+    NUL,
     IngestionError,
     RowError,
     RowReader,
@@ -76,7 +77,7 @@ def _account_fields() -> dict[str, forms.Field]:
 
 def _users_by_email(emails: Iterable[str]) -> dict[str, list[int]]:
     """{lowercased email: [user ids]} for the given emails, case-insensitively."""
-    wanted = sorted({email.strip().lower() for email in emails})
+    wanted = sorted({email.strip().lower() for email in emails if NUL not in email})
     found: dict[str, list[int]] = {}
     users = get_user_model().objects.annotate(email_lower=Lower("email"))
     for part in slices(wanted):

@@ -38,22 +38,23 @@ def contact_mark_left(
     """Mark a contact as having left the company on `left_on` and record the move.
 
     Marking the same departure again returns the recorded move and changes nothing (a retried
-    request); a contact who already left on another date is a ValidationError on `left_on`.
+    request, or a return and a departure again on the same day); a contact who already left on
+    another date is a ValidationError on `left_on`.
     People's entry points (the API, the account page) call contact_left_on_check first."""
     contact = Contact.objects.select_for_update().get(pk=contact.pk)
-    if not contact.is_active:
-        if contact.left_on != left_on:
-            raise ValidationError(
-                {"left_on": f"{contact.name} already left on {contact.left_on.isoformat()}."}
-            )
-        recorded = contact.changes.filter(kind=ContactChange.Kind.LEFT, changed_on=left_on).first()
-        if recorded is not None:
-            return recorded
-    else:
+    if not contact.is_active and contact.left_on != left_on:
+        raise ValidationError(
+            {"left_on": f"{contact.name} already left on {contact.left_on.isoformat()}."}
+        )
+    if contact.is_active:
         contact.is_active = False
         contact.left_on = left_on
         contact.full_clean()
         contact.save(update_fields=["is_active", "left_on", "updated_at"])
+    # A retry, or a contact who left, came back and left again that day: one departure.
+    recorded = contact.changes.filter(kind=ContactChange.Kind.LEFT, changed_on=left_on).first()
+    if recorded is not None:
+        return recorded
     return ContactChange.objects.create(
         contact=contact,
         account_id=contact.account_id,

@@ -4,6 +4,7 @@ import django_filters
 
 from events.choices import DeliveryStatus, EventType
 from events.models import Delivery
+from healthscore.filters import MomentFilter
 
 
 class DeliveryFilterSet(django_filters.FilterSet):
@@ -11,8 +12,8 @@ class DeliveryFilterSet(django_filters.FilterSet):
     event_type = django_filters.ChoiceFilter(
         field_name="event__event_type", choices=EventType.choices
     )
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = MomentFilter(field_name="created_at", lookup_expr="gte")
+    created_before = MomentFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = Delivery

@@ -1,4 +1,5 @@
-"""What every API endpoint shares: the one error shape, pagination, permissions, throttling.
+"""What every API endpoint shares: the one error shape, pagination and ordering, permissions,
+throttling, and the post-processing that makes the OpenAPI schema say all of it.
 
 Every error body is ``{"message": str, "code": str, "fields": {field: [message, ...]}}``; a bulk
 request whose rows are invalid adds ``"rows": [{"row": 3, "field": "raw_value", "message": …}]``
@@ -7,6 +8,7 @@ listing every bad row (see ``accounts.bulk.IngestionError``).
 
 from __future__ import annotations
 
+import re
 from itertools import chain
 from typing import Any
 
@@ -16,9 +18,9 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.views.decorators.csrf import csrf_exempt
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer
-from rest_framework import exceptions, serializers, status
+from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerExtension
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework import exceptions, filters, serializers, status
 from rest_framework.pagination import CursorPagination, PageNumberPagination
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import SAFE_METHODS, BasePermission
@@ -27,7 +29,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
-from accounts.bulk import IngestionError
+from accounts.bulk import MAX_ROWS_PER_REQUEST, NUL, IngestionError
 from accounts.models import Account, ApiKey
 from accounts.selectors import accounts_visible_to
 from risk.services import DomainError
@@ -96,6 +98,16 @@ def _first_code(codes: Any) -> str:
     return str(codes)
 
 
+def _is_unique_conflict(codes: Any) -> bool:
+    """Whether every error is a unique key already taken (DRF's code "unique"): the request
+    is well formed but conflicts with a stored row, a 409 rather than a 400."""
+    if isinstance(codes, dict):
+        codes = list(codes.values())
+    if isinstance(codes, list):
+        return bool(codes) and all(_is_unique_conflict(code) for code in codes)
+    return codes == "unique"
+
+
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     """DRF's handler, with every error in the one shape. Django's ValidationError, Http404 and
     PermissionDenied, our IngestionError and DomainError are mapped too; anything else is a
@@ -125,6 +137,9 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         return None
     if isinstance(exc, exceptions.ValidationError):
         response.data = _validation_body(exc.detail)
+        if _is_unique_conflict(exc.get_codes()):
+            response.status_code = status.HTTP_409_CONFLICT
+            response.data["code"] = "conflict"
     else:
         detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
         code = _first_code(exc.get_codes()) if isinstance(exc, exceptions.APIException) else ""
@@ -240,25 +255,89 @@ def api_body_limit_middleware(get_response):
 # --- Pagination ---------------------------------------------------------------------------------
 
 
-class StandardPagination(PageNumberPagination):
-    """For the small lists (scorecards, risks, runs): numbered pages."""
+class PageSizeMixin:
+    """`page_size` is a whole number from 1; above max_page_size a page holds max_page_size
+    rows. Anything else is a 400, where DRF would quietly serve the default size: a client
+    that asks for `page_size=abc` has a bug it should hear about."""
 
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
 
+    def get_page_size(self, request: Request) -> int:
+        given = request.query_params.get(self.page_size_query_param)
+        if not given:  # absent or empty: an empty query value means "not given" everywhere
+            return self.page_size
+        if not given.isascii() or not given.isdigit() or int(given) < 1:
+            raise exceptions.ValidationError({self.page_size_query_param: [self._page_size_rule()]})
+        return min(int(given), self.max_page_size)
 
-class CursorListPagination(CursorPagination):
+    def _page_size_rule(self) -> str:
+        return (
+            f"Rows per page: a whole number from 1 ({self.page_size} by default; "
+            f"above {self.max_page_size} a page holds {self.max_page_size})."
+        )
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["description"] = self._page_size_rule()
+                parameter["schema"] = {"type": "integer", "minimum": 1}
+            elif parameter["name"] == getattr(self, "page_query_param", None):
+                parameter["schema"] = {"type": "integer", "minimum": 1}
+        return parameters
+
+
+class StandardPagination(PageSizeMixin, PageNumberPagination):
+    """For the small lists (scorecards, risks, runs): numbered pages (a page past the last is
+    a 404)."""
+
+    last_page_strings = ()  # `page=last` is not a number: the schema says page is one
+
+
+class CursorListPagination(PageSizeMixin, CursorPagination):
     """For the big lists (accounts, contacts, touchpoints, measure values): the cost of a page
     does not grow with how deep it is, and rows added meanwhile do not shift the pages."""
 
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 500
     ordering = "-id"
 
 
-class LinkHeaderPagination(CursorPagination):
+# --- Ordering -----------------------------------------------------------------------------------
+
+
+class OrderingFilter(filters.OrderingFilter):
+    """DRF's `ordering`, as strict as the schema states it: a comma-separated list of the
+    view's ordering_fields, each with a leading "-" for descending. Anything else is a 400,
+    where DRF would drop the term and quietly sort by the default."""
+
+    def get_ordering(self, request: Request, queryset: QuerySet, view: Any) -> list[str]:
+        given = request.query_params.get(self.ordering_param)
+        if given and not re.fullmatch(self._pattern(view), given):
+            raise exceptions.ValidationError({self.ordering_param: [self._rule(view)]})
+        return super().get_ordering(request, queryset, view)
+
+    @staticmethod
+    def _pattern(view: Any) -> str:
+        term = "-?(" + "|".join(re.escape(name) for name in view.ordering_fields) + ")"
+        return f"^{term}(,{term})*$"
+
+    @staticmethod
+    def _rule(view: Any) -> str:
+        return (
+            f"Order by {', '.join(view.ordering_fields)}, comma-separated; a leading - sorts "
+            "that one in descending order."
+        )
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            parameter["description"] = self._rule(view)
+            parameter["schema"] = {"type": "string", "pattern": self._pattern(view)}
+        return parameters
+
+
+class LinkHeaderPagination(PageSizeMixin, CursorPagination):
     """For lists whose contracted body is a bare JSON list (PRODUCT.md's delivery log): cursor
     pages all the same, so a long list is never sent whole, with the neighbouring pages' URLs
     in a `Link` header (RFC 8288, as GitHub's API does) rather than in an envelope:
@@ -398,6 +477,8 @@ def row_for_lookup(queryset: QuerySet, value: str):
     An external_id that looks like another row's id wins: integrations address accounts by
     their CRM id, and a numeric CRM id (HubSpot's, say) must not land on an unrelated account.
     """
+    if NUL in value:  # no row has it, and PostgreSQL refuses it in a query
+        raise Http404
     matches = list(queryset.filter(external_id_or_pk_q(value))[:2])
     if len(matches) == 2:
         matches = [row for row in matches if row.external_id == value]
@@ -437,14 +518,60 @@ class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
         }
 
 
-def one_or_many(serializer_class: type[serializers.Serializer], name: str):
-    """Documents a request body that is one object or a list of them (OpenAPI oneOf)."""
-    return PolymorphicProxySerializer(
-        component_name=name,
-        serializers=[serializer_class, serializer_class(many=True)],
-        resource_type_field_name=None,
-        many=False,
-    )
+class BulkRows(serializers.Serializer):
+    """Documents a bulk request body: one `row` object, or a list of 1 to MAX_ROWS_PER_REQUEST
+    of them (accounts.bulk.rows_check_size holds every request to that). The rows are checked
+    by the ingestion services, so this serializer only describes them; `has_other_fields`
+    False says that the service refuses a field the row does not name."""
+
+    def __init__(
+        self, row: type[serializers.Serializer], component_name: str, *, has_other_fields: bool
+    ) -> None:
+        super().__init__()
+        self.row = row
+        self.component_name = component_name
+        self.has_other_fields = has_other_fields
+
+
+def one_or_many(
+    row: type[serializers.Serializer], name: str, *, has_other_fields: bool = True
+) -> BulkRows:
+    return BulkRows(row, name, has_other_fields=has_other_fields)
+
+
+class BulkRowsScheme(OpenApiSerializerExtension):
+    """BulkRows in the schema: oneOf the row and a list of rows, with its length limits."""
+
+    target_class = BulkRows
+
+    def get_name(self, auto_schema=None, direction=None) -> str:
+        return self.target.component_name
+
+    def map_serializer(self, auto_schema, direction) -> dict:
+        row = auto_schema.resolve_serializer(self.target.row, direction)
+        if not self.target.has_other_fields:
+            row.schema["additionalProperties"] = False
+        rows = {"type": "array", "items": row.ref, "minItems": 1, "maxItems": MAX_ROWS_PER_REQUEST}
+        return {"oneOf": [row.ref, rows]}
+
+
+def schema_bulk_bodies_required(result, generator, request, public):
+    """drf-spectacular post-processing hook: a bulk body is required (without one there is no
+    row to write: a 400), which drf-spectacular cannot tell from a oneOf."""
+    bulk = {
+        f"#/components/schemas/{name}"
+        for name, component in result.get("components", {}).get("schemas", {}).items()
+        if any(
+            branch.get("maxItems") == MAX_ROWS_PER_REQUEST for branch in component.get("oneOf", ())
+        )
+    }
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            body = operation.get("requestBody", {})
+            schema = body.get("content", {}).get("application/json", {}).get("schema", {})
+            if schema.get("$ref") in bulk:
+                body["required"] = True
+    return result
 
 
 ERROR_SCHEMA = {
@@ -481,21 +608,80 @@ ERROR_RESPONSES = {
     "404": "No such object among those the caller may see.",
     "405": "Method not allowed.",
     "406": "Not acceptable.",
-    "415": "Unsupported media type.",
+    "413": "The request body is larger than the API takes (API_MAX_BODY_BYTES, 16 MiB by default).",
+    "415": "Unsupported media type: bodies are JSON.",
     "429": "Too many requests for this key or user; retry later.",
 }
+WRITE_ERROR_RESPONSES = {
+    "409": "Conflicts with what is stored: a unique key already taken (the fields say which), "
+    "or a draft made before its scorecard moved on.",
+}
+WRITE_METHODS = ("post", "put", "patch", "delete")
 
 
 def schema_add_error_responses(result, generator, request, public):
     """drf-spectacular post-processing hook: every operation may answer with the one error
-    shape, so the schema documents it once and every operation refers to it."""
+    shape, so the schema documents it once and every operation refers to it; a write may
+    also meet a conflict."""
     result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
     reference = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
     for operations in result.get("paths", {}).values():
-        for operation in operations.values():
+        for method, operation in operations.items():
             responses = operation.setdefault("responses", {})
-            for code, description in ERROR_RESPONSES.items():
+            errors = ERROR_RESPONSES | (WRITE_ERROR_RESPONSES if method in WRITE_METHODS else {})
+            for code, description in errors.items():
                 responses.setdefault(code, {"description": description, "content": reference})
+    return result
+
+
+# The strings the API takes, as its serializers and form fields read them: never a NUL (DRF
+# and Django refuse it; PostgreSQL cannot store it), and, where one may not be empty, not
+# whitespace either (they strip a string before they check it, so "  " is as blank as "").
+# Python's whitespace is spelled out: a regex's \s is not quite the same set.
+NO_NUL = r"^[^\x00]*$"
+PYTHON_WHITESPACE = (
+    r"\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+NOT_BLANK = rf"^[^\x00]*[^\x00{PYTHON_WHITESPACE}][^\x00]*$"
+
+
+def schema_request_strings(result, generator, request, public):
+    """drf-spectacular post-processing hook: every string a request may carry (body fields at
+    any depth, query and path parameters) states the two rules above, unless its format,
+    enum or pattern says more already."""
+    for name, component in result.get("components", {}).get("schemas", {}).items():
+        if name.endswith("Request"):
+            _string_rules(component)
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                _string_rules(parameter.get("schema"))
+    return result
+
+
+def _string_rules(schema: Any) -> None:
+    if not isinstance(schema, dict):
+        return
+    if schema.get("type") == "string" and not {"format", "enum", "pattern"} & set(schema):
+        schema["pattern"] = NOT_BLANK if schema.get("minLength", 0) >= 1 else NO_NUL
+    for nested in schema.get("properties", {}).values():
+        _string_rules(nested)
+    for keyword in ("items", "additionalProperties"):
+        _string_rules(schema.get(keyword))
+    for keyword in ("oneOf", "anyOf", "allOf"):
+        for branch in schema.get(keyword, []):
+            _string_rules(branch)
+
+
+def schema_query_empty_values(result, generator, request, public):
+    """drf-spectacular post-processing hook: an optional query parameter given empty
+    (`?status=`) counts as not given, as DRF's serializers, django-filter and our pagination
+    all read it; the schema says so with allowEmptyValue."""
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "query" and not parameter.get("required"):
+                    parameter["allowEmptyValue"] = True
     return result
 
 

@@ -8,12 +8,18 @@ in customer-success data. Reads guard themselves too (see scorecards.engine.days
 stored before this rule never turns a page into a 500.
 """
 
-from datetime import date
+from datetime import UTC, date, datetime
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 EARLIEST_DATE = date(1900, 1, 1)
 LATEST_DATE = date(2199, 12, 31)
+
+# The window as the OpenAPI schema states it: OpenAPI 3.0 has no minimum for a date, so a
+# pattern keeps the years to 1900–2199 (tests/healthscore/test_dates.py holds it to the
+# two constants).
+DATE_PATTERN = r"^(19\d\d|2[01]\d\d)-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$"
 
 
 def date_out_of_range_message(value: date) -> str | None:
@@ -26,6 +32,19 @@ def date_out_of_range_message(value: date) -> str | None:
     )
 
 
+def moment_in_utc(moment: datetime) -> datetime:
+    """An aware moment in UTC. RFC 3339 offsets reach ±23:59, PostgreSQL's only ±15:59, so a
+    moment is compared in UTC; one that UTC cannot hold (year 1 ahead of UTC, 9999 behind)
+    becomes the earliest or latest moment there is."""
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        return (datetime.min if moment.year == datetime.min.year else datetime.max).replace(
+            tzinfo=UTC
+        )
+
+
+@extend_schema_field({"type": "string", "format": "date", "pattern": DATE_PATTERN})
 class BoundedDateField(serializers.DateField):
     """A YYYY-MM-DD date inside [EARLIEST_DATE, LATEST_DATE]; anything else is a 400."""
 

@@ -292,11 +292,9 @@ WEBHOOK_FAN_OUT_GRACE_SECONDS = env.float("WEBHOOK_FAN_OUT_GRACE_SECONDS", defau
 WEBHOOK_DIGEST_DELAY_SECONDS = env.float("WEBHOOK_DIGEST_DELAY_SECONDS", default=60.0)
 
 REST_FRAMEWORK = {
-    "DEFAULT_PARSER_CLASSES": [
-        "healthscore.api.JsonBodyParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
+    # JSON only, as the schema says: the bodies are lists and nested documents, which a
+    # form cannot carry (another content type is a 415).
+    "DEFAULT_PARSER_CLASSES": ["healthscore.api.JsonBodyParser"],
     # The key first: its WWW-Authenticate header makes an anonymous request a 401.
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.authentication.ApiKeyAuthentication",
@@ -361,6 +359,9 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "healthscore.api.schema_add_error_responses",
+        "healthscore.api.schema_bulk_bodies_required",
+        "healthscore.api.schema_query_empty_values",
+        "healthscore.api.schema_request_strings",
     ],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

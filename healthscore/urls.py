@@ -21,7 +21,7 @@ api_v1 = [
     path("", include("risk.api.urls")),
     path("", include("events.api.urls")),
     path("", include("playbooks.api.urls")),
-    re_path(r"^.*$", api_not_found),
+    re_path(r"^[\s\S]*$", api_not_found),  # [\s\S], not ".": a path with a newline too
 ]
 
 # Swagger UI with its script as a file of its own (the split view): no inline script, as the

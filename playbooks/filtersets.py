@@ -5,6 +5,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from healthscore.api import external_id_or_pk_q
+from healthscore.filters import IdFilter, TrueOrFalseFilter
 from playbooks.choices import TaskStatus
 from playbooks.models import Playbook, Task
 from risk.choices import RiskType
@@ -12,9 +13,9 @@ from risk.choices import RiskType
 
 class TaskFilterSet(django_filters.FilterSet):
     account = django_filters.CharFilter(method="filter_account")
-    assignee = django_filters.NumberFilter(field_name="assignee_id")
+    assignee = IdFilter(field_name="assignee_id")
     status = django_filters.ChoiceFilter(choices=TaskStatus.choices)
-    overdue = django_filters.BooleanFilter(method="filter_overdue")
+    overdue = TrueOrFalseFilter(method="filter_overdue")
 
     class Meta:
         model = Task
@@ -32,7 +33,7 @@ class TaskFilterSet(django_filters.FilterSet):
 
 class PlaybookFilterSet(django_filters.FilterSet):
     risk_type = django_filters.ChoiceFilter(choices=RiskType.choices)
-    active = django_filters.BooleanFilter(field_name="is_active")
+    active = TrueOrFalseFilter(field_name="is_active")
 
     class Meta:
         model = Playbook

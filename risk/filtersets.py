@@ -3,6 +3,7 @@
 import django_filters
 from django.db.models import QuerySet
 
+from healthscore.filters import IdFilter, TrueOrFalseFilter
 from risk.choices import UNRESOLVED_STATUSES, RiskStatus, RiskType, Severity
 from risk.models import Risk
 
@@ -12,8 +13,8 @@ class RiskFilterSet(django_filters.FilterSet):
     risk_type = django_filters.ChoiceFilter(choices=RiskType.choices)
     severity = django_filters.ChoiceFilter(choices=Severity.choices)
     status = django_filters.ChoiceFilter(choices=RiskStatus.choices)
-    owner = django_filters.NumberFilter(field_name="owner_id")
-    is_open = django_filters.BooleanFilter(method="filter_is_open")
+    owner = IdFilter(field_name="owner_id")
+    is_open = TrueOrFalseFilter(method="filter_is_open")
     opened_after = django_filters.DateFilter(field_name="opened_at", lookup_expr="date__gte")
     opened_before = django_filters.DateFilter(field_name="opened_at", lookup_expr="date__lte")
 

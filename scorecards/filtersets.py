@@ -2,8 +2,9 @@
 
 import django_filters
 
+from healthscore.filters import IdFilter
 from scorecards.choices import ValueSource
-from scorecards.models import MeasureValue, ScoreRun
+from scorecards.models import BacktestRun, MeasureValue, ScoreRun
 
 
 class MeasureValueFilterSet(django_filters.FilterSet):
@@ -24,4 +25,15 @@ class ScoreRunFilterSet(django_filters.FilterSet):
 
     class Meta:
         model = ScoreRun
+        fields: list[str] = []
+
+
+class BacktestRunFilterSet(django_filters.FilterSet):
+    # By id, not a ModelChoiceFilter: a scorecard with no runs, or none at all, lists no runs
+    # rather than refusing the request.
+    scorecard = IdFilter(field_name="scorecard_id")
+    status = django_filters.ChoiceFilter(choices=BacktestRun.Status.choices)
+
+    class Meta:
+        model = BacktestRun
         fields: list[str] = []

@@ -15,7 +15,26 @@ DATE_FIELD_MAPPING = {
 }
 
 
-@extend_schema_field(OpenApiTypes.STR)
+@extend_schema_field(
+    {
+        "type": "number",
+        "format": "double",
+        "minimum": 0,
+        "maximum": 10**12,
+        "exclusiveMaximum": True,
+        "multipleOf": 0.01,
+    }
+)
+class MoneyField(serializers.DecimalField):
+    """An amount of money (ARR): from 0, in cents, below a trillion (the model's 14 digits
+    with 2 decimals), as the bulk upsert and the CSV imports take it (accounts.bulk.money_field).
+    The schema states all of it: drf-spectacular would leave out the cents and the 0."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_digits=14, decimal_places=2, min_value=0, **kwargs)
+
+
+@extend_schema_field({"type": "string", "minLength": 1})  # "" is read as null: refused
 class VisibleAccountField(serializers.SlugRelatedField):
     """An account named by its external_id, among those the requesting user may see: another
     CSM's account reads as unknown, exactly like one that does not exist."""
@@ -39,7 +58,10 @@ class CurrentScoreSerializer(serializers.Serializer):
 
 
 class AccountSerializer(serializers.ModelSerializer):
-    owner_email = serializers.EmailField(source="owner.email", read_only=True, allow_null=True)
+    # Null without an owner, empty for an owner who has no email address.
+    owner_email = serializers.EmailField(
+        source="owner.email", read_only=True, allow_null=True, allow_blank=True
+    )
     score = CurrentScoreSerializer(source="current_score", read_only=True, allow_null=True)
 
     class Meta:
@@ -71,6 +93,7 @@ class AccountWriteSerializer(serializers.ModelSerializer):
     serializer_field_mapping = DATE_FIELD_MAPPING
 
     owner_email = serializers.EmailField(required=False, allow_null=True, write_only=True)
+    arr = MoneyField(required=False)
 
     class Meta:
         model = Account
@@ -113,7 +136,7 @@ class AccountRowSerializer(serializers.Serializer):
     region = serializers.CharField(required=False, allow_blank=True)
     industry = serializers.CharField(required=False, allow_blank=True)
     lifecycle = serializers.ChoiceField(choices=Account.Lifecycle.choices, required=False)
-    arr = serializers.DecimalField(max_digits=14, decimal_places=2, required=False)
+    arr = MoneyField(required=False)
     renewal_date = BoundedDateField(required=False, allow_null=True)
     owner_email = serializers.EmailField(required=False, allow_null=True, allow_blank=True)
     status = serializers.ChoiceField(choices=Account.Status.choices, required=False)
@@ -127,6 +150,7 @@ class UpsertResultSerializer(serializers.Serializer):
 
 class ContactSerializer(serializers.ModelSerializer):
     account = serializers.CharField(source="account.external_id", read_only=True)
+    email = serializers.EmailField(read_only=True, allow_blank=True)  # a contact may have none
 
     class Meta:
         model = Contact
@@ -174,6 +198,8 @@ class ContactWriteSerializer(serializers.ModelSerializer):
         left_on = attrs.get("left_on", instance.left_on if instance else None)
         if "left_on" in attrs and attrs["left_on"] is not None and "is_active" not in attrs:
             is_active = False
+        if attrs.get("is_active") is True and "left_on" not in attrs:
+            left_on = None  # back at the company: the date they had left goes
         if not is_active and left_on is None:
             raise serializers.ValidationError(
                 {"left_on": "A contact who left needs the date they left."}
@@ -259,5 +285,5 @@ class RenewalOutcomeRowSerializer(serializers.Serializer):
     account = serializers.CharField(help_text="The account's external_id.")
     renewal_date = BoundedDateField()
     outcome = serializers.ChoiceField(choices=RenewalOutcome.Outcome.choices)
-    arr_before = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0)
-    arr_after = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0)
+    arr_before = MoneyField()
+    arr_after = MoneyField()

@@ -8,7 +8,6 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.filters import OrderingFilter
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -25,6 +24,7 @@ from accounts.selectors import accounts_visible_to
 from healthscore.api import (
     CursorListPagination,
     ExternalIdLookupMixin,
+    OrderingFilter,
     StandardPagination,
     one_or_many,
 )
@@ -126,7 +126,8 @@ class AccountViewSet(
 
     @extend_schema(
         summary="Create or update accounts by external_id, all or nothing",
-        request=serializers.AccountRowSerializer(many=True),
+        description="One object or a list of up to 10,000.",
+        request=one_or_many(serializers.AccountRowSerializer, "AccountRows"),
         responses={
             200: serializers.UpsertResultSerializer,
             201: serializers.UpsertResultSerializer,
@@ -214,7 +215,7 @@ class ContactViewSet(
         summary="Create or update contacts by external_id, all or nothing",
         description="Up to 10,000 rows. Once written, the risks of the accounts whose contacts "
         "were created or changed are evaluated again, together, before the answer.",
-        request=serializers.ContactRowSerializer(many=True),
+        request=one_or_many(serializers.ContactRowSerializer, "ContactRows"),
         responses={
             200: serializers.UpsertResultSerializer,
             201: serializers.UpsertResultSerializer,

@@ -1,10 +1,12 @@
 from datetime import datetime, time
 
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from events.choices import SUBSCRIBABLE_TYPES, EndpointFormat, Severity
 from events.models import Delivery, WebhookEndpoint
+from healthscore.dates import moment_in_utc
 
 
 class EndpointFiltersSerializer(serializers.Serializer):
@@ -100,12 +102,14 @@ class DeliverySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class DeliveriesReplaySerializer(serializers.Serializer):
-    """Replay every failed delivery made since a date (00:00 of it) or a moment."""
+@extend_schema_field(
+    {"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]}
+)
+class DateOrMomentField(serializers.CharField):
+    """A date (00:00 of it, in the current time zone) or a date and time; the moment in UTC."""
 
-    since = serializers.CharField()
-
-    def validate_since(self, value: str) -> datetime:
+    def to_internal_value(self, data) -> datetime:
+        value = super().to_internal_value(data)
         try:
             moment = datetime.fromisoformat(value)
         except ValueError:
@@ -116,4 +120,10 @@ class DeliveriesReplaySerializer(serializers.Serializer):
             moment = datetime.combine(moment.date(), time.min)
         if timezone.is_naive(moment):
             moment = timezone.make_aware(moment)
-        return moment
+        return moment_in_utc(moment)
+
+
+class DeliveriesReplaySerializer(serializers.Serializer):
+    """Replay every failed delivery made since a date (00:00 of it) or a moment."""
+
+    since = DateOrMomentField()

@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from healthscore.dates import BoundedDateField
 from metrics.models import Metric, MetricValue
 
 
@@ -20,9 +21,10 @@ class MetricValueSerializer(serializers.ModelSerializer):
 
 class MetricValueInputSerializer(serializers.Serializer):
     """One row of `POST /api/v1/metric-values/` (documentation: the rows are checked by
-    metrics.services.metric_values_validate, all of them, before anything is written)."""
+    metrics.services.metric_values_validate, all of them, before anything is written). A row
+    with any other field is bad: a misspelt field must not pass unnoticed."""
 
     account = serializers.CharField(help_text="The account's external_id.")
     metric = serializers.CharField(help_text="A declared metric's key.")
-    date = serializers.DateField(help_text="1900-01-01 … today.")
+    date = BoundedDateField(help_text="1900-01-01 … today.")
     value = serializers.FloatField()

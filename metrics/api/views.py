@@ -53,7 +53,9 @@ METRIC_VALUES_EXAMPLE = OpenApiExample(
             "1900 or after today, the same account, metric and date twice) means none is "
             "written and the 400 lists every bad row. Sending a value again replaces it."
         ),
-        request=one_or_many(serializers.MetricValueInputSerializer, "MetricValues"),
+        request=one_or_many(
+            serializers.MetricValueInputSerializer, "MetricValues", has_other_fields=False
+        ),
         responses={200: UpsertResultSerializer, 201: UpsertResultSerializer},
         examples=[METRIC_VALUES_EXAMPLE],
     ),

@@ -3,10 +3,10 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.filters import OrderingFilter
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from healthscore.api import OrderingFilter
 from playbooks import services
 from playbooks.api import serializers
 from playbooks.filtersets import PlaybookFilterSet, TaskFilterSet

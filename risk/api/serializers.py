@@ -5,6 +5,13 @@ from risk.models import Risk, RiskEvent
 
 
 class RiskEventSerializer(serializers.ModelSerializer):
+    from_status = serializers.ChoiceField(
+        choices=RiskStatus.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="Empty on the event that raised the risk: it had no status before.",
+    )
+
     class Meta:
         model = RiskEvent
         fields = ["from_status", "to_status", "note", "by", "at"]

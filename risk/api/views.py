@@ -3,11 +3,11 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
-from rest_framework.filters import OrderingFilter
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.selectors import accounts_visible_to
+from healthscore.api import OrderingFilter
 from risk.api import serializers
 from risk.filtersets import RiskFilterSet
 from risk.models import Risk, RiskEvent

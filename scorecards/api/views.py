@@ -23,7 +23,7 @@ from healthscore.conditional import conditional_get
 from healthscore.generations import ACCOUNTS, SCORECARDS, SCORES
 from scorecards.api import rollups, scores, serializers
 from scorecards.documents import scorecard_to_document
-from scorecards.filtersets import MeasureValueFilterSet, ScoreRunFilterSet
+from scorecards.filtersets import BacktestRunFilterSet, MeasureValueFilterSet, ScoreRunFilterSet
 from scorecards.learning import runs
 from scorecards.learning import selectors as learning_selectors
 from scorecards.models import BacktestRun, MeasureValue, Scorecard, ScoreRun
@@ -371,7 +371,7 @@ class BacktestRunViewSet(
 
     queryset = BacktestRun.objects.select_related("requested_by").order_by("-created_at", "-id")
     serializer_class = serializers.BacktestRunSerializer
-    filterset_fields = ["scorecard", "status"]
+    filterset_class = BacktestRunFilterSet
     permission_classes = [MayBacktest, ApiKeyScope]
 
     def create(self, request: Request, *args, **kwargs) -> Response:

@@ -63,6 +63,15 @@ def test_contact_mark_left_twice_records_one_move(account, csm):
     assert (second, contact.changes.count()) == (first, 1)
 
 
+def test_contact_mark_left_again_after_coming_back_that_day_records_one_move(account, csm):
+    contact = ContactFactory(account=account, role="decision_maker")
+    first = contact_mark_left(contact=contact, left_on=LEFT_ON, user=csm)
+    Contact.objects.filter(pk=contact.pk).update(is_active=True, left_on=None)  # back
+    second = contact_mark_left(contact=contact, left_on=LEFT_ON, user=csm)
+    contact.refresh_from_db()
+    assert (second, contact.changes.count(), contact.is_active) == (first, 1, False)
+
+
 def test_contact_mark_left_on_another_date_is_refused(account, csm):
     contact = ContactFactory(account=account)
     contact_mark_left(contact=contact, left_on=LEFT_ON, user=csm)

@@ -83,12 +83,27 @@ def test_account_create_by_integration(integration_client, csm):
     assert (account.arr, account.owner) == (Decimal("1200.50"), csm)
 
 
-def test_account_create_with_taken_external_id_is_400(integration_client, account):
+def test_account_create_with_taken_external_id_is_a_409_conflict(integration_client, account):
     response = integration_client.post(
         "/api/v1/accounts/", {"external_id": account.external_id, "name": "Dup"}, format="json"
     )
-    assert response.status_code == 400
-    assert list(response.json()["fields"]) == ["external_id"]
+    assert response.status_code == 409
+    assert response.json() == {
+        "message": "Invalid input. external_id: account with this external id already exists.",
+        "code": "conflict",
+        "fields": {"external_id": ["account with this external id already exists."]},
+    }
+
+
+def test_account_create_with_a_negative_arr_is_400(integration_client):
+    # As the bulk upsert and the CSV import: an ARR is never negative.
+    response = integration_client.post(
+        "/api/v1/accounts/", {"external_id": "NEG-1", "name": "Negative", "arr": -5}, format="json"
+    )
+    assert (response.status_code, response.json()["fields"]) == (
+        400,
+        {"arr": ["Ensure this value is greater than or equal to 0."]},
+    )
 
 
 def test_account_patch_by_external_id_changes_only_given_fields(leader, account):
@@ -141,6 +156,28 @@ def test_account_bulk_upsert_one_bad_row_writes_none(integration_client):
         {"row": 2, "field": "external_id", "message": "This field is required."},
     ]
     assert not Account.objects.filter(external_id="OK-1").exists()
+
+
+def test_renewal_outcome_naming_an_account_with_a_nul_is_a_bad_row(integration_client):
+    # PostgreSQL refuses a NUL in a query: the lookup used to fail with a 500.
+    row = {
+        "account": "ACME\x00",
+        "renewal_date": "2026-06-30",
+        "outcome": "renewed",
+        "arr_before": 100,
+        "arr_after": 100,
+    }
+    response = integration_client.post("/api/v1/renewal-outcomes/", row, format="json")
+    assert (response.status_code, response.json()["rows"]) == (
+        400,
+        [
+            {
+                "row": 0,
+                "field": "account",
+                "message": "No account with external_id “ACME\x00” that you can see.",
+            }
+        ],
+    )
 
 
 @pytest.mark.parametrize(
@@ -199,3 +236,40 @@ def test_account_list_queries_do_not_grow_with_the_page(leader):
     with CaptureQueriesContext(connection) as large:
         client.get("/api/v1/accounts/?page_size=12")
     assert len(large) == len(small)
+
+
+@pytest.mark.parametrize(
+    ("query", "field", "message"),
+    [
+        ("has_open_risk=-1", "has_open_risk", "Give true or false."),
+        ("owner=1.5", "owner", "Enter a whole number."),
+        ("owner=0", "owner", "Ensure this value is greater than or equal to 1."),
+        ("score_min=101", "score_min", "Ensure this value is less than or equal to 100."),
+    ],
+)
+def test_account_filter_value_the_schema_forbids_is_400(leader, query, field, message):
+    # django-filter would take has_open_risk=-1 as "no filter": a client's typo must show.
+    response = client_for(leader).get(f"/api/v1/accounts/?{query}")
+    assert (response.status_code, response.json()["fields"]) == (400, {field: [message]})
+
+
+@pytest.mark.parametrize("ordering", ["colour", "name,", " name", "name;arr", "-"])
+def test_account_ordering_by_a_field_it_does_not_name_is_400(leader, ordering):
+    # DRF would drop the term and sort by name: a client's typo must show.
+    response = client_for(leader).get("/api/v1/accounts/", {"ordering": ordering})
+    assert (response.status_code, response.json()["fields"]) == (
+        400,
+        {
+            "ordering": [
+                "Order by name, external_id, arr, renewal, health, id, comma-separated; "
+                "a leading - sorts that one in descending order."
+            ]
+        },
+    )
+
+
+def test_account_ordering_by_two_fields(leader):
+    AccountFactory(external_id="B-1", name="Same", arr=Decimal("10"))
+    AccountFactory(external_id="A-1", name="Same", arr=Decimal("20"))
+    response = client_for(leader).get("/api/v1/accounts/", {"ordering": "name,-arr"})
+    assert external_ids(response) == ["A-1", "B-1"]

@@ -98,6 +98,12 @@ def test_backtest_run_list_is_latest_first_and_filters_by_scorecard(leader, scor
     ]
 
 
+def test_backtest_run_list_of_a_scorecard_that_does_not_exist_is_empty(leader, scorecard):
+    BacktestRun.objects.create(scorecard=scorecard)
+    response = client_for(leader).get(f"{URL}?scorecard={scorecard.pk + 1000}")
+    assert (response.status_code, response.json()["count"]) == (200, 0)
+
+
 def test_backtest_run_list_is_paginated(leader, scorecard):
     for _ in range(3):
         BacktestRun.objects.create(scorecard=scorecard)

@@ -65,3 +65,39 @@ def test_csm_may_not_create_accounts(csm_client):
         "code": "permission_denied",
         "fields": {},
     }
+
+
+@pytest.mark.django_db
+def test_form_encoded_body_is_415_as_the_api_takes_json_only(integration_client):
+    response = integration_client.post(
+        "/api/v1/accounts/", {"external_id": "X-1", "name": "X"}, format="multipart"
+    )
+    assert (response.status_code, response.json()["code"]) == (415, "unsupported_media_type")
+
+
+def test_unique_key_errors_alone_are_a_409_conflict():
+    detail = {"key": [exceptions.ErrorDetail("metric with this key already exists.", "unique")]}
+    response = exception_handler(exceptions.ValidationError(detail), {})
+    assert (response.status_code, response.data["code"]) == (409, "conflict")
+
+
+def test_unique_key_error_beside_another_error_stays_a_400():
+    detail = {
+        "key": [exceptions.ErrorDetail("metric with this key already exists.", "unique")],
+        "name": [exceptions.ErrorDetail("This field is required.", "required")],
+    }
+    response = exception_handler(exceptions.ValidationError(detail), {})
+    assert (response.status_code, response.data["code"]) == (400, "invalid")
+
+
+def test_a_path_with_a_newline_is_a_404_in_the_error_shape(csm_client, db):
+    response = csm_client.get("/api/v1/webhooks/1%0A/deliveries/")
+    assert (response.status_code, response.json()) == (
+        404,
+        {"message": "No such endpoint.", "code": "not_found", "fields": {}},
+    )
+
+
+def test_an_account_named_with_a_nul_is_a_404_not_a_500(csm_client, account):
+    response = csm_client.get("/api/v1/accounts/%00/score/")
+    assert (response.status_code, response.json()["code"]) == (404, "not_found")

@@ -101,3 +101,11 @@ def test_risk_transition_snooze_date_in_the_past_is_400(csm_client, account):
         "snooze_date_not_in_future",
         "open",
     )
+
+
+def test_risk_list_is_open_that_is_not_true_or_false_is_400(leader, account):
+    response = client_for(leader).get("/api/v1/risks/?is_open=yes")
+    assert (response.status_code, response.json()["fields"]) == (
+        400,
+        {"is_open": ["Give true or false."]},
+    )

@@ -238,6 +238,20 @@ def test_webhook_deliveries_page_size_is_100_unless_asked(ops_client):
     )
 
 
+def test_webhook_deliveries_filter_by_a_moment_with_any_rfc3339_offset(ops_client):
+    # PostgreSQL takes offsets up to ±15:59 only: the moment is compared in UTC, not a 500.
+    endpoint = services.webhook_endpoint_create(url="http://127.0.0.1:9/hook").endpoint
+    delivery = services.webhook_endpoint_ping(endpoint=endpoint)
+    response = ops_client.get(
+        f"/api/v1/webhooks/{endpoint.pk}/deliveries/",
+        {"created_after": "2000-01-01T00:00:00-23:30", "created_before": "2999-01-01T00:00:00Z"},
+    )
+    assert (response.status_code, [line["id"] for line in response.json()["results"]]) == (
+        200,
+        [delivery.pk],
+    )
+
+
 def test_webhook_delivery_replay_sends_again_with_the_same_id(
     ops_client, receiver, django_capture_on_commit_callbacks
 ):

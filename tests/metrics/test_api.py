@@ -58,11 +58,11 @@ def test_metric_declare(integration_client):
     }
 
 
-def test_metric_declare_twice_is_refused(integration_client, logins):
+def test_metric_declare_twice_is_a_409_conflict(integration_client, logins):
     response = integration_client.post(
         "/api/v1/metrics/", {"key": "logins", "name": "Logins again"}, format="json"
     )
-    assert response.status_code == 400
+    assert (response.status_code, response.json()["code"]) == (409, "conflict")
     assert list(response.json()["fields"]) == ["key"]
 
 
