@@ -227,23 +227,8 @@ def _attempt_apply(delivery: Delivery, attempt: Attempt, *, now: datetime) -> No
         )
 
 
-ATTEMPT_FIELDS = [
-    "attempts",
-    "first_attempt_at",
-    "last_attempt_at",
-    "response_code",
-    "duration_ms",
-    "response_body",
-    "error",
-    "locked_until",
-    "status",
-    "delivered_at",
-    "next_attempt_at",
-]
-
-
-# SQL types of ATTEMPT_FIELDS, for the VALUES list of _attempts_write (a column of NULLs
-# would otherwise be text).
+# What an attempt writes to its delivery, with each column's SQL type for the VALUES list of
+# _attempts_write (a column of NULLs would otherwise be text).
 ATTEMPT_TYPES = {
     "attempts": "integer",
     "first_attempt_at": "timestamptz",
@@ -257,6 +242,7 @@ ATTEMPT_TYPES = {
     "delivered_at": "timestamptz",
     "next_attempt_at": "timestamptz",
 }
+ATTEMPT_FIELDS = list(ATTEMPT_TYPES)
 
 
 def _attempts_write(deliveries: list[Delivery]) -> None:
