@@ -70,6 +70,7 @@ def build_database(url: str, accounts: int, days: int) -> dict:
     from django.core.management import call_command
     from django.db import connection
 
+    from demo.services.bulk import index_cascading
     from scorecards.models import Measure, MeasureGroup, Scorecard, ScorecardMeasure
 
     call_command("migrate", verbosity=0)
@@ -140,7 +141,7 @@ def build_database(url: str, accounts: int, days: int) -> dict:
             [AS_OF, days, AS_OF],
         )
         for _, definition in indexes:
-            cursor.execute(definition)
+            cursor.execute(index_cascading(definition))
         for name, definition in constraints:
             cursor.execute(
                 f"ALTER TABLE scorecards_measurevalue ADD CONSTRAINT {name} {definition}"

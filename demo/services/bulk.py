@@ -179,8 +179,16 @@ def _postgresql_index_ddl(cursor, table: str) -> tuple[list[str], list[str]]:
     add = {kind: [] for kind in ("u", "f")}
     for name, kind, definition in constraints:
         add[kind].append(f"{alter} ADD CONSTRAINT {quoted(name)} {definition}")
-    create_sql = add["u"] + [definition for _, definition in indexes] + add["f"]
+    create_sql = add["u"] + [index_cascading(definition) for _, definition in indexes] + add["f"]
     return drop_sql, create_sql
+
+
+def index_cascading(definition: str) -> str:
+    """An index definition read back from the catalog, made to build on every partition.
+
+    For a partitioned table the catalog says ``CREATE INDEX … ON ONLY table``: run as it is,
+    that makes an invalid index on the parent alone and leaves the partitions with none."""
+    return definition.replace(" ON ONLY ", " ON ", 1)
 
 
 def _python_values(column: pd.Series) -> list:

@@ -434,3 +434,30 @@ def test_seed_demo_derived_values_say_their_inputs():
 
 def demo_number(value: float) -> str:
     return f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
+@pytest.mark.django_db
+def test_a_bulk_load_leaves_every_month_partition_indexed(postgres):
+    """The loader drops a table's indexes and builds them again from the catalog, which
+    writes a partitioned table's as ON ONLY: run as such they would index no partition."""
+    table = MeasureValue._meta.db_table
+
+    with bulk.indexes_rebuilt_after(MeasureValue):
+        pass
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_index WHERE indrelid = %s::regclass AND NOT indisvalid",
+            [table],
+        )
+        assert cursor.fetchone()[0] == 0
+        cursor.execute(
+            "SELECT c.relname, (SELECT count(*) FROM pg_index x WHERE x.indrelid = c.oid) "
+            "FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "WHERE i.inhparent = %s::regclass",
+            [table],
+        )
+        per_partition = dict(cursor.fetchall())
+        cursor.execute("SELECT count(*) FROM pg_index WHERE indrelid = %s::regclass", [table])
+        on_the_table = cursor.fetchone()[0]
+    assert per_partition and set(per_partition.values()) == {on_the_table}
