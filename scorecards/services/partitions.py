@@ -190,3 +190,29 @@ def partition_rows(partition: Partition) -> int:
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT count(*) FROM {partition.name}")
         return cursor.fetchone()[0]
+
+
+# The earliest date a PostgreSQL date column holds: a bound that excludes nothing.
+NO_LOWER_BOUND = date(1, 1, 1)
+
+
+def history_lower_bound(*, table: str, on_or_before: date) -> date:
+    """A lower bound on `as_of` that excludes none of `table`'s rows dated on or before
+    `on_or_before`, and lets PostgreSQL leave out the default partition.
+
+    A "latest value on or before D" probe (ORDER BY as_of DESC LIMIT 1) that may reach the
+    default partition is planned as a Merge Append that opens every month's partition and
+    the default one on each probe; with the default partition excluded by the bound, the
+    months are read newest first and the probe usually stops in the first. The bound is the
+    start of the oldest month when the default partition holds nothing dated on or before
+    D (the steady state: maintenance moves stragglers out), else NO_LOWER_BOUND."""
+    months = [p for p in partitions_list(table) if not p.is_default]
+    if not months:
+        return NO_LOWER_BOUND
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT EXISTS (SELECT 1 FROM {default_partition_name(table)} WHERE as_of <= %s)",
+            [on_or_before],
+        )
+        (stragglers,) = cursor.fetchone()
+    return NO_LOWER_BOUND if stragglers else months[0].start

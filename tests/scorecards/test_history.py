@@ -10,6 +10,7 @@ from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from scorecards import selectors
 from scorecards.models import MeasureValue, RetentionPolicy, ScoreSnapshot
 from scorecards.services import partitions, retention
 from tests.accounts.factories import AccountFactory
@@ -82,6 +83,53 @@ def test_constraints_refuse_duplicates_before_and_after_a_move(postgres, account
     assert where(VALUES, value.pk) == f"{VALUES}_p{as_of.year}_{as_of.month:02d}"
     assert MeasureValue.objects.filter(account=account).count() == 1
     assert ScoreSnapshot.objects.filter(account=account).count() == 1
+
+
+# --- Latest values: the default partition left out only when it holds nothing they need ------
+
+
+def latest_probe_plan(account, on: dt.date) -> str:
+    since = partitions.history_lower_bound(table=VALUES, on_or_before=on)
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN {selectors.LATEST_BY_PROBE}", [on, since, account.pk, account.pk])
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+def test_latest_value_probes_skip_an_empty_default_partition(postgres, account):
+    on = dt.date.today()
+    oldest = partitions.partitions_list(VALUES)[0].start
+    # A straggler dated after the day (no month made for it yet) does not count.
+    MeasureValueFactory(account=account, as_of=dt.date(2031, 1, 5))
+
+    assert partitions.history_lower_bound(table=VALUES, on_or_before=on) == oldest
+    assert f"{VALUES}_default" not in latest_probe_plan(account, on)
+
+    MeasureValueFactory(account=account, as_of=dt.date(2024, 3, 10))
+
+    assert partitions.history_lower_bound(table=VALUES, on_or_before=on) == dt.date(1, 1, 1)
+    assert f"{VALUES}_default" in latest_probe_plan(account, on)
+
+
+@pytest.mark.parametrize("strategy", ["scan", "probe", "of_accounts"])
+def test_latest_values_read_a_value_waiting_in_the_default_partition(postgres, account, strategy):
+    old, recent = MeasureFactory(key="m_old"), MeasureFactory(key="m_recent")
+    straggler = MeasureValueFactory(
+        account=account, measure=old, as_of=dt.date(2024, 3, 10), raw_value=4.0
+    )
+    MeasureValueFactory(account=account, measure=recent, as_of=dt.date.today(), raw_value=6.0)
+    assert where(VALUES, straggler.pk) == f"{VALUES}_default"
+
+    if strategy == "of_accounts":
+        frame = selectors.latest_values_of_accounts_frame(
+            account_ids=[account.pk], as_of=dt.date.today()
+        )
+    else:
+        frame = selectors.latest_values_frame(
+            first_id=account.pk, last_id=account.pk, as_of=dt.date.today(), strategy=strategy
+        )
+
+    latest = dict(zip(frame["measure_id"], frame["raw_value"], strict=True))
+    assert latest == {old.pk: 4.0, recent.pk: 6.0}
 
 
 # --- Retention -----------------------------------------------------------------------------------
