@@ -1,6 +1,7 @@
 """Recompute benchmark: ours against the I/O floor and a naive per-account ORM loop.
 
     .venv/bin/python bench/recompute.py [--accounts 100000] [--days 30] [--naive-sample 1000]
+        [--workers N] [--skip-build] [--skip-like-for-like] [--compare-unpartitioned]
 
 Builds a throwaway PostgreSQL database (BENCH_DATABASE_URL, default
 postgres://postgres@127.0.0.1:5432/healthscore_bench), fills it with N accounts × 10 measures ×
@@ -179,14 +180,17 @@ def run_ours(url: str, workers: int, mode: str, queue: multiprocessing.Queue) ->
     connection.close()  # the pool's processes open their own
     with multiprocessing.Pool(workers, initializer=_init_worker, initargs=(url, mode)) as pool:
         peaks = pool.map(_score_chunk, chunk_ids, chunksize=1)
+    finishing = time.monotonic()
     run = scoring.score_run_finish(run=run)
     seconds = time.monotonic() - started
+    finish_seconds = time.monotonic() - finishing
     if mode == "publish":
         with connection.cursor() as cursor:
             cursor.execute("UPDATE scorecards_scorecard SET version = version - 1")
     queue.put(
         {
             "seconds": seconds,
+            "finish_seconds": finish_seconds,
             "scored": run.accounts_scored,
             "not_scored": run.accounts_not_scored,
             "snapshots": ScoreSnapshot.objects.filter(as_of=AS_OF).count(),
@@ -427,7 +431,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--accounts", type=int, default=100_000)
     parser.add_argument("--days", type=int, default=30)
-    parser.add_argument("--naive-sample", type=int, default=1000)
+    parser.add_argument(
+        "--naive-sample", type=int, default=1000, help="accounts of the naive loop (0: skip it)"
+    )
+    parser.add_argument(
+        "--skip-like-for-like",
+        action="store_true",
+        help="skip (d): the runs with the old trend reads and after a publish",
+    )
     parser.add_argument(
         "--workers", type=int, default=os.cpu_count(), help="processes scoring chunks (ours)"
     )
@@ -460,19 +471,21 @@ def main() -> None:
 
     print(f"load average at start: {os.getloadavg()[0]:.2f}")
 
-    in_child(run_ours, args.url, 1, "nightly")  # today's snapshots, copied to the anchor days
+    # Today's snapshots, copied to the anchor days.
+    in_child(run_ours, args.url, args.workers, "nightly")
     in_child(anchors_copy, args.url)
     ours = in_child(run_ours, args.url, 1, "nightly")
     ours_parallel = in_child(run_ours, args.url, args.workers, "nightly")
-    before = in_child(run_ours, args.url, 1, "before")
-    publish = in_child(run_ours, args.url, 1, "publish")
+    if not args.skip_like_for_like:
+        before = in_child(run_ours, args.url, 1, "before")
+        publish = in_child(run_ours, args.url, 1, "publish")
     floor = in_child(run_floor, args.url)
-    naive = in_child(run_naive, args.url, args.naive_sample)
+    naive = in_child(run_naive, args.url, args.naive_sample) if args.naive_sample else None
 
     n = args.accounts
     floor_all = floor["copy_out_all"] + floor["copy_in"]
     floor_latest = floor["copy_out_latest"] + floor["copy_in"]
-    naive_scaled = naive["seconds"] * n / naive["sample"]
+    naive_scaled = naive["seconds"] * n / naive["sample"] if naive else float("nan")
     print()
     print(
         f"(a) ours, end to end:       {ours['seconds']:8.2f} s  "
@@ -487,6 +500,11 @@ def main() -> None:
         f"peak {ours_parallel['peak_mb']:.0f} MB per process"
     )
     print(
+        f"    of which publishing the current scores: {ours['finish_seconds']:.2f} s (1 worker), "
+        f"{ours_parallel['finish_seconds']:.2f} s ({args.workers} workers): "
+        f"{ours_parallel['finish_seconds'] / n * 1e6:.1f} µs per account"
+    )
+    print(
         f"(b) floor, all values:      {floor_all:8.2f} s  (COPY out {value_rows:,} rows "
         f"{floor['copy_out_all']:.2f} s + COPY in {n:,} snapshots {floor['copy_in']:.2f} s)"
     )
@@ -494,19 +512,13 @@ def main() -> None:
         f"    floor, latest values:   {floor_latest:8.2f} s  (COPY out of the DISTINCT ON "
         f"latest value per account and measure {floor['copy_out_latest']:.2f} s + COPY in)"
     )
-    print(
-        f"(c) naive ORM loop:         {naive_scaled:8.2f} s  (scaled from {naive['sample']:,} "
-        f"accounts in {naive['seconds']:.2f} s)  peak {naive['peak_mb']:.0f} MB"
-    )
-    print(
-        f"(d) trend reads of before rule 13, 1 worker: {before['seconds']:8.2f} s "
-        f"(ours / before: {ours['seconds'] / before['seconds']:.2f}×)"
-    )
-    print(
-        f"    after a publish (today + the 1/7/30/90-day anchors rescored), 1 worker: "
-        f"{publish['seconds']:8.2f} s ({publish['seconds'] / ours['seconds']:.2f}× the nightly "
-        f"run; target under 4×)  peak {publish['peak_mb']:.0f} MB"
-    )
+    if naive:
+        print(
+            f"(c) naive ORM loop:         {naive_scaled:8.2f} s  (scaled from {naive['sample']:,} "
+            f"accounts in {naive['seconds']:.2f} s)  peak {naive['peak_mb']:.0f} MB"
+        )
+    if not args.skip_like_for_like:
+        _like_for_like_print(ours, before, publish)
     print()
     for label, result in (("1 worker", ours), (f"{args.workers} workers", ours_parallel)):
         print(
@@ -532,8 +544,8 @@ def main() -> None:
         started = time.monotonic()
         in_child(_migrate_child, args.url, "0010_snapshot_no_foreign_key_indexes")
         print(f"\nunpartitioned (migration 0011 reversed in {time.monotonic() - started:.0f} s):")
-        plain = in_child(run_ours, args.url, 1)
-        plain_parallel = in_child(run_ours, args.url, args.workers)
+        plain = in_child(run_ours, args.url, 1, "nightly")
+        plain_parallel = in_child(run_ours, args.url, args.workers, "nightly")
         for label, part, flat in (
             ("1 worker", ours, plain),
             (f"{args.workers} workers", ours_parallel, plain_parallel),
@@ -544,6 +556,18 @@ def main() -> None:
                 f"{part['seconds'] / flat['seconds']:.2f}×"
             )
         print("the database is left unpartitioned: build it again before timing partitioned")
+
+
+def _like_for_like_print(ours: dict, before: dict, publish: dict) -> None:
+    print(
+        f"(d) trend reads of before rule 13, 1 worker: {before['seconds']:8.2f} s "
+        f"(ours / before: {ours['seconds'] / before['seconds']:.2f}×)"
+    )
+    print(
+        f"    after a publish (today + the 1/7/30/90-day anchors rescored), 1 worker: "
+        f"{publish['seconds']:8.2f} s ({publish['seconds'] / ours['seconds']:.2f}× the nightly "
+        f"run; target under 4×)  peak {publish['peak_mb']:.0f} MB"
+    )
 
 
 def _sizes_child(url: str, queue: multiprocessing.Queue) -> None:
