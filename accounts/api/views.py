@@ -20,7 +20,7 @@ from accounts.filtersets import (
     TouchpointFilterSet,
 )
 from accounts.models import Account, ApiKey, Contact, RenewalOutcome, Touchpoint
-from accounts.selectors import accounts_visible_to
+from accounts.selectors import accounts_visible_scope, accounts_visible_to
 from healthscore.api import (
     CursorListPagination,
     ExternalIdLookupMixin,
@@ -28,6 +28,8 @@ from healthscore.api import (
     StandardPagination,
     one_or_many,
 )
+from healthscore.generations import ACCOUNTS, SCORES
+from healthscore.read_model_cache import CacheEntry, cache_found, cache_keys, cache_store
 
 NOT_SCORED_SORTS_FIRST = Value(Decimal("-1"))
 NO_RENEWAL = date(9999, 12, 31)
@@ -110,6 +112,29 @@ class AccountViewSet(
         if self.action in ("create", "partial_update"):
             return serializers.AccountWriteSerializer
         return super().get_serializer_class()
+
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        """Served from the cache until an account, an owner or a current score changes: an
+        integration paging through the accounts, or many polling the first page, should not
+        each read and serialize the same 50 rows. Keyed by what the answer depends on: the
+        accounts the caller sees, the query (filters, ordering, cursor) and the host that the
+        next/previous links are built on."""
+        entry = CacheEntry(
+            "api.accounts.list",
+            (ACCOUNTS, SCORES),
+            {
+                "scope": accounts_visible_scope(user=request.user),
+                "query": sorted(request.query_params.lists()),
+                "origin": request.build_absolute_uri("/"),
+            },
+        )
+        (key,) = cache_keys([entry])
+        found = cache_found([key])
+        if key in found:
+            return Response(found[key])
+        response = super().list(request, *args, **kwargs)
+        cache_store({key: response.data})
+        return response
 
     def create(self, request: Request, *args, **kwargs) -> Response:
         write = self.get_serializer(data=request.data)

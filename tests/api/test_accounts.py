@@ -273,3 +273,56 @@ def test_account_ordering_by_two_fields(leader):
     AccountFactory(external_id="A-1", name="Same", arr=Decimal("20"))
     response = client_for(leader).get("/api/v1/accounts/", {"ordering": "name,-arr"})
     assert external_ids(response) == ["A-1", "B-1"]
+
+
+# --- The list is cached until what it shows changes ----------------------------------------------
+
+
+def listed(client, query: str = "") -> dict[str, dict]:
+    response = client.get(f"/api/v1/accounts/{query}")
+    assert response.status_code == 200
+    return {row["external_id"]: row for row in response.json()["results"]}
+
+
+def test_account_list_served_again_from_the_cache_runs_no_account_query(leader, account):
+    client = client_for(leader)
+    first = listed(client)
+    with CaptureQueriesContext(connection) as queries:
+        again = listed(client)
+    assert again == first
+    assert not [q for q in queries.captured_queries if "accounts_account" in q["sql"]]
+
+
+def test_cached_account_list_shows_an_account_change_next(leader, integration_client, account):
+    client = client_for(leader)
+    listed(client)
+    response = integration_client.post(
+        "/api/v1/accounts/bulk/",
+        [{"external_id": account.external_id, "name": "Renamed in the CRM"}],
+        format="json",
+    )
+    assert response.status_code == 200
+    assert listed(client)[account.external_id]["name"] == "Renamed in the CRM"
+
+
+def test_cached_account_list_shows_a_new_current_score_next(leader, account):
+    client = client_for(leader)
+    assert listed(client)[account.external_id]["score"] is None
+    give_current_score(account, Decimal("41.00"), "Red")
+    assert listed(client)[account.external_id]["score"]["band"] == "Red"
+
+
+def test_cached_account_list_shows_an_owner_email_change_next(leader, account, csm):
+    client = client_for(leader)
+    listed(client)
+    csm.email = "new-address@example.com"
+    csm.save()
+    assert listed(client)[account.external_id]["owner_email"] == "new-address@example.com"
+
+
+def test_cached_account_list_is_kept_apart_per_scope_and_query(
+    csm_client, leader, account, others_account
+):
+    assert set(listed(client_for(leader))) == {account.external_id, others_account.external_id}
+    assert set(listed(csm_client)) == {account.external_id}
+    assert set(listed(client_for(leader), "?segment=Nothing")) == set()
