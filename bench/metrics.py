@@ -155,7 +155,7 @@ def run_ours(url: str, workers: int, queue) -> None:
         cursor.execute("DELETE FROM scorecards_measurevalue WHERE source = 'computed'")
         cursor.execute("VACUUM scorecards_measurevalue")
     connection.close()
-    recompute_run(url, workers, queue)
+    recompute_run(url, workers, "nightly", queue)
 
 
 def run_floor(url: str, queue) -> None:
