@@ -87,3 +87,26 @@ def test_score_snapshot_measure_rows_name_their_fields():
             "contribution": 12.5,
         }
     ]
+
+
+@pytest.mark.django_db
+def test_score_snapshot_follows_its_account_run_and_scorecard_without_database_constraints():
+    """The snapshot table has no foreign-key constraints (nightly inserts would check three a
+    row); Django still keeps what they kept: an account's snapshots go with it, a run's are
+    kept without it, a scorecard with snapshots cannot go."""
+    from django.db.models import ProtectedError
+
+    from scorecards.models import ScoreRun
+
+    run = ScoreRun.objects.create(as_of=dt.date(2026, 11, 20))
+    kept = ScoreSnapshotFactory(run=run)
+    gone = ScoreSnapshotFactory()
+
+    run.delete()
+    gone.account.delete()
+
+    kept.refresh_from_db()
+    assert kept.run_id is None
+    assert not ScoreSnapshot.objects.filter(pk=gone.pk).exists()
+    with pytest.raises(ProtectedError):
+        kept.scorecard.delete()
