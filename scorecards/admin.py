@@ -41,8 +41,11 @@ from scorecards.models import (
     ScoreRun,
     ScoreSnapshot,
 )
-from scorecards.services.publishing import measure_edit_as_drafts, scorecard_edit_as_draft
-from scorecards.services.versions import scorecard_version_create
+from scorecards.services.publishing import (
+    measure_edit_as_drafts,
+    scorecard_add_as_draft,
+    scorecard_edit_as_draft,
+)
 from scorecards.version_diff import version_diff
 
 
@@ -160,12 +163,26 @@ class ScorecardAdmin(admin.ModelAdmin):
         super().save_related(request, form, formsets, change)
         note = form.cleaned_data.get("version_note", "")
         if not change:
-            # A new scorecard scores nothing until accounts are assigned to it: version 1.
-            version = scorecard_version_create(
+            # Adding a scorecard changes nobody's score: what it asks for (accounts, the
+            # default) becomes a draft of its version 1 (PRODUCT.md "Changing a scorecard
+            # safely").
+            version, draft = scorecard_add_as_draft(
                 scorecard=form.instance, user=request.user, note=note
             )
+            if draft is None:
+                self.message_user(
+                    request, _("Saved as version %(number)s.") % {"number": version.number}
+                )
+                return
+            request._scorecard_draft = draft
             self.message_user(
-                request, _("Saved as version %(number)s.") % {"number": version.number}
+                request,
+                _(
+                    "Saved as version %(number)s, assigned to no account. The accounts it "
+                    "asks for are draft %(draft)s: check its impact and publish it on the "
+                    "draft page."
+                )
+                % {"number": version.number, "draft": draft.pk},
             )
             return
         draft = scorecard_edit_as_draft(
@@ -191,6 +208,14 @@ class ScorecardAdmin(admin.ModelAdmin):
             )
             % {"draft": draft.pk, "number": form.instance.version},
         )
+
+    def response_add(
+        self, request: HttpRequest, obj: Scorecard, post_url_continue: str | None = None
+    ) -> HttpResponse:
+        draft = getattr(request, "_scorecard_draft", None)
+        if draft is not None:
+            return HttpResponseRedirect(reverse("front:draft", args=[draft.pk]))
+        return super().response_add(request, obj, post_url_continue)
 
     def response_change(self, request: HttpRequest, obj: Scorecard) -> HttpResponse:
         draft = getattr(request, "_scorecard_draft", None)

@@ -34,7 +34,7 @@ from scorecards.documents import (
 )
 from scorecards.models import Measure, Scorecard, ScorecardDraft, ScorecardVersion, ScoreRun
 from scorecards.services.draft_documents import draft_document_clean, draft_problems
-from scorecards.services.versions import scorecard_published
+from scorecards.services.versions import scorecard_published, scorecard_version_create
 
 User = AbstractBaseUser | AnonymousUser | None
 
@@ -142,6 +142,40 @@ def scorecard_edit_as_draft(
     if scorecard_document_normalize(edited) == scorecard_document_normalize(live):
         return None
     return scorecard_draft_open(scorecard=scorecard, document=edited, user=user, note=note)
+
+
+@transaction.atomic
+def scorecard_add_as_draft(
+    *, scorecard: Scorecard, user: User = None, note: str = ""
+) -> tuple[ScorecardVersion | None, ScorecardDraft | None]:
+    """A scorecard the admin has just added (its form and inlines written), recorded so that
+    adding it changes nobody's score: version 1 takes no account (no assignment, not the
+    default) and, when the add asked for accounts (segments, tiers, lifecycles, or the
+    default), that definition is opened as a draft of version 1, to preview and publish like
+    any change. Returns version 1 and the draft, or no draft when the add asked for none."""
+    edited = scorecard_to_document(scorecard)
+    unassigned = copy.deepcopy(edited)
+    unassigned["is_default"] = False
+    unassigned["assignment"].update({"segment": [], "tier": [], "lifecycle": []})
+    if scorecard_document_normalize(unassigned) == scorecard_document_normalize(edited):
+        return scorecard_version_create(scorecard=scorecard, user=user, note=note), None
+    # The assignment lives on the scorecard's own row.
+    Scorecard.objects.filter(pk=scorecard.pk).update(
+        is_default=False, segments=[], tiers=[], lifecycles=[]
+    )
+    scorecard.refresh_from_db()
+    version = scorecard_version_create(
+        scorecard=scorecard,
+        user=user,
+        note=note or "Added in the admin; assigned to no account until its draft is published.",
+    )
+    draft = scorecard_draft_open(
+        scorecard=scorecard,
+        document=edited,
+        user=user,
+        note=note or "The accounts asked for when the scorecard was added.",
+    )
+    return version, draft
 
 
 @transaction.atomic

@@ -614,7 +614,7 @@ def test_scorecard_change_rejects_a_second_default(admin_client):
 # Adding a scorecard
 
 
-def test_scorecard_add_creates_version_1(admin_client):
+def add_post(admin_client, **fields) -> dict:
     url = reverse("admin:scorecards_scorecard_add")
     data = admin_post_data(admin_client.get(url))
     data.update(
@@ -622,32 +622,55 @@ def test_scorecard_add_creates_version_1(admin_client):
             "name": "Enterprise",
             "priority": "10",
             "min_coverage": "0.5",
-            "segments": "Enterprise",
             "bands-0-label": "At risk",
             "bands-0-min_score": "0",
             "bands-1-label": "Healthy",
             "bands-1-min_score": "60",
             "groups-0-name": "Outcomes",
             "groups-0-weight": "100",
+            **fields,
         }
     )
-    response = admin_client.post(url, data)
+    return admin_client.post(url, data)
+
+
+ADDED_DOCUMENT = {
+    "name": "Enterprise",
+    "is_default": False,
+    "min_coverage": 0.5,
+    "assignment": {"priority": 10, "segment": [], "tier": [], "lifecycle": []},
+    "bands": [
+        # No tier entered: each band gets its default by position.
+        {"label": "At risk", "min": 0, "color": "#7f8c8d", "tier": "at_risk"},
+        {"label": "Healthy", "min": 60, "color": "#7f8c8d", "tier": "healthy"},
+    ],
+    "groups": [{"name": "Outcomes", "weight": 100, "measures": []}],
+    "exceptions": [],
+}
+
+
+def test_scorecard_add_without_accounts_is_version_1(admin_client):
+    response = add_post(admin_client)
     assert response.status_code == 302
     scorecard = Scorecard.objects.get(name="Enterprise")
     assert scorecard.version == 1
-    assert scorecard.versions.get().definition == {
-        "name": "Enterprise",
-        "is_default": False,
-        "min_coverage": 0.5,
-        "assignment": {"priority": 10, "segment": ["Enterprise"], "tier": [], "lifecycle": []},
-        "bands": [
-            # No tier entered: each band gets its default by position.
-            {"label": "At risk", "min": 0, "color": "#7f8c8d", "tier": "at_risk"},
-            {"label": "Healthy", "min": 60, "color": "#7f8c8d", "tier": "healthy"},
-        ],
-        "groups": [{"name": "Outcomes", "weight": 100, "measures": []}],
-        "exceptions": [],
-    }
+    assert scorecard.versions.get().definition == ADDED_DOCUMENT
+    assert not ScorecardDraft.objects.filter(scorecard=scorecard).exists()
+
+
+def test_scorecard_add_with_accounts_takes_them_only_through_a_draft(admin_client):
+    response = add_post(admin_client, segments="Enterprise")
+
+    scorecard = Scorecard.objects.get(name="Enterprise")
+    draft = ScorecardDraft.objects.get(scorecard=scorecard)
+    assert response.status_code == 302
+    assert response["Location"] == reverse("front:draft", args=[draft.pk])
+    # Live: version 1 assigned to no account; the segment waits in the draft.
+    assert scorecard.version == 1
+    assert scorecard.segments == []
+    assert scorecard.versions.get().definition == ADDED_DOCUMENT
+    assert draft.definition["assignment"]["segment"] == ["Enterprise"]
+    assert draft.base_version == 1
 
 
 def test_scorecard_add_needs_a_band(admin_client):
