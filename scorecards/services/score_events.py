@@ -48,19 +48,19 @@ BACKFILL_AGE_DAYS = 1
 CONTRIBUTION = ScoreSnapshot.MEASURE_FIELDS.index("contribution")
 KEY = ScoreSnapshot.MEASURE_FIELDS.index("key")
 
-# Previous current score → this run's snapshot, where the band moved like-for-like. Runs
-# before current_scores_publish; a backfill (current score of a later day) moves nothing.
-# The current score's date is its snapshot's, which lets PostgreSQL probe one partition.
+# Previous current score → this run's snapshot, where the band moved like-for-like (the
+# current score keeps its snapshot's scorecard and version, so the previous snapshots are not
+# read here). Runs before current_scores_publish; a backfill (current score of a later day)
+# moves nothing.
 BAND_MOVES_STAGE_SQL = f"""
 INSERT INTO {ScoreRunBandMove._meta.db_table}
   (run_id, account_id, from_snapshot_id, from_as_of, from_band, from_overall, to_snapshot_id)
-SELECT n.run_id, n.account_id, o.id, o.as_of, c.band, c.overall, n.id
+SELECT n.run_id, n.account_id, c.snapshot_id, c.as_of, c.band, c.overall, n.id
 FROM scorecards_scoresnapshot n
 JOIN scorecards_currentscore c ON c.account_id = n.account_id
-JOIN scorecards_scoresnapshot o ON o.id = c.snapshot_id AND o.as_of = c.as_of
 WHERE n.as_of = %s AND n.run_id = %s AND c.as_of <= n.as_of
   AND c.band <> n.band AND c.band <> '' AND n.band <> ''
-  AND o.scorecard_id = n.scorecard_id AND o.scorecard_version = n.scorecard_version
+  AND c.scorecard_id = n.scorecard_id AND c.scorecard_version = n.scorecard_version
 """
 
 # The staged moves with both snapshots' breakdowns, for the events. Each staged row fetches

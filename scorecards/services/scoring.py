@@ -291,11 +291,12 @@ def current_scores_publish(*, run: ScoreRun) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO scorecards_currentscore "
-            "(account_id, snapshot_id, scorecard_id, as_of, overall, band) "
-            "SELECT account_id, id, scorecard_id, as_of, overall, band "
+            "(account_id, snapshot_id, scorecard_id, scorecard_version, as_of, overall, band) "
+            "SELECT account_id, id, scorecard_id, scorecard_version, as_of, overall, band "
             "FROM scorecards_scoresnapshot WHERE as_of = %s AND run_id = %s "
             "ON CONFLICT (account_id) DO UPDATE SET snapshot_id = excluded.snapshot_id, "
-            "scorecard_id = excluded.scorecard_id, as_of = excluded.as_of, "
+            "scorecard_id = excluded.scorecard_id, "
+            "scorecard_version = excluded.scorecard_version, as_of = excluded.as_of, "
             "overall = excluded.overall, band = excluded.band "
             "WHERE scorecards_currentscore.as_of <= excluded.as_of",
             [run.as_of, run.pk],
