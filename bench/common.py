@@ -300,6 +300,9 @@ def gunicorn(url: str, *, setup: ServerSetup, start: dict | None = None):
                 process.kill()
                 process.wait(timeout=10)
             logged = log_path.read_text()
+            recycled = logged.count("Autorestarting worker")
+            if recycled:
+                print(f"gunicorn recycled a worker {recycled} times (max_requests)")
             for problem in ("WORKER TIMEOUT", "Traceback"):
                 if problem in logged:
                     print(f"gunicorn logged {logged.count(problem)} × {problem}; last lines:")
@@ -356,10 +359,15 @@ class Load:
     concurrency: int
     seconds: float
     requests: int
-    errors: int
+    errors: int  # HTTP errors and timeouts: requests that failed
     p50: float
     p95: float
     p99: float
+    # Keep-alive connections the server closed under wrk (e.g. a gunicorn worker recycled
+    # after max_requests, which the server's log tells): wrk counts a read or connect error
+    # and opens a new connection, as a browser would retry the request on one; reported, not
+    # counted as a failed request.
+    closed: int = 0
 
     @property
     def per_second(self) -> float:
@@ -382,9 +390,9 @@ end
 function done(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
-    '{"requests": %d, "duration_us": %d, "status_errors": %d, "socket_errors": %d, '
+    '{"requests": %d, "duration_us": %d, "status_errors": %d, "timeouts": %d, "closed": %d, '
     .. '"p50": %d, "p95": %d, "p99": %d}\\n',
-    summary.requests, summary.duration, e.status, e.connect + e.read + e.write + e.timeout,
+    summary.requests, summary.duration, e.status, e.timeout, e.connect + e.read + e.write,
     latency:percentile(50), latency:percentile(95), latency:percentile(99)))
 end
 """
@@ -456,7 +464,8 @@ def _wrk(base, paths, headers, concurrency, seconds) -> dict:
     return {
         "seconds": figures["duration_us"] / 1e6,
         "requests": figures["requests"],
-        "errors": figures["status_errors"] + figures["socket_errors"],
+        "errors": figures["status_errors"] + figures["timeouts"],
+        "closed": figures["closed"],
         "p50": figures["p50"] / 1000,
         "p95": figures["p95"] / 1000,
         "p99": figures["p99"] / 1000,
@@ -513,7 +522,9 @@ def load_line(load: Load, *, target_ms: float | None = None, floor: Load | None 
     line = (
         f"{load.label:<44} c={load.concurrency:<2} p50 {load.p50:7.1f} ms  p95 {load.p95:7.1f} ms"
         f"  p99 {load.p99:7.1f} ms  {load.per_second:7.1f} req/s  "
-        f"({load.requests:,} requests in {load.seconds:.0f} s, {load.errors} errors)"
+        f"({load.requests:,} requests in {load.seconds:.0f} s, {load.errors} errors"
+        + (f", {load.closed} connections closed by the server" if load.closed else "")
+        + ")"
     )
     if floor is not None:
         line += f"  p95 {load.p95 / floor.p95:.1f}× floor"
