@@ -46,6 +46,8 @@ POST_ROWS = 10_000
 # Pushed measures: the demo derives adoption, engagement and deployment from usage metrics,
 # and a push of a derived measure is refused.
 POST_MEASURES = ("roi", "support", "nps")
+# A raw value each measure accepts (NPS is a whole number from -100 to 100).
+RAW_VALUE = {"nps": lambda rng: rng.randint(-100, 100)}
 TARGET_P95_MS = {"list": 50, "score": 50, "portfolio": 200, "not-modified": 50}
 TARGET_POST_SECONDS = 2.0
 
@@ -91,15 +93,19 @@ def fixtures(url: str, post_rows: int) -> dict:
 
 
 def not_modified_headers(base: str, path: str, headers: dict[str, str]) -> dict[str, str]:
-    """A poller's headers: its key and the ETag of its last answer, checked to get a 304."""
+    """A poller's headers: its key and the ETag of its last answer, checked to get a 304.
+    The first answers may still change what they depend on (a renewal calibration fitted on
+    first use, with tasks inline), so the ETag is taken again until it holds, three tries."""
     import requests
 
     etag = requests.get(base + path, headers=headers, timeout=60).headers["ETag"]
-    polled = {**headers, "If-None-Match": etag}
-    answer = requests.get(base + path, headers=polled, timeout=60)
-    if answer.status_code != 304:
-        raise SystemExit(f"GET {path} with If-None-Match answered {answer.status_code}")
-    return polled
+    for _ in range(3):
+        polled = {**headers, "If-None-Match": etag}
+        answer = requests.get(base + path, headers=polled, timeout=60)
+        if answer.status_code == 304:
+            return polled
+        etag = answer.headers["ETag"]
+    raise SystemExit(f"GET {path} with If-None-Match answered {answer.status_code}")
 
 
 def post_measure_values(base: str, key: str, rows: list[dict]) -> tuple[float, dict]:
@@ -246,7 +252,9 @@ def main() -> None:
                 {
                     "account": external_id,
                     "measure": measure_key,
-                    "raw_value": round(rng.random(), 4),
+                    "raw_value": RAW_VALUE.get(measure_key, lambda rng: round(rng.random(), 4))(
+                        rng
+                    ),
                     "as_of": today.isoformat(),
                     "source": "api",
                 }
