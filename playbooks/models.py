@@ -66,10 +66,23 @@ class PlaybookStep(models.Model):
 class Task(models.Model):
     """A step of a playbook to do on an account because of one of its risks."""
 
-    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="tasks")
-    risk = models.ForeignKey("risk.Risk", on_delete=models.CASCADE, related_name="tasks")
+    # No single-column indexes on account, risk, step and assignee: the composite indexes
+    # below (and the step-and-risk constraint) start with each of them and serve the same
+    # lookups, and a first evaluation of a big portfolio inserts a task row per step of
+    # every new risk into every index.
+    account = models.ForeignKey(
+        "accounts.Account", on_delete=models.CASCADE, related_name="tasks", db_index=False
+    )
+    risk = models.ForeignKey(
+        "risk.Risk", on_delete=models.CASCADE, related_name="tasks", db_index=False
+    )
     step = models.ForeignKey(
-        PlaybookStep, on_delete=models.SET_NULL, null=True, blank=True, related_name="tasks"
+        PlaybookStep,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="tasks",
+        db_index=False,
     )
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True)
@@ -80,6 +93,7 @@ class Task(models.Model):
         null=True,
         blank=True,
         related_name="tasks",
+        db_index=False,
     )
     status = models.CharField(max_length=10, choices=TaskStatus.choices, default=TaskStatus.OPEN)
     note = models.TextField(blank=True)
