@@ -352,7 +352,7 @@ def _risks_open(
             (evaluation.raised if is_new else evaluation.updated)[risk_type] += 1
             risk_ids.append(risk.pk)
         return risk_ids
-    if len(risks) > BULK_ANALYZE_ROWS:
+    if len(risks) > BULK_ANALYZE_ROWS and connection.vendor == "postgresql":
         # A first evaluation of a big portfolio opens tens of thousands of risks: until
         # autovacuum gets to them, the table's statistics say it is nearly empty, and the
         # tasks' join and the emails' reads planned on that took several times longer.
