@@ -22,6 +22,7 @@ Prints the machine, load average, data size and the figures. Only loopback is us
 import argparse
 import multiprocessing
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -267,8 +268,10 @@ def main() -> None:
         f"{', '.join(f'{s:.3f}' for s in staging)} s; recording the events after the run "
         f"{', '.join(f'{s:.2f}' for s in recording)} s"
     )
+    median_without, median_with = statistics.median(without), statistics.median(with_events)
     print(
-        f"slowdown (best of each): {100 * (best_with - best_without) / best_without:+.1f} % "
+        f"slowdown (best of each): {100 * (best_with - best_without) / best_without:+.1f} %; "
+        f"(median of each): {100 * (median_with - median_without) / median_without:+.1f} % "
         f"(staging alone: {100 * min(staging) / best_without:.1f} % of the run; target 5 %)"
     )
 
