@@ -206,13 +206,48 @@ def history_lower_bound(*, table: str, on_or_before: date) -> date:
     months are read newest first and the probe usually stops in the first. The bound is the
     start of the oldest month when the default partition holds nothing dated on or before
     D (the steady state: maintenance moves stragglers out), else NO_LOWER_BOUND."""
-    months = [p for p in partitions_list(table) if not p.is_default]
-    if not months:
+    oldest, has_default = _oldest_month_by_name(table)
+    if oldest is None:
         return NO_LOWER_BOUND
+    if not has_default:
+        return oldest
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT EXISTS (SELECT 1 FROM {default_partition_name(table)} WHERE as_of <= %s)",
             [on_or_before],
         )
         (stragglers,) = cursor.fetchone()
-    return NO_LOWER_BOUND if stragglers else months[0].start
+    return NO_LOWER_BOUND if stragglers else oldest
+
+
+def _oldest_month_by_name(table: str) -> tuple[date | None, bool]:
+    """The first day of `table`'s oldest month partition, read from the partitions' names
+    (partition_name), or None when the table is not partitioned or a partition has a name
+    this module did not give it; and whether the table has its default partition.
+
+    Unlike partitions_list, reads the catalog without locking the partitions (deparsing a
+    partition's bound locks it), so a chunk's read does not wait here behind maintenance
+    that holds a month."""
+    if connection.vendor != "postgresql":
+        return None, False
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "WHERE i.inhparent = %s::regclass",
+            [table],
+        )
+        names = [name for (name,) in cursor.fetchall()]
+    months = []
+    has_default = default_partition_name(table) in names
+    for name in names:
+        if name == default_partition_name(table):
+            continue
+        suffix = name.removeprefix(f"{table}_p")
+        year, _, month = suffix.partition("_")
+        if (
+            not (year.isdigit() and month.isdigit())
+            or partition_name(table, date(int(year), int(month), 1)) != name
+        ):
+            return None, has_default
+        months.append(date(int(year), int(month), 1))
+    return min(months, default=None), has_default

@@ -10,12 +10,13 @@ from django.db import connection
 from django.utils import timezone
 
 from scorecards.models import ScoreRun, ScoreSnapshot
-from scorecards.services import scoring
+from scorecards.services import partitions, scoring
 from scorecards.tasks import score_runs_heal
 from tests.integration.conftest import wait_until
 from tests.integration.test_recompute_worker import portfolio_create
 
 pytestmark = pytest.mark.integration
+VALUES = "scorecards_measurevalue"
 
 
 def heal_until_finished(run: ScoreRun, *, seconds: float) -> int:
@@ -80,10 +81,13 @@ def test_backend_terminated_during_copy_is_retried(celery_worker_process):
     run = scoring.score_run_start(as_of=today)  # one chunk
     locker = _test_database_connection()
     try:
-        # Hold the value table so that the chunk's COPY of the latest values waits on the
-        # lock, where it can be caught and its backend terminated.
+        # Hold the value table's month partitions so that the chunk's COPY of the latest
+        # values waits on the lock, where it can be caught and its backend terminated. (Not
+        # the default partition: the chunk first checks that it holds no straggler, and that
+        # read is not the COPY this test catches.)
+        months = [p.name for p in partitions.partitions_list(VALUES) if not p.is_default]
         with locker.cursor() as cursor:
-            cursor.execute("LOCK TABLE scorecards_measurevalue IN ACCESS EXCLUSIVE MODE")
+            cursor.execute(f"LOCK TABLE {', '.join(months)} IN ACCESS EXCLUSIVE MODE")
         celery_worker_process.start()
 
         def copy_waiting() -> list[int]:
