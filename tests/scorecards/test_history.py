@@ -297,3 +297,16 @@ def test_retention_keeps_the_same_rows_on_any_database(db, account):
     assert kept.count() == 2 + 9
     # Values: three whole months before December (September to November) are kept.
     assert [v.as_of for v in MeasureValue.objects.filter(account=account)] == [dt.date(2026, 9, 1)]
+
+
+def test_latest_value_bound_gives_up_on_a_partition_it_did_not_name(postgres):
+    """The bound is read from the month partitions' names; a partition made by hand under
+    another name could start anywhere, so no bound is used."""
+    on = dt.date.today()
+    assert partitions.history_lower_bound(table=VALUES, on_or_before=on) != dt.date(1, 1, 1)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TABLE {VALUES}_by_hand PARTITION OF {VALUES} "
+            "FOR VALUES FROM ('2001-01-01') TO ('2001-02-01')"
+        )
+    assert partitions.history_lower_bound(table=VALUES, on_or_before=on) == dt.date(1, 1, 1)
