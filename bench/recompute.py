@@ -69,10 +69,10 @@ def build_database(url: str, accounts: int, days: int) -> dict:
 
     django_setup(url)
     from django.core.management import call_command
-    from django.db import connection
+    from django.db import connection, transaction
 
-    from demo.services.bulk import index_cascading
-    from scorecards.models import Measure, MeasureGroup, Scorecard, ScorecardMeasure
+    from demo.services.bulk import indexes_rebuilt_after
+    from scorecards.models import Measure, MeasureGroup, MeasureValue, Scorecard, ScorecardMeasure
 
     call_command("migrate", verbosity=0)
     from scorecards.services import partitions
@@ -107,45 +107,25 @@ def build_database(url: str, accounts: int, days: int) -> dict:
             "FROM generate_series(1, %s) AS n",
             [accounts],
         )
-        # Bulk load the way one restores a dump: without indexes and foreign keys, then build
-        # them once (a sort each) instead of maintaining them row by row.
-        cursor.execute("SET maintenance_work_mem = '1GB'")
-        cursor.execute(
-            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-            "WHERE conrelid = 'scorecards_measurevalue'::regclass AND contype IN ('u', 'f', 'c')"
-        )
-        constraints = cursor.fetchall()
-        for name, _ in constraints:
-            cursor.execute(f"ALTER TABLE scorecards_measurevalue DROP CONSTRAINT {name}")
-        cursor.execute(
-            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = "
-            "'scorecards_measurevalue' AND indexname <> 'scorecards_measurevalue_pkey'"
-        )
-        indexes = cursor.fetchall()
-        for name, _ in indexes:
-            cursor.execute(f"DROP INDEX {name}")
-        # Raw values in each measure's natural units.
-        cursor.execute(
-            "INSERT INTO scorecards_measurevalue (account_id, measure_id, raw_value, score, as_of,"
-            " source, comment, created_at) "
-            "SELECT a.id, m.id, CASE m.key "
-            "  WHEN 'csm_sentiment' THEN 1 + floor(random() * 5) "
-            "  WHEN 'roi' THEN 1 + floor(random() * 5) "
-            "  WHEN 'csat' THEN 1 + random() * 4 "
-            "  WHEN 'nps' THEN random() * 200 - 100 "
-            "  WHEN 'support' THEN floor(random() * 25) "
-            "  WHEN 'sponsor_engagement' THEN floor(random() * 120) "
-            "  WHEN 'sponsor_coverage' THEN (random() > 0.2)::int "
-            "  ELSE random() END, 0, d::date, 'api', '', now() "
-            "FROM accounts_account a CROSS JOIN scorecards_measure m "
-            "CROSS JOIN generate_series(%s::date - (%s - 1), %s::date, '1 day') AS d",
-            [AS_OF, days, AS_OF],
-        )
-        for _, definition in indexes:
-            cursor.execute(index_cascading(definition))
-        for name, definition in constraints:
+        # Bulk load the way one restores a dump (as seed_demo does): without the indexes and
+        # constraints, then each built once (a sort) instead of maintained row by row.
+        with transaction.atomic(), indexes_rebuilt_after(MeasureValue):
+            # Raw values in each measure's natural units.
             cursor.execute(
-                f"ALTER TABLE scorecards_measurevalue ADD CONSTRAINT {name} {definition}"
+                "INSERT INTO scorecards_measurevalue (account_id, measure_id, raw_value, score, "
+                "as_of, source, comment, created_at) "
+                "SELECT a.id, m.id, CASE m.key "
+                "  WHEN 'csm_sentiment' THEN 1 + floor(random() * 5) "
+                "  WHEN 'roi' THEN 1 + floor(random() * 5) "
+                "  WHEN 'csat' THEN 1 + random() * 4 "
+                "  WHEN 'nps' THEN random() * 200 - 100 "
+                "  WHEN 'support' THEN floor(random() * 25) "
+                "  WHEN 'sponsor_engagement' THEN floor(random() * 120) "
+                "  WHEN 'sponsor_coverage' THEN (random() > 0.2)::int "
+                "  ELSE random() END, 0, d::date, 'api', '', now() "
+                "FROM accounts_account a CROSS JOIN scorecards_measure m "
+                "CROSS JOIN generate_series(%s::date - (%s - 1), %s::date, '1 day') AS d",
+                [AS_OF, days, AS_OF],
             )
         cursor.execute("VACUUM ANALYZE")
         cursor.execute("SELECT count(*) FROM scorecards_measurevalue")
