@@ -7,6 +7,7 @@ partition of its own month; retention drops a month by detaching its partition, 
 dropping it. Elsewhere (SQLite) the tables are plain and every function here does nothing.
 """
 
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -237,17 +238,14 @@ def _oldest_month_by_name(table: str) -> tuple[date | None, bool]:
             [table],
         )
         names = [name for (name,) in cursor.fetchall()]
-    months = []
     has_default = default_partition_name(table) in names
+    month_name = re.compile(rf"{re.escape(table)}_p(\d{{4}})_(0[1-9]|1[0-2])")
+    months = []
     for name in names:
         if name == default_partition_name(table):
             continue
-        suffix = name.removeprefix(f"{table}_p")
-        year, _, month = suffix.partition("_")
-        if (
-            not (year.isdigit() and month.isdigit())
-            or partition_name(table, date(int(year), int(month), 1)) != name
-        ):
+        named = month_name.fullmatch(name)
+        if named is None:
             return None, has_default
-        months.append(date(int(year), int(month), 1))
+        months.append(date(int(named[1]), int(named[2]), 1))
     return min(months, default=None), has_default
