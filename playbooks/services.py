@@ -32,13 +32,13 @@ from playbooks.models import Playbook, PlaybookStep, Task
 from risk.choices import SEVERITY_LEVEL, UNRESOLVED_STATUSES, RiskStatus
 from risk.models import Risk
 from risk.services import DomainError, risk_transition
+from risk.services.evaluation import BULK_ANALYZE_ROWS
 
 logger = logging.getLogger(__name__)
 
 # Risk ids per query when tasks are made for a big evaluation (far below SQLite's bound
 # parameters), and task rows per INSERT.
 RISKS_PER_QUERY = 5000
-BULK_ANALYZE_ROWS = 10_000
 BULK_BATCH_SIZE = 2000
 
 # Besides the account's owner and the task's assignee, these roles may work any task.
@@ -204,7 +204,8 @@ def _tasks_insert_select(*, risk_ids: list[int], today: date, leader_id: int | N
             )
             inserted += cursor.rowcount
         if inserted > BULK_ANALYZE_ROWS:
-            # See risk.services.evaluation: the emails that follow read these tasks back.
+            # As the risks opened in bulk (risk.services.evaluation): the emails that follow
+            # read these tasks back.
             cursor.execute(f"ANALYZE {Task._meta.db_table}")
     return inserted
 

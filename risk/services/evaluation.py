@@ -48,7 +48,8 @@ BACKFILL_AGE_DAYS = 1
 # Rows per INSERT when risks open in bulk (a first evaluation of a big portfolio opens tens of
 # thousands).
 BULK_BATCH_SIZE = 1000
-# Above this many risks opened at once, their table is analysed in the transaction.
+# Above this many rows written at once (risks here, their tasks in playbooks), the table is
+# analysed in the transaction.
 BULK_ANALYZE_ROWS = 10_000
 
 
