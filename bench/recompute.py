@@ -192,7 +192,7 @@ def _earlier_nearest(*, result, frames, as_of, first_id, last_id, windows=(1, 7,
     snapshot on or before as_of − N, whatever its version (one DISTINCT ON query per window)."""
     import pandas as pd
 
-    from scorecards import engine
+    from scorecards import comparisons, engine
     from scorecards.models import ScoreSnapshot
 
     frames_out = []
@@ -215,6 +215,8 @@ def _earlier_nearest(*, result, frames, as_of, first_id, last_id, windows=(1, 7,
     history = pd.concat(frames_out, ignore_index=True)
     history[engine.AS_OF] = pd.to_datetime(history[engine.AS_OF])
     history[engine.OVERALL] = history[engine.OVERALL].astype(float)
+    history[comparisons.IS_RESCORED] = False  # nothing rescored, nothing kept
+    history[comparisons.LINES] = None
     return history
 
 

@@ -91,15 +91,39 @@ def _exception_rows(exceptions: list[dict], overall, computed, rows: list) -> li
 
 def result_lines(result: engine.ScoringResult, account_id: int) -> pd.DataFrame:
     """The same lines for one account of an in-memory scoring."""
-    measures = result.measures[result.measures[engine.ACCOUNT_ID] == account_id]
-    rows = list(zip(measures[engine.MEASURE_KEY], measures[engine.CONTRIBUTION], strict=True))
-    account = result.accounts[result.accounts[engine.ACCOUNT_ID] == account_id]
-    if len(account):
-        row = account.iloc[0]
-        rows += _exception_rows(
-            row[engine.EXCEPTIONS], row[engine.OVERALL], row[engine.COMPUTED], rows
-        )
-    frame = pd.DataFrame(rows, columns=[engine.MEASURE_KEY, engine.CONTRIBUTION])
+    return lines_frame(rescored_lines(result).get(account_id, {}))
+
+
+def rescored_lines(result: engine.ScoringResult) -> dict[int, dict[str, float | None]]:
+    """Each account's lines of an in-memory scoring, ``{line key: contribution}``: every
+    measure (None where it contributes nothing), then each exception with an effect. Column
+    by column, as a run's chunk rescores thousands of accounts at once."""
+    measures = result.measures
+    lines: dict[int, dict[str, float | None]] = {}
+    for account_id, key, contribution in zip(
+        measures[engine.ACCOUNT_ID].tolist(),
+        measures[engine.MEASURE_KEY].tolist(),
+        measures[engine.CONTRIBUTION].astype(float).tolist(),
+        strict=True,
+    ):
+        is_nan = contribution != contribution
+        lines.setdefault(account_id, {})[key] = None if is_nan else contribution
+    accounts = result.accounts
+    has_exceptions = accounts[engine.EXCEPTIONS].map(len).to_numpy(dtype=bool)
+    for account_id, exceptions, overall, computed in zip(
+        accounts[engine.ACCOUNT_ID][has_exceptions].tolist(),
+        accounts[engine.EXCEPTIONS][has_exceptions].tolist(),
+        accounts[engine.OVERALL][has_exceptions].tolist(),
+        accounts[engine.COMPUTED][has_exceptions].tolist(),
+        strict=True,
+    ):
+        lines.setdefault(account_id, {}).update(_exception_rows(exceptions, overall, computed, []))
+    return lines
+
+
+def lines_frame(lines: dict[str, float | None]) -> pd.DataFrame:
+    """``measure_key, contribution`` of lines kept as ``{line key: contribution}``."""
+    frame = pd.DataFrame(list(lines.items()), columns=[engine.MEASURE_KEY, engine.CONTRIBUTION])
     return frame.astype({engine.CONTRIBUTION: float})
 
 
@@ -111,6 +135,7 @@ def earlier_scores_frame(
     frames: selectors.ScorecardFrames | None = None,
     first_id: int | None = None,
     last_id: int | None = None,
+    with_lines: bool = False,
 ) -> pd.DataFrame:
     """Each account's score on ``on``, comparable with its later score (rule 13).
 
@@ -123,7 +148,9 @@ def earlier_scores_frame(
     with: not scored on that date, or not comparable), ``scorecard_id`` and ``is_rescored``
     (True when the date was rescored in memory). Queries: one for the date's snapshots, and
     when some are missing or of another version, the live definitions (unless passed) and one
-    read of the values for the accounts rescored.
+    read of the values for the accounts rescored. ``with_lines`` adds ``lines``: a rescored
+    account's lines as `rescored_lines` gives them (None for the others), which a run keeps in
+    its snapshot so that "what changed" need not rescore again (`earlier_breakdown`).
     """
     later = later[[engine.ACCOUNT_ID, engine.SCORECARD_ID, LATER_VERSION]].reset_index(drop=True)
     ids = later[engine.ACCOUNT_ID].astype("int64").tolist()
@@ -144,6 +171,8 @@ def earlier_scores_frame(
         },
         columns=EARLIER_COLUMNS,
     )
+    if with_lines:
+        result[LINES] = None
     if bool(is_same.all()):
         return result
     frames = frames or selectors.scorecard_frames()
@@ -151,14 +180,22 @@ def earlier_scores_frame(
     needs = (~is_same & (later[LATER_VERSION] == live)).to_numpy()
     if not needs.any():
         return result
-    rescored = rescore_on(
+    scoring = rescore_on(
         assignments=later.loc[needs, [engine.ACCOUNT_ID, engine.SCORECARD_ID]],
         on=on,
         frames=frames,
         first_id=first_id,
         last_id=last_id,
-    ).accounts.set_index(engine.ACCOUNT_ID)
+    )
+    rescored = scoring.accounts.set_index(engine.ACCOUNT_ID)
     rows = result.loc[needs, engine.ACCOUNT_ID]
+    if with_lines:
+        lines = rescored_lines(scoring)
+        result.loc[needs, LINES] = pd.Series(
+            [lines.get(account_id, {}) for account_id in rows.tolist()],
+            index=rows.index,
+            dtype=object,
+        )
     result.loc[needs, engine.OVERALL] = rows.map(rescored[engine.OVERALL]).to_numpy(dtype=float)
     result.loc[needs, engine.COMPUTED] = rows.map(rescored[engine.COMPUTED]).to_numpy(dtype=float)
     result.loc[needs, engine.BAND] = rows.map(rescored[engine.BAND]).to_numpy(dtype=object)
@@ -249,9 +286,23 @@ def earlier_breakdown(
     *, later: ScoreSnapshot, on: date, frames: selectors.ScorecardFrames | None = None
 ) -> EarlierBreakdown | None:
     """The score of ``later``'s account on ``on`` like for like: that day's snapshot when it
-    is of the same scorecard and version, else that day rescored under the live version.
+    is of the same scorecard and version, else that day rescored under the live version (kept
+    by the run in ``later`` when it rescored that day for a trend, else rescored now).
     None when no like-for-like score can be made (``later`` is itself of an older version
     than the live one: its account awaits the rescore that follows a publish)."""
+    kept = earlier_breakdown_kept(later=later, on=on)
+    if kept is not None:
+        return kept
+    return earlier_breakdown_rescored(
+        later=later, on=on, frames=frames or selectors.scorecard_frames()
+    )
+
+
+def earlier_breakdown_kept(*, later: ScoreSnapshot, on: date) -> EarlierBreakdown | None:
+    """The like-for-like score on ``on`` without rescoring: that day's snapshot when it is of
+    ``later``'s scorecard and version, else the rescore of that day the run kept in ``later``
+    (``earlier_scores``, for its trend windows) while ``later``'s version is still the live
+    one. None when neither is there. Two queries at most (the scorecard's, when not loaded)."""
     snapshot = ScoreSnapshot.objects.filter(account_id=later.account_id, as_of=on).first()
     if (
         snapshot is not None
@@ -262,7 +313,21 @@ def earlier_breakdown(
         return EarlierBreakdown(
             on=on, overall=overall, lines=snapshot_lines(snapshot), is_rescored=False
         )
-    frames = frames or selectors.scorecard_frames()
+    kept = (later.earlier_scores or {}).get(str((later.as_of - on).days))
+    if kept is None or kept[ON] != on.isoformat():
+        return None
+    if later.scorecard.version != later.scorecard_version:
+        return None  # kept under a version since replaced: not today's method (rule 13)
+    return EarlierBreakdown(
+        on=on, overall=kept[engine.OVERALL], lines=lines_frame(kept[LINES]), is_rescored=True
+    )
+
+
+def earlier_breakdown_rescored(
+    *, later: ScoreSnapshot, on: date, frames: selectors.ScorecardFrames
+) -> EarlierBreakdown | None:
+    """``on`` rescored now under the live version for ``later``'s account; None when
+    ``later`` is of an older version than the live one. One read of values, one engine call."""
     if frames.versions.get(later.scorecard_id) != later.scorecard_version:
         return None
     assignments = pd.DataFrame(

@@ -286,8 +286,9 @@ def _person(user) -> str:
 
 
 def _change_windows(*, snapshot: ScoreSnapshot, measures: dict[str, Measure]) -> list[ChangeWindow]:
-    """Rules 11–13 for the last 7, 30 and 90 days, like for like: one query per window, and
-    one rescore of the earlier day when its snapshot is missing or of another version."""
+    """Rules 11–13 for the last 7, 30 and 90 days, like for like: one query per window (the
+    earlier day's snapshot, else the rescore the run kept in the snapshot), and a rescore of
+    the earlier day only when neither is there (snapshots written before runs kept them)."""
     windows = []
     if snapshot.overall is None:
         return [ChangeWindow(days=days, since=None) for days in CHANGE_WINDOWS]
@@ -300,9 +301,12 @@ def _change_windows(*, snapshot: ScoreSnapshot, measures: dict[str, Measure]) ->
     )
     for days in CHANGE_WINDOWS:
         since = snapshot.as_of - timedelta(days=days)
-        if frames is None and not _has_same_version_snapshot(snapshot, since):
-            frames = selectors.scorecard_frames()
-        earlier = comparisons.earlier_breakdown(later=snapshot, on=since, frames=frames)
+        earlier = comparisons.earlier_breakdown_kept(later=snapshot, on=since)
+        if earlier is None:
+            frames = frames or selectors.scorecard_frames()
+            earlier = comparisons.earlier_breakdown_rescored(
+                later=snapshot, on=since, frames=frames
+            )
         if earlier is None:
             windows.append(ChangeWindow(days=days, since=since, is_pending_rescore=True))
             continue
@@ -335,15 +339,6 @@ def _change_windows(*, snapshot: ScoreSnapshot, measures: dict[str, Measure]) ->
             )
         )
     return windows
-
-
-def _has_same_version_snapshot(snapshot: ScoreSnapshot, on: date) -> bool:
-    return ScoreSnapshot.objects.filter(
-        account_id=snapshot.account_id,
-        as_of=on,
-        scorecard_id=snapshot.scorecard_id,
-        scorecard_version=snapshot.scorecard_version,
-    ).exists()
 
 
 def _line_name(measures: dict[str, Measure], key: str) -> str:

@@ -233,6 +233,15 @@ class ScoreSnapshot(models.Model):
     trend_7 = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
     trend_30 = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
     trend_90 = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
+    earlier_scores = JSONTextField(
+        default=dict,
+        blank=True,
+        help_text=_(
+            "The earlier scores of the trend windows that the run rescored under this "
+            'version (rule 13), with their lines, so that "what changed" reads them instead '
+            'of scoring again: {"<days>": {"on", "overall", "lines"}}; {} when none was.'
+        ),
+    )
     groups = JSONTextField(default=list)
     measures = JSONTextField(
         default=list,

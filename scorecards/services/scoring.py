@@ -56,6 +56,7 @@ SNAPSHOT_COLUMNS = [
     "trend_7",
     "trend_30",
     "trend_90",
+    "earlier_scores",
     "groups",
     "measures",
     "exceptions",
@@ -394,6 +395,7 @@ def snapshot_rows_compute(
     history = earlier_scores_for_trends(
         result=result, frames=frames, as_of=as_of, first_id=first_id, last_id=last_id
     )
+    kept_earlier = _kept_earlier_scores(history, as_of=as_of)
     previous_day = pd.Timestamp(as_of - timedelta(days=PREVIOUS_DAY))
     previous = history[history[engine.AS_OF] == previous_day]
     previous_band = previous.set_index(engine.ACCOUNT_ID)[engine.BAND]
@@ -417,6 +419,7 @@ def snapshot_rows_compute(
         result=result,
         trend=trend,
         previous_band=previous_band,
+        kept_earlier=kept_earlier,
         versions=frames.versions,
         as_of=as_of,
         run_id=run_id,
@@ -436,7 +439,8 @@ def earlier_scores_for_trends(
 ) -> pd.DataFrame:
     """The earlier score of each scored account on as_of − N for each trend window and the
     day before (the "changed since yesterday" band), like for like (rule 13, see
-    scorecards.comparisons): account_id, as_of, overall, band.
+    scorecards.comparisons): account_id, as_of, overall, band, and for the rescored ones of
+    the trend windows, is_rescored and their lines (kept in the snapshot for "what changed").
 
     Steady state (the anchors were scored with today's versions): one snapshot query per
     window. After a publish: one extra engine call per window for the accounts whose anchor
@@ -456,12 +460,15 @@ def earlier_scores_for_trends(
             frames=frames,
             first_id=first_id,
             last_id=last_id,
+            with_lines=True,
         )
         for days in windows
     ]
     history = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-    history = history.rename(columns={comparisons.ON: engine.AS_OF})
-    return history[[engine.ACCOUNT_ID, engine.AS_OF, engine.OVERALL, engine.BAND]]
+    # The day before is compared by band only: its rescore is not kept.
+    is_day_before = history[comparisons.ON] == pd.Timestamp(as_of - timedelta(days=PREVIOUS_DAY))
+    history.loc[is_day_before.to_numpy(dtype=bool), comparisons.IS_RESCORED] = False
+    return history.rename(columns={comparisons.ON: engine.AS_OF})
 
 
 def _snapshot_rows(
@@ -469,6 +476,7 @@ def _snapshot_rows(
     result: engine.ScoringResult,
     trend: pd.DataFrame,
     previous_band: pd.Series,
+    kept_earlier: dict[int, str],
     versions: dict[int, int],
     as_of: date,
     run_id: int | None,
@@ -497,6 +505,7 @@ def _snapshot_rows(
             "trend_7": accounts["trend_7"].to_numpy(),
             "trend_30": accounts["trend_30"].to_numpy(),
             "trend_90": accounts["trend_90"].to_numpy(),
+            "earlier_scores": [kept_earlier.get(account, "{}") for account in account_ids.tolist()],
             "groups": groups_json,
             "measures": measures_json,
             "exceptions": [_json(items) for items in accounts[engine.EXCEPTIONS]],
@@ -514,6 +523,29 @@ def _snapshot_rows(
         },
         columns=SNAPSHOT_COLUMNS,
     )
+
+
+def _kept_earlier_scores(history: pd.DataFrame, *, as_of: date) -> dict[int, str]:
+    """What a snapshot of ``as_of`` keeps of its trend windows' rescored earlier scores
+    (`earlier_scores_for_trends` rows with is_rescored), as JSON text per account:
+    ``{"<days>": {"on", "overall", "lines"}}`` (read by comparisons.earlier_breakdown_kept).
+    Accounts with none rescored are left out; their snapshots keep ``{}``."""
+    rescored = history[history[comparisons.IS_RESCORED].to_numpy(dtype=bool)]
+    kept: dict[int, dict] = {}
+    for account_id, on, overall, lines in zip(
+        rescored[engine.ACCOUNT_ID].tolist(),
+        rescored[engine.AS_OF].dt.date.tolist(),
+        rescored[engine.OVERALL].tolist(),
+        rescored[comparisons.LINES].tolist(),
+        strict=True,
+    ):
+        is_scored = overall == overall  # not NaN
+        kept.setdefault(account_id, {})[str((as_of - on).days)] = {
+            comparisons.ON: on.isoformat(),
+            engine.OVERALL: overall if is_scored else None,
+            comparisons.LINES: lines if is_scored else {},
+        }
+    return {account_id: _json(windows) for account_id, windows in kept.items()}
 
 
 def _group_records(groups: pd.DataFrame) -> list[dict]:
@@ -646,6 +678,7 @@ def _snapshots_replace(snapshots: pd.DataFrame) -> None:
                 trend_7=_decimal_or_none(row.trend_7),
                 trend_30=_decimal_or_none(row.trend_30),
                 trend_90=_decimal_or_none(row.trend_90),
+                earlier_scores=orjson.loads(row.earlier_scores),
                 groups=orjson.loads(row.groups),
                 measures=orjson.loads(row.measures),
                 exceptions=orjson.loads(row.exceptions),

@@ -158,3 +158,59 @@ def test_score_api_answers_for_the_rescored_account(card, account, csm):
     client.force_login(csm)
     body = client.get("/api/v1/accounts/ENT-1/score/").json()
     assert (body["overall"], body["computed"], body["exceptions"]) == (82.0, 82.0, [])
+
+
+def test_the_run_keeps_the_earlier_days_it_rescored_with_their_lines(card, account, csm):
+    score_day(days_ago(7))
+    reweigh(card, outcomes=20, experience=80)
+    score_day(TODAY)
+    today = ScoreSnapshot.objects.get(account=account, as_of=TODAY)
+    # D − 7 under v2: m1 20·100 / 100 = 20.00, m3 80·10 / 100 = 8.00, overall 28.00. D − 30
+    # and D − 90 were rescored too, with no value then: no score, no lines.
+    assert today.earlier_scores == {
+        "7": {"on": days_ago(7).isoformat(), "overall": 28.0, "lines": {"m1": 20.0, "m3": 8.0}},
+        "30": {"on": days_ago(30).isoformat(), "overall": None, "lines": {}},
+        "90": {"on": days_ago(90).isoformat(), "overall": None, "lines": {}},
+    }
+
+
+def test_a_steady_night_keeps_nothing(card, account, csm):
+    for day in (days_ago(97), days_ago(37), days_ago(14), days_ago(7)):
+        score_day(day)
+    # Every window's earlier day has a snapshot of the same version: nothing was rescored.
+    assert ScoreSnapshot.objects.get(account=account, as_of=days_ago(7)).earlier_scores == {}
+
+
+def test_what_changed_explains_the_trend_the_run_computed(card, account, csm):
+    """The page and the API read the rescore the run kept, not a new one: a value for the
+    earlier day that arrives after the run does not change the comparison with that run's
+    snapshot (as it does not change the trend the run wrote)."""
+    score_day(days_ago(7))
+    reweigh(card, outcomes=20, experience=80)
+    score_day(TODAY)
+    m1 = card.scorecard_measures.get(measure__key="m1").measure
+    MeasureValueFactory(account=account, measure=m1, raw_value=0, score=0, as_of=days_ago(8))
+    # Rescored now, D − 7 would be (20·0 + 80·10) / 100 = 8.00; kept, it is 28.00 and the
+    # change 28.00 − 28.00 = 0.00, as trend_7 says.
+    today = ScoreSnapshot.objects.get(account=account, as_of=TODAY)
+    assert today.trend_7 == Decimal("0.00")
+    changes = scores.score_changes_document(account=account, since=days_ago(7), as_of=None)
+    assert (changes["score_from"], changes["change"], changes["is_rescored"]) == (28.0, 0.0, True)
+    page = account_score(account=account, today=TODAY)
+    seven = page.changes[0]
+    assert (seven.days, seven.overall_a, seven.delta, seven.is_rescored) == (7, 28.0, 0.0, True)
+    # A day the run did not keep (D − 8) is rescored now, from today's history: 8.00.
+    since_eight = scores.score_changes_document(account=account, since=days_ago(8), as_of=None)
+    assert (since_eight["score_from"], since_eight["change"]) == (8.0, 20.0)
+
+
+def test_a_kept_rescore_of_a_replaced_version_is_not_used(card, account, csm):
+    score_day(days_ago(7))
+    reweigh(card, outcomes=20, experience=80)
+    score_day(TODAY)
+    reweigh(card, outcomes=50, experience=50)
+    # Today's snapshot (v2) awaits the rescore that follows v3: no like-for-like comparison.
+    page = account_score(account=account, today=TODAY)
+    assert page.changes[0].is_pending_rescore is True
+    with pytest.raises(scores.NotScored):
+        scores.score_changes_document(account=account, since=days_ago(7), as_of=None)
