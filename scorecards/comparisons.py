@@ -65,33 +65,27 @@ def exception_effect(exception: dict, *, overall, computed) -> float:
     return 0.0
 
 
-def snapshot_lines(snapshot: ScoreSnapshot) -> pd.DataFrame:
-    """A scored snapshot's lines: each measure's contribution, then each exception with an
-    effect (keyed ``exception:<reason>``), as ``measure_key, contribution``. They add up to
-    the overall score (rules 6 and 12)."""
-    rows = [
-        (row["key"], row["contribution"])
+def snapshot_lines(snapshot: ScoreSnapshot) -> dict[str, float]:
+    """A scored snapshot's lines, ``{line key: contribution}``: each measure's contribution,
+    then each exception with an effect (keyed ``exception:<reason>``). They add up to the
+    overall score (rules 6 and 12)."""
+    lines = {
+        row["key"]: float(row["contribution"])
         for row in snapshot.measure_rows
         if row["contribution"] is not None
-    ]
-    rows += _exception_rows(snapshot.exceptions, snapshot.overall, snapshot.computed, rows)
-    frame = pd.DataFrame(rows, columns=[engine.MEASURE_KEY, engine.CONTRIBUTION])
-    return frame.astype({engine.CONTRIBUTION: float})
+    }
+    lines.update(_exception_lines(snapshot.exceptions, snapshot.overall, snapshot.computed))
+    return lines
 
 
-def _exception_rows(exceptions: list[dict], overall, computed, rows: list) -> list:
+def _exception_lines(exceptions: list[dict], overall, computed) -> dict[str, float]:
     lines: dict[str, float] = {}
     for exception in exceptions or []:
         effect = exception_effect(exception, overall=overall, computed=computed)
         if effect:
             key = exception_line_key(exception["reason"])
             lines[key] = lines.get(key, 0.0) + effect
-    return list(lines.items())
-
-
-def result_lines(result: engine.ScoringResult, account_id: int) -> pd.DataFrame:
-    """The same lines for one account of an in-memory scoring."""
-    return lines_frame(rescored_lines(result).get(account_id, {}))
+    return lines
 
 
 def rescored_lines(result: engine.ScoringResult) -> dict[int, dict[str, float | None]]:
@@ -117,14 +111,8 @@ def rescored_lines(result: engine.ScoringResult) -> dict[int, dict[str, float | 
         accounts[engine.COMPUTED][has_exceptions].tolist(),
         strict=True,
     ):
-        lines.setdefault(account_id, {}).update(_exception_rows(exceptions, overall, computed, []))
+        lines.setdefault(account_id, {}).update(_exception_lines(exceptions, overall, computed))
     return lines
-
-
-def lines_frame(lines: dict[str, float | None]) -> pd.DataFrame:
-    """``measure_key, contribution`` of lines kept as ``{line key: contribution}``."""
-    frame = pd.DataFrame(list(lines.items()), columns=[engine.MEASURE_KEY, engine.CONTRIBUTION])
-    return frame.astype({engine.CONTRIBUTION: float})
 
 
 # --- Rule 13: the earlier score, like for like ---------------------------------------------------
@@ -278,7 +266,7 @@ class EarlierBreakdown:
 
     on: date
     overall: float | None
-    lines: pd.DataFrame
+    lines: dict[str, float | None]
     is_rescored: bool
 
 
@@ -319,7 +307,7 @@ def earlier_breakdown_kept(*, later: ScoreSnapshot, on: date) -> EarlierBreakdow
     if later.scorecard.version != later.scorecard_version:
         return None  # kept under a version since replaced: not today's method (rule 13)
     return EarlierBreakdown(
-        on=on, overall=kept[engine.OVERALL], lines=lines_frame(kept[LINES]), is_rescored=True
+        on=on, overall=kept[engine.OVERALL], lines=kept[LINES], is_rescored=True
     )
 
 
@@ -338,6 +326,6 @@ def earlier_breakdown_rescored(
     return EarlierBreakdown(
         on=on,
         overall=None if np.isnan(overall) else overall,
-        lines=result_lines(result, later.account_id),
+        lines=rescored_lines(result).get(later.account_id, {}),
         is_rescored=True,
     )

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-import pandas as pd
 from django.db.models import (
     Max,
     Q,
@@ -313,7 +312,7 @@ def _change_windows(*, snapshot: ScoreSnapshot, measures: dict[str, Measure]) ->
         if earlier.overall is None:
             windows.append(ChangeWindow(days=days, since=None))
             continue
-        changes = engine.score_changes(earlier.lines, comparisons.snapshot_lines(snapshot))
+        changes = engine.line_changes(earlier.lines, comparisons.snapshot_lines(snapshot))
         inputs_a = inputs_by_day[since]
         windows.append(
             ChangeWindow(
@@ -328,12 +327,12 @@ def _change_windows(*, snapshot: ScoreSnapshot, measures: dict[str, Measure]) ->
                         key=row.measure_key,
                         name=_line_name(measures, row.measure_key),
                         change=row.change,
-                        contribution_a=None if pd.isna(row.contribution_a) else row.contribution_a,
-                        contribution_b=None if pd.isna(row.contribution_b) else row.contribution_b,
+                        contribution_a=row.contribution_a,
+                        contribution_b=row.contribution_b,
                         inputs_a=inputs_a.get(row.measure_key) or "",
                         inputs_b=inputs_b.get(row.measure_key) or "",
                     )
-                    for row in changes.itertuples()
+                    for row in changes
                     if row.change != 0
                 ],
             )

@@ -7,7 +7,6 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-import pandas as pd
 from django.http import Http404
 
 from accounts.models import Account
@@ -161,7 +160,7 @@ def score_changes_document(
         )
     if earlier.overall is None:
         raise Http404(f"{account.external_id} has no score on {since.isoformat()}.")
-    changes = engine.score_changes(earlier.lines, comparisons.snapshot_lines(later))
+    changes = engine.line_changes(earlier.lines, comparisons.snapshot_lines(later))
     change = float(engine.round_half_up(float(later.overall) - earlier.overall))
     inputs_from = inputs_on(account_id=account.pk, on=since)
     inputs_to = snapshot_inputs(later)
@@ -174,8 +173,7 @@ def score_changes_document(
         "change": change,
         "is_rescored": earlier.is_rescored,
         "measures": [
-            _change_row(row, inputs_from=inputs_from, inputs_to=inputs_to)
-            for row in changes.itertuples(index=False)
+            _change_row(row, inputs_from=inputs_from, inputs_to=inputs_to) for row in changes
         ],
     }
 
@@ -197,8 +195,8 @@ def _change_row(row, *, inputs_from: dict, inputs_to: dict) -> dict[str, Any]:
         "exception": row.measure_key.removeprefix(comparisons.EXCEPTION_LINE)
         if is_exception
         else None,
-        "contribution_from": None if pd.isna(row.contribution_a) else row.contribution_a,
-        "contribution_to": None if pd.isna(row.contribution_b) else row.contribution_b,
+        "contribution_from": row.contribution_a,
+        "contribution_to": row.contribution_b,
         "change": row.change,
         **inputs,
     }

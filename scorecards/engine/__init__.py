@@ -109,7 +109,14 @@ from scorecards.engine.columns import (
     WEIGHT,
     ScoringResult,
 )
-from scorecards.engine.history import assign_scorecards, largest_changes, score_changes, trends
+from scorecards.engine.history import (
+    LineChange,
+    assign_scorecards,
+    largest_changes,
+    line_changes,
+    score_changes,
+    trends,
+)
 from scorecards.engine.mapping import (
     days,
     map_raw_values,

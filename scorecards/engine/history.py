@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -148,6 +148,34 @@ def score_changes(measures_a: pd.DataFrame, measures_b: pd.DataFrame) -> pd.Data
     return merged.drop(columns="_size").reset_index(drop=True)
 
 
+class LineChange(NamedTuple):
+    """One line of "what changed" (rule 11): its contribution on A and on B (None where that
+    date has no such line) and B − A, a missing side counting 0."""
+
+    measure_key: str
+    contribution_a: float | None
+    contribution_b: float | None
+    change: float
+
+
+def line_changes(
+    contributions_a: dict[str, float | None], contributions_b: dict[str, float | None]
+) -> list[LineChange]:
+    """Rule 11 for one account, without a DataFrame (a page or an API answer compares a
+    dozen lines; pandas cost more than the rest of the page): `score_changes` on the lines
+    as ``{measure key: contribution}``, in integer cents, sorted by |change| descending,
+    then measure key; every line kept, changes of 0 included."""
+    return [
+        LineChange(
+            key,
+            _points(contributions_a.get(key)),
+            _points(contributions_b.get(key)),
+            cents / 100,
+        )
+        for key, cents in _changes_in_cents(contributions_a, contributions_b)
+    ]
+
+
 def largest_changes(
     contributions_a: dict[str, float], contributions_b: dict[str, float], *, count: int = 3
 ) -> list[tuple[str, float]]:
@@ -155,13 +183,28 @@ def largest_changes(
     of times): the `count` largest per-measure changes, contribution on B minus contribution
     on A, a missing side counting 0, in integer cents as `score_changes`; sorted by |change|
     descending, then measure key; changes of 0 left out. Returns [(measure_key, change)]."""
-    changes = []
-    for key in contributions_a.keys() | contributions_b.keys():
-        cents = _cents(contributions_b.get(key)) - _cents(contributions_a.get(key))
-        if cents:
-            changes.append((key, cents))
+    changes = _changes_in_cents(contributions_a, contributions_b)
+    return [(key, cents / 100) for key, cents in changes if cents][:count]
+
+
+def _changes_in_cents(
+    contributions_a: dict[str, Any], contributions_b: dict[str, Any]
+) -> list[tuple[str, int]]:
+    """(key, B − A in cents) per line of either side, largest |change| first, then key."""
+    changes = [
+        (key, _cents(contributions_b.get(key)) - _cents(contributions_a.get(key)))
+        for key in contributions_a.keys() | contributions_b.keys()
+    ]
     changes.sort(key=lambda item: (-abs(item[1]), item[0]))
-    return [(key, cents / 100) for key, cents in changes[:count]]
+    return changes
+
+
+def _points(points: Any) -> float | None:
+    """A contribution as a float, None when missing (None or NaN)."""
+    if points is None:
+        return None
+    value = float(points)
+    return None if value != value else value
 
 
 def _cents(points: Any) -> int:

@@ -1106,6 +1106,20 @@ def test_score_changes_lists_changes_largest_first():
     pd.testing.assert_frame_equal(changes, expected)
 
 
+def test_line_changes_are_score_changes_without_a_dataframe():
+    on_a = {"adoption": 30.0, "nps": 20.5, "sentiment": 10.25, "roi": None}
+    on_b = {"adoption": 35.1, "nps": 18.4, "support": 5.0, "roi": float("nan")}
+    # sentiment 0 − 10.25 = −10.25; adoption 35.10 − 30.00 = +5.10; support 5.00 − 0 = +5.00;
+    # nps 18.40 − 20.50 = −2.10; roi contributes nothing on either date: 0.00, listed last.
+    assert engine.line_changes(on_a, on_b) == [
+        ("sentiment", 10.25, None, -10.25),
+        ("adoption", 30.0, 35.1, 5.1),
+        ("support", None, 5.0, 5.0),
+        ("nps", 20.5, 18.4, -2.1),
+        ("roi", None, None, 0.0),
+    ]
+
+
 def test_score_changes_add_up_to_the_overall_difference():
     on_a = pd.DataFrame({"measure_key": ["a", "b", "c"], "contribution": [0.1, 0.2, 33.33]})
     on_b = pd.DataFrame({"measure_key": ["a", "b", "c"], "contribution": [0.3, 0.0, 33.34]})
