@@ -18,7 +18,7 @@ Scores and risks are not computed here: ``recompute_scores`` does that after the
 """
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
@@ -55,6 +55,7 @@ from demo.services.values import measure_values_frame
 from metrics.models import Metric, MetricValue
 from metrics.services import metric_values_copy
 from scorecards.models import Measure, MeasureValue
+from scorecards.services import partitions
 from scorecards.services.versions import scorecard_versions_create_for_measure
 from scorecards.validation import measure_source_normalize
 
@@ -143,6 +144,9 @@ def demo_portfolio_seed(
         ),
     )
     report(f"Measure values: {len(values):,}")
+    # Each month of the history gets its partition, as a backfill's do: rows that land in
+    # the default partition would cost every latest-value read its ordered month scan.
+    partitions.partitions_ensure(first=as_of - timedelta(days=days - 1), last=as_of)
     rows_insert(MeasureValue, measure_value_rows(values, plan, account_ids, owner_ids, now))
     report(f"Metric values: {len(usage):,}")
     metric_ids = _demo_metrics_declare(measures=measures)

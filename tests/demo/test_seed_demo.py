@@ -461,3 +461,21 @@ def test_a_bulk_load_leaves_every_month_partition_indexed(postgres):
         cursor.execute("SELECT count(*) FROM pg_index WHERE indrelid = %s::regclass", [table])
         on_the_table = cursor.fetchone()[0]
     assert per_partition and set(per_partition.values()) == {on_the_table}
+
+
+def test_the_seeded_history_lands_in_its_month_partitions(postgres):
+    """35 days to 23 November 2026 start on 20 October: October and November get their
+    partitions, and the default partition (for stragglers) stays empty."""
+    seed()
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname, (SELECT count(*) FROM scorecards_measurevalue v "
+            "WHERE v.tableoid = c.oid) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "WHERE i.inhparent = 'scorecards_measurevalue'::regclass"
+        )
+        rows = dict(cursor.fetchall())
+    assert rows["scorecards_measurevalue_default"] == 0
+    assert rows["scorecards_measurevalue_p2026_10"] > 0
+    assert rows["scorecards_measurevalue_p2026_11"] > 0
+    assert sum(rows.values()) == MeasureValue.objects.count()
