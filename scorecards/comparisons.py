@@ -290,8 +290,25 @@ def earlier_breakdown_kept(*, later: ScoreSnapshot, on: date) -> EarlierBreakdow
     """The like-for-like score on ``on`` without rescoring: that day's snapshot when it is of
     ``later``'s scorecard and version, else the rescore of that day the run kept in ``later``
     (``earlier_scores``, for its trend windows) while ``later``'s version is still the live
-    one. None when neither is there. Two queries at most (the scorecard's, when not loaded)."""
-    snapshot = ScoreSnapshot.objects.filter(account_id=later.account_id, as_of=on).first()
+    one. None when neither is there."""
+    return earlier_breakdowns_kept(later=later, days=[on])[on]
+
+
+def earlier_breakdowns_kept(
+    *, later: ScoreSnapshot, days: list[date]
+) -> dict[date, EarlierBreakdown | None]:
+    """`earlier_breakdown_kept` for each of ``days``: one query for their snapshots (and the
+    scorecard's, when not loaded)."""
+    snapshots = {
+        snapshot.as_of: snapshot
+        for snapshot in ScoreSnapshot.objects.filter(account_id=later.account_id, as_of__in=days)
+    }
+    return {on: _kept_on(later, on, snapshots.get(on)) for on in days}
+
+
+def _kept_on(
+    later: ScoreSnapshot, on: date, snapshot: ScoreSnapshot | None
+) -> EarlierBreakdown | None:
     if (
         snapshot is not None
         and snapshot.scorecard_id == later.scorecard_id
@@ -306,9 +323,8 @@ def earlier_breakdown_kept(*, later: ScoreSnapshot, on: date) -> EarlierBreakdow
         return None
     if later.scorecard.version != later.scorecard_version:
         return None  # kept under a version since replaced: not today's method (rule 13)
-    return EarlierBreakdown(
-        on=on, overall=kept[engine.OVERALL], lines=kept[LINES], is_rescored=True
-    )
+    overall = kept[engine.OVERALL]
+    return EarlierBreakdown(on=on, overall=overall, lines=kept[LINES], is_rescored=True)
 
 
 def earlier_breakdown_rescored(

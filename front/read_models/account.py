@@ -164,6 +164,7 @@ def account_score(*, account: Account, today: date) -> AccountScore:
         )
     lever = snapshot.biggest_lever
     rows_by_key = {row["key"]: row for row in snapshot.measure_rows}
+    inputs = snapshot_inputs(snapshot)
     return AccountScore(
         snapshot=snapshot,
         band=palette.style(snapshot.band, snapshot.scorecard_id),
@@ -187,7 +188,7 @@ def account_score(*, account: Account, today: date) -> AccountScore:
             for exception in snapshot.exceptions
         ],
         missing=[_measure_name(measures, key) for key in snapshot.missing_measures],
-        groups=_breakdown(account=account, snapshot=snapshot, measures=measures),
+        groups=_breakdown(account=account, snapshot=snapshot, measures=measures, inputs=inputs),
         lever=(
             Lever(
                 name=_measure_name(measures, lever["measure"]),
@@ -197,7 +198,7 @@ def account_score(*, account: Account, today: date) -> AccountScore:
             if lever and lever.get("gain")
             else None
         ),
-        changes=_change_windows(snapshot=snapshot, measures=measures),
+        changes=_change_windows(snapshot=snapshot, measures=measures, inputs=inputs),
         history=_history(
             account=account, today=today, palette=palette, scorecard_id=snapshot.scorecard_id
         ),
@@ -228,7 +229,11 @@ def _measure_name(measures: dict[str, Measure], key: str) -> str:
 
 
 def _breakdown(
-    *, account: Account, snapshot: ScoreSnapshot, measures: dict[str, Measure]
+    *,
+    account: Account,
+    snapshot: ScoreSnapshot,
+    measures: dict[str, Measure],
+    inputs: dict[str, str | None],
 ) -> list[GroupBlock]:
     """Rule 6 per group and measure, with each measure's latest comment up to the snapshot."""
     comments: dict[str, MeasureValue] = {}
@@ -240,7 +245,6 @@ def _breakdown(
         .order_by("-as_of", "-id")
     ):
         comments.setdefault(value.measure.key, value)
-    inputs = snapshot_inputs(snapshot)
     lines: dict[int, list[MeasureLine]] = defaultdict(list)
     for row in snapshot.measure_rows:
         measure = measures.get(row["key"])
@@ -284,23 +288,24 @@ def _person(user) -> str:
     return user.get_full_name() or user.username
 
 
-def _change_windows(*, snapshot: ScoreSnapshot, measures: dict[str, Measure]) -> list[ChangeWindow]:
-    """Rules 11–13 for the last 7, 30 and 90 days, like for like: one query per window (the
-    earlier day's snapshot, else the rescore the run kept in the snapshot), and a rescore of
-    the earlier day only when neither is there (snapshots written before runs kept them)."""
+def _change_windows(
+    *, snapshot: ScoreSnapshot, measures: dict[str, Measure], inputs: dict[str, str | None]
+) -> list[ChangeWindow]:
+    """Rules 11–13 for the last 7, 30 and 90 days, like for like: one query for the earlier
+    days' snapshots (else the rescores the run kept in the snapshot), and a rescore of an
+    earlier day only when neither is there (snapshots written before runs kept them).
+    `inputs`: the snapshot's derived measures' inputs in words."""
     windows = []
     if snapshot.overall is None:
         return [ChangeWindow(days=days, since=None) for days in CHANGE_WINDOWS]
     frames = None
-    # The derived measures' inputs on every side at once: a constant number of queries.
-    inputs_b = snapshot_inputs(snapshot)
-    inputs_by_day = inputs_on_days(
-        account_id=snapshot.account_id,
-        days=[snapshot.as_of - timedelta(days=days) for days in CHANGE_WINDOWS],
-    )
-    for days in CHANGE_WINDOWS:
-        since = snapshot.as_of - timedelta(days=days)
-        earlier = comparisons.earlier_breakdown_kept(later=snapshot, on=since)
+    earlier_days = [snapshot.as_of - timedelta(days=days) for days in CHANGE_WINDOWS]
+    kept = comparisons.earlier_breakdowns_kept(later=snapshot, days=earlier_days)
+    # The derived measures' inputs on every earlier day at once: a constant number of queries.
+    inputs_by_day = inputs_on_days(account_id=snapshot.account_id, days=earlier_days)
+    lines_b = comparisons.snapshot_lines(snapshot)
+    for days, since in zip(CHANGE_WINDOWS, earlier_days, strict=True):
+        earlier = kept[since]
         if earlier is None:
             frames = frames or selectors.scorecard_frames()
             earlier = comparisons.earlier_breakdown_rescored(
@@ -312,7 +317,7 @@ def _change_windows(*, snapshot: ScoreSnapshot, measures: dict[str, Measure]) ->
         if earlier.overall is None:
             windows.append(ChangeWindow(days=days, since=None))
             continue
-        changes = engine.line_changes(earlier.lines, comparisons.snapshot_lines(snapshot))
+        changes = engine.line_changes(earlier.lines, lines_b)
         inputs_a = inputs_by_day[since]
         windows.append(
             ChangeWindow(
@@ -330,7 +335,7 @@ def _change_windows(*, snapshot: ScoreSnapshot, measures: dict[str, Measure]) ->
                         contribution_a=row.contribution_a,
                         contribution_b=row.contribution_b,
                         inputs_a=inputs_a.get(row.measure_key) or "",
-                        inputs_b=inputs_b.get(row.measure_key) or "",
+                        inputs_b=inputs.get(row.measure_key) or "",
                     )
                     for row in changes
                     if row.change != 0
