@@ -374,14 +374,22 @@ class Load:
         return self.requests / self.seconds
 
 
-# Cycles through the paths listed in the file given after "--", one request each; prints the
-# figures as one JSON line when done. wrk keeps a histogram of every request's latency.
+# Cycles through the paths listed in the file given after "--", one request each, each thread
+# from its own share of the list (the thread count follows the file); prints the figures as one
+# JSON line when done. wrk keeps a histogram of every request's latency.
 WRK_SCRIPT = """
 local paths = {}
 local next_path = 0
+local threads_set_up = 0
+function setup(thread)
+  thread:set("thread_number", threads_set_up)
+  threads_set_up = threads_set_up + 1
+end
 function init(args)
   for line in io.lines(args[1]) do paths[#paths + 1] = line end
-  next_path = math.random(#paths)
+  -- Each thread starts its own share of the list (math.random is not seeded per thread:
+  -- they would all start on the same path and ask for the same pages).
+  next_path = math.floor(#paths * thread_number / tonumber(args[2]))
 end
 function request()
   next_path = next_path % #paths + 1
@@ -452,11 +460,12 @@ def _wrk(base, paths, headers, concurrency, seconds) -> dict:
         script.write_text(WRK_SCRIPT)
         listing = Path(folder, "paths.txt")
         listing.write_text("\n".join(paths) + "\n")
-        command = ["wrk", "-t", str(min(2, concurrency)), "-c", str(concurrency)]
+        threads = min(2, concurrency)
+        command = ["wrk", "-t", str(threads), "-c", str(concurrency)]
         command += ["-d", f"{seconds:g}s", "--timeout", "30s", "-s", str(script)]
         for name, value in headers.items():
             command += ["-H", f"{name}: {value}"]
-        command += [base + "/", "--", str(listing)]
+        command += [base + "/", "--", str(listing), str(threads)]
         out = subprocess.run(
             command, capture_output=True, text=True, timeout=seconds + 60, check=True
         ).stdout
