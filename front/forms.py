@@ -5,6 +5,7 @@ import math
 from datetime import date
 
 from django import forms
+from django.forms.models import ModelChoiceIterator
 
 from accounts.models import Account, Contact, Touchpoint
 from risk.choices import RiskStatus
@@ -124,12 +125,33 @@ class TaskFinishForm(forms.Form):
         return cleaned
 
 
+class ContactChoiceIterator(ModelChoiceIterator):
+    """An account's contacts listed from the field's queryset itself (one plain query, then
+    its result cache). Django's own iterator calls `queryset.iterator()`, which on PostgreSQL
+    opens a server-side cursor held over the commit (DECLARE, FETCH, CLOSE) every time the
+    choices are listed, for a handful of rows."""
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        for contact in self.queryset:
+            yield self.choice(contact)
+
+
+class ContactChoiceField(forms.ModelChoiceField):
+    iterator = ContactChoiceIterator
+
+
+class ContactsChoiceField(forms.ModelMultipleChoiceField):
+    iterator = ContactChoiceIterator
+
+
 class TouchpointForm(forms.Form):
     """Log a meeting, call, email or note with some of the account's contacts."""
 
     kind = forms.ChoiceField(choices=Touchpoint.Kind.choices, initial=Touchpoint.Kind.CALL)
     occurred_on = forms.DateField(label="Date", widget=forms.DateInput(attrs={"type": "date"}))
-    contacts = forms.ModelMultipleChoiceField(
+    contacts = ContactsChoiceField(
         queryset=Contact.objects.none(), required=False, widget=forms.CheckboxSelectMultiple
     )
     summary = forms.CharField(
@@ -164,7 +186,7 @@ class ContactAddForm(forms.ModelForm):
 
 
 class ContactRoleForm(forms.Form):
-    contact = forms.ModelChoiceField(queryset=Contact.objects.none())
+    contact = ContactChoiceField(queryset=Contact.objects.none())
     role = forms.ChoiceField(choices=Contact.Role.choices)
 
     def __init__(self, data=None, *, account: Account):
@@ -173,7 +195,7 @@ class ContactRoleForm(forms.Form):
 
 
 class ContactLeftForm(forms.Form):
-    contact = forms.ModelChoiceField(queryset=Contact.objects.none())
+    contact = ContactChoiceField(queryset=Contact.objects.none())
     left_on = forms.DateField(label="Left on", widget=forms.DateInput(attrs={"type": "date"}))
 
     def __init__(self, data=None, *, account: Account, today: date):

@@ -18,10 +18,16 @@ from healthscore.generations import ACCOUNTS, SCORECARDS, SCORES
 from healthscore.read_model_cache import read_model_cached
 from scorecards import comparisons, engine, selectors
 from scorecards.choices import ExceptionAction, ValueSource
-from scorecards.learning.likelihood import RenewalLikelihood, renewal_likelihood_of
+from scorecards.learning.likelihood import (
+    RenewalLikelihood,
+    renewal_calibration_current,
+    renewal_likelihood_under,
+)
 from scorecards.models import (
     Measure,
     MeasureValue,
+    RenewalCalibration,
+    Scorecard,
     ScoreSnapshot,
 )
 from scorecards.services.derived import inputs_on_days, snapshot_inputs
@@ -205,14 +211,26 @@ def account_score(*, account: Account, today: date) -> AccountScore:
     )
 
 
-@read_model_cached(SCORES, SCORECARDS)
+@read_model_cached(SCORES, ACCOUNTS, SCORECARDS)
 def account_renewal_likelihood(*, snapshot: ScoreSnapshot | None) -> RenewalLikelihood | None:
     """The renewal likelihood shown on the account page: the calibration of the snapshot's
     scorecard applied to its overall score. None when not scored or when the scorecard has too
-    few renewal outcomes (then the page shows nothing). Two queries once fitted."""
+    few renewal outcomes (then the page shows nothing). No query once the scorecard's
+    calibration is cached."""
     if snapshot is None or snapshot.overall is None:
         return None
-    return renewal_likelihood_of(scorecard=snapshot.scorecard, overall=float(snapshot.overall))
+    return renewal_likelihood_under(
+        calibration=scorecard_calibration(scorecard=snapshot.scorecard),
+        overall=float(snapshot.overall),
+    )
+
+
+# Renewal outcomes are accounts' (ACCOUNTS); a new fit is stored as a score (SCORES).
+@read_model_cached(SCORES, ACCOUNTS, SCORECARDS)
+def scorecard_calibration(*, scorecard: Scorecard) -> RenewalCalibration | None:
+    """The scorecard's current renewal calibration (fitted first when out of date), read once
+    for all the account pages of the scorecard rather than by each (two queries)."""
+    return renewal_calibration_current(scorecard=scorecard)
 
 
 def _action_label(action: str) -> str:

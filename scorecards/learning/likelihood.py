@@ -133,8 +133,17 @@ def renewal_likelihood_of(
     are too few outcomes (fewer than 50 scored, or fewer than 10 churned)."""
     if overall is None or overall != overall:
         return None
-    calibration = renewal_calibration_current(scorecard=scorecard)
-    if calibration is None or calibration.fit is None:
+    return renewal_likelihood_under(
+        calibration=renewal_calibration_current(scorecard=scorecard), overall=overall
+    )
+
+
+def renewal_likelihood_under(
+    *, calibration: RenewalCalibration | None, overall: float | None
+) -> RenewalLikelihood | None:
+    """`renewal_likelihood_of` under a calibration already at hand (a page keeps its
+    scorecard's); None without a fit or a score."""
+    if calibration is None or calibration.fit is None or overall is None or overall != overall:
         return None
     probability = maths.calibration_predict(calibration.fit, np.array([float(overall)]))[0]
     return RenewalLikelihood(

@@ -12,7 +12,7 @@ from sklearn.linear_model import LogisticRegression
 
 from scorecards.services import scoring
 from tests.accounts.factories import AccountFactory
-from tests.learning.conftest import renewals_scorecard  # noqa: F401 (a fixture)
+from tests.learning.conftest import add_outcome, renewals_scorecard  # noqa: F401 (a fixture)
 from tests.learning.test_likelihood import _is_churned, _usage, likelihood_portfolio
 from tests.scorecards.factories import MeasureValueFactory
 
@@ -61,3 +61,23 @@ def test_account_page_has_no_likelihood_with_too_few_outcomes(
     response = _account_page(client, csm, renewals_scorecard, 62)
     assert response.context["likelihood"] is None
     assert "Renewal likelihood" not in response.content.decode()
+
+
+def test_a_new_renewal_outcome_shows_on_the_next_account_page(
+    client,
+    csm,
+    renewals_scorecard,  # noqa: F811
+):
+    """The page keeps its scorecard's calibration cached: the 50th outcome (a write to the
+    accounts) makes it fit again on the next view, where 49 gave no likelihood."""
+    likelihood_portfolio(renewals_scorecard, count=49)
+    response = _account_page(client, csm, renewals_scorecard, 62)
+    assert response.context["likelihood"] is None
+    add_outcome(
+        renewals_scorecard,
+        outcome="renewed" if not _is_churned(49) else "churned",
+        renewal_date=dt.date(2026, 1, 1) + dt.timedelta(days=7 * 49),
+        usage=_usage(49),
+    )
+    again = client.get(response.wsgi_request.path)
+    assert again.context["likelihood"].n_outcomes == 50
