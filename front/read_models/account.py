@@ -431,42 +431,74 @@ def account_contacts(*, account: Account, today: date) -> list[ContactLine]:
 @read_model_cached(SCORES, ACCOUNTS)
 def account_timeline(*, account: Account) -> list[TimelineEntry]:
     """The latest values people entered or commented on, and touchpoints, newest first (three
-    queries). Automated values arrive every day and would bury everything else; the
-    breakdown shows them. The risk layer adds its own entries with `timeline_merge`."""
+    queries, rows rather than model instances). Automated values arrive every day and would
+    bury everything else; the breakdown shows them. The risk layer adds its own entries with
+    `timeline_merge`."""
     values = (
         MeasureValue.objects.filter(account=account)
         .filter(Q(source=ValueSource.MANUAL) | ~Q(comment=""))
         .exclude(source=ValueSource.COMPUTED)
-        .select_related("measure", "entered_by")
-        .order_by("-as_of", "-id")[:TIMELINE_LENGTH]
+        .order_by("-as_of", "-id")
+        .values_list(
+            "as_of",
+            "measure__name",
+            "raw_value",
+            "score",
+            "comment",
+            "source",
+            "entered_by__first_name",
+            "entered_by__last_name",
+            "entered_by__username",
+        )[:TIMELINE_LENGTH]
     )
-    touchpoints = (
+    touchpoints = list(
         Touchpoint.objects.filter(account=account)
-        .select_related("created_by")
-        .prefetch_related("contacts")
-        .order_by("-occurred_on", "-id")[:TIMELINE_LENGTH]
+        .order_by("-occurred_on", "-id")
+        .values_list(
+            "pk",
+            "occurred_on",
+            "kind",
+            "summary",
+            "created_by__first_name",
+            "created_by__last_name",
+            "created_by__username",
+        )[:TIMELINE_LENGTH]
     )
+    names: dict[int, list[str]] = defaultdict(list)
+    for touchpoint_id, name in (
+        Touchpoint.contacts.through.objects.filter(
+            touchpoint_id__in=[row[0] for row in touchpoints]
+        )
+        .order_by("contact__name")
+        .values_list("touchpoint_id", "contact__name")
+    ):
+        names[touchpoint_id].append(name)
     entries = [
         TimelineEntry(
-            on=value.as_of,
+            on=as_of,
             kind="value",
-            title=f"{value.measure.name}: {_format_raw(value.raw_value)} (score {value.score})",
-            detail=value.comment,
-            by=_person(value.entered_by) or value.get_source_display(),
+            title=f"{measure}: {_format_raw(raw)} (score {score})",
+            detail=comment,
+            by=_name(*person) or ValueSource(source).label,
         )
-        for value in values
+        for as_of, measure, raw, score, comment, source, *person in values
     ] + [
         TimelineEntry(
-            on=touchpoint.occurred_on,
+            on=occurred_on,
             kind="touchpoint",
-            title=f"{touchpoint.get_kind_display()} with "
-            + (", ".join(c.name for c in touchpoint.contacts.all()) or "no contact recorded"),
-            detail=touchpoint.summary,
-            by=_person(touchpoint.created_by),
+            title=f"{Touchpoint.Kind(kind).label} with "
+            + (", ".join(names[touchpoint_id]) or "no contact recorded"),
+            detail=summary,
+            by=_name(*person),
         )
-        for touchpoint in touchpoints
+        for touchpoint_id, occurred_on, kind, summary, *person in touchpoints
     ]
     return timeline_merge(entries)
+
+
+def _name(first_name: str | None, last_name: str | None, username: str | None) -> str:
+    """`_person` from a row's user columns ("" without a user)."""
+    return f"{first_name or ''} {last_name or ''}".strip() or username or ""
 
 
 def timeline_merge(*entry_lists: list[TimelineEntry]) -> list[TimelineEntry]:
