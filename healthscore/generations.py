@@ -17,7 +17,9 @@ as a new value that no cached entry was built with.
 """
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.core.cache import cache
 from django.db import transaction
@@ -36,6 +38,10 @@ KEY_PREFIX = "healthscore:generation:"
 TIMEOUT_SECONDS = 7 * 24 * 3600
 
 
+# The generations one web request has read (see generations_read_once); None outside one.
+_read_in_request: ContextVar[dict[str, int] | None] = ContextVar("generations_read", default=None)
+
+
 def _key(name: str) -> str:
     return f"{KEY_PREFIX}{name}"
 
@@ -43,6 +49,24 @@ def _key(name: str) -> str:
 def _write(names: Iterable[str]) -> None:
     now = time.time_ns()
     cache.set_many({_key(name): now for name in names}, timeout=TIMEOUT_SECONDS)
+    read = _read_in_request.get()
+    if read is not None:
+        read.update(dict.fromkeys(names, now))  # this request's own writes show at once
+
+
+@contextmanager
+def generations_read_once() -> Iterator[None]:
+    """Within the block (a web request: healthscore.read_model_cache.request_cache_scope),
+    each generation is read from the cache once: a page of ten cached parts asks for their
+    generations once, not ten times. The request then reads the cache as of its first read,
+    as if it had run a moment earlier, and what it stores under a generation bumped
+    meanwhile is never read again, as with any read racing a bump. The block's own bumps
+    replace the values it holds, so that its next reads see its own writes."""
+    token = _read_in_request.set({})
+    try:
+        yield
+    finally:
+        _read_in_request.reset(token)
 
 
 class _BumpOnCommit:
@@ -80,6 +104,16 @@ def generations_get(names: Iterable[str]) -> tuple[int, ...]:
     """The current value of each generation, in the order asked (one cache round trip).
     A generation never bumped, or lost from the cache, starts now."""
     names = tuple(names)
+    read = _read_in_request.get()
+    if read is None:
+        return _generations_fetch(names)
+    unread = tuple(name for name in names if name not in read)
+    if unread:
+        read.update(zip(unread, _generations_fetch(unread), strict=True))
+    return tuple(read[name] for name in names)
+
+
+def _generations_fetch(names: tuple[str, ...]) -> tuple[int, ...]:
     found = cache.get_many([_key(name) for name in names])
     missing = {_key(name) for name in names} - found.keys()
     if missing:

@@ -1,4 +1,4 @@
-"""Middleware of our own: session lifetime (idle and absolute)."""
+"""Middleware of our own: session lifetime (idle and absolute), the cache's request scope."""
 
 import logging
 import time
@@ -8,10 +8,23 @@ from django.contrib.auth import logout
 from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
 
+from healthscore.read_model_cache import request_cache_scope
+
 logger = logging.getLogger(__name__)
 
 # How often a request pushes the idle expiry back: not every request writes the session.
 SESSION_TOUCH_SECONDS = 60
+
+
+def request_cache_scope_middleware(get_response):
+    """Generations read once a request, cached entries stored once at its end
+    (healthscore.read_model_cache.request_cache_scope)."""
+
+    def middleware(request):
+        with request_cache_scope():
+            return get_response(request)
+
+    return middleware
 
 
 def session_lifetime_middleware(get_response):

@@ -5,20 +5,23 @@ from datetime import date
 
 import pytest
 from django.contrib.auth.models import Group
+from django.core.cache import cache, caches
 from django.db import transaction
 
 from accounts import roles
 from accounts.models import Account
 from healthscore.generations import (
     ACCOUNTS,
+    KEY_PREFIX,
     RISKS,
     SAVED_VIEWS,
     SCORES,
     TASKS,
     generation_bump,
     generations_get,
+    generations_read_once,
 )
-from healthscore.read_model_cache import read_model_cached
+from healthscore.read_model_cache import read_model_cached, request_cache_scope
 from tests.accounts.factories import AccountFactory, ContactFactory, UserFactory
 
 CALLS: list[dict] = []
@@ -137,3 +140,41 @@ def test_a_task_and_a_saved_view_bump_their_own_generations():
         for earlier, later in ((before, after_task), (after_task, after_view))
     ]
     assert changed == [(True, False, False), (False, True, False)]
+
+
+def test_a_request_reads_each_generation_once_and_sees_its_own_bumps():
+    with generations_read_once():
+        (first,) = generations_get([SCORES])
+        # Another process bumps meanwhile: this request keeps reading as of its first read.
+        cache.set(f"{KEY_PREFIX}{SCORES}", first + 1, timeout=60)
+        assert generations_get([SCORES]) == (first,)
+        generation_bump(SCORES)  # its own bump shows at once
+        (bumped,) = generations_get([SCORES])
+        assert bumped not in (first, first + 1)
+    # Outside a request every read asks the cache.
+    assert generations_get([SCORES]) == (bumped,)
+
+
+@pytest.mark.django_db
+def test_a_request_stores_what_it_computed_in_one_round_trip_at_its_end(calls, monkeypatch):
+    stores = []
+    backend = caches["default"]
+    set_many = backend.set_many
+
+    def counted(data, **kwargs):
+        stores.append(set(data))
+        return set_many(data, **kwargs)
+
+    monkeypatch.setattr(backend, "set_many", counted)
+    accounts = Account.objects.all()
+    with request_cache_scope():
+        assert _scores_read_model(accounts=accounts, label="a") == "a:0"
+        assert _scores_read_model(accounts=accounts, label="b") == "b:0"
+        assert _scores_read_model(accounts=accounts, label="a") == "a:0"  # seen before stored
+        assert stores == []
+    assert len(stores) == 1 and len(stores[0]) == 2
+    # Stored: the next request computes neither again.
+    with request_cache_scope():
+        _scores_read_model(accounts=accounts, label="a")
+        _scores_read_model(accounts=accounts, label="b")
+    assert [call["label"] for call in calls] == ["a", "b"]
