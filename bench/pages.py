@@ -293,43 +293,33 @@ def main() -> None:
             first = common.first_request_ms(base, paths[0], headers)
             print(f"first request, computed: {label:<44} {first:7.0f} ms")
         print()
-        floors = {}
-        for level in levels:
-            floor = common.load_measure(
-                base,
-                ["/login/"],
-                label="floor: GET /login/ (anonymous, no DB)",
-                headers={},
-                concurrency=level,
-                seconds=args.seconds,
-            )
-            print(common.load_line(floor))
-            for label, paths, headers in pages:
-                load = common.load_measure(
-                    base,
-                    paths,
-                    label=label,
-                    headers=headers,
-                    concurrency=level,
-                    seconds=args.seconds,
-                )
-                target = TARGET_P95_MS.get(level)
-                print(common.load_line(load, target_ms=target, floor=floor))
-            floors[level] = floor
-            print()
-        # Last: each level makes every cached page stale, which would spoil the loads above.
-        label, paths, headers = first_views
-        for level in levels:
-            common.in_child(scores_refreshed, args.url)
-            load = common.load_measure(
+
+        def page_load(label, paths, headers, level, **options):
+            return common.load_measure(
                 base,
                 paths,
                 label=label,
                 headers=headers,
                 concurrency=level,
                 seconds=args.seconds,
-                warmup_seconds=0,  # a warm-up would compute the pages the load then opens
+                **options,
             )
+
+        floors = {}
+        for level in levels:
+            floor = page_load("floor: GET /login/ (anonymous, no DB)", ["/login/"], {}, level)
+            print(common.load_line(floor))
+            for label, paths, headers in pages:
+                load = page_load(label, paths, headers, level)
+                target = TARGET_P95_MS.get(level)
+                print(common.load_line(load, target_ms=target, floor=floor))
+            floors[level] = floor
+            print()
+        # Last: each level makes every cached page stale, which would spoil the loads above.
+        for level in levels:
+            common.in_child(scores_refreshed, args.url)
+            # No warm-up: it would compute the pages the load then opens.
+            load = page_load(*first_views, level, warmup_seconds=0)
             target = TARGET_P95_MS.get(level)
             print(common.load_line(load, target_ms=target, floor=floors[level]))
     print(f"{common.load_average_line()} at the end")
