@@ -439,8 +439,8 @@ def earlier_scores_for_trends(
 ) -> pd.DataFrame:
     """The earlier score of each scored account on as_of − N for each trend window and the
     day before (the "changed since yesterday" band), like for like (rule 13, see
-    scorecards.comparisons): account_id, as_of, overall, band, and for the rescored ones of
-    the trend windows, is_rescored and their lines (kept in the snapshot for "what changed").
+    scorecards.comparisons): account_id, as_of, overall, band, is_rescored, and the lines of
+    the trend windows' rescored ones (kept in the snapshot for "what changed").
 
     Steady state (the anchors were scored with today's versions): one snapshot query per
     window. After a publish: one extra engine call per window for the accounts whose anchor
@@ -460,14 +460,12 @@ def earlier_scores_for_trends(
             frames=frames,
             first_id=first_id,
             last_id=last_id,
-            with_lines=True,
+            # "What changed" compares the trend windows; the day before only by band.
+            with_lines=days in selectors.TREND_WINDOWS,
         )
         for days in windows
     ]
     history = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-    # The day before is compared by band only: its rescore is not kept.
-    is_day_before = history[comparisons.ON] == pd.Timestamp(as_of - timedelta(days=PREVIOUS_DAY))
-    history.loc[is_day_before.to_numpy(dtype=bool), comparisons.IS_RESCORED] = False
     return history.rename(columns={comparisons.ON: engine.AS_OF})
 
 
@@ -527,10 +525,14 @@ def _snapshot_rows(
 
 def _kept_earlier_scores(history: pd.DataFrame, *, as_of: date) -> dict[int, str]:
     """What a snapshot of ``as_of`` keeps of its trend windows' rescored earlier scores
-    (`earlier_scores_for_trends` rows with is_rescored), as JSON text per account:
+    (`earlier_scores_for_trends` rows rescored with their lines), as JSON text per account:
     ``{"<days>": {"on", "overall", "lines"}}`` (read by comparisons.earlier_breakdown_kept).
     Accounts with none rescored are left out; their snapshots keep ``{}``."""
-    rescored = history[history[comparisons.IS_RESCORED].to_numpy(dtype=bool)]
+    is_kept = (
+        history[comparisons.IS_RESCORED].to_numpy(dtype=bool)
+        & history[comparisons.LINES].notna().to_numpy()
+    )
+    rescored = history[is_kept]
     kept: dict[int, dict] = {}
     for account_id, on, overall, lines in zip(
         rescored[engine.ACCOUNT_ID].tolist(),
