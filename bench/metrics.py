@@ -213,7 +213,7 @@ def run_ingest(url: str, rows: int, queue) -> None:
     from rest_framework.test import APIClient
 
     from accounts.models import Account
-    from metrics.models import Metric
+    from metrics.models import Metric, MetricValue
 
     user, _ = get_user_model().objects.get_or_create(username="bench-integration")
     user.groups.add(Group.objects.get(name="Integration"))
@@ -225,6 +225,8 @@ def run_ingest(url: str, rows: int, queue) -> None:
     ingested = ("ingest_a", "ingest_b")
     for key in ingested:
         Metric.objects.get_or_create(key=key, defaults={"name": key})
+    # A reused database holds the last run's ingest: forgotten, so that every row is new again.
+    MetricValue.objects.filter(metric__key__in=ingested).delete()
     position, day, sent, seconds, encoding = 0, AS_OF, 0, 0.0, 0.0
     while sent < rows:
         part = ids[position : position + 5_000]
