@@ -303,7 +303,7 @@ def _breakdown(
 def _person(user) -> str:
     if user is None:
         return ""
-    return user.get_full_name() or user.username
+    return _name(user.first_name, user.last_name, user.username)
 
 
 def _change_windows(
@@ -497,7 +497,8 @@ def account_timeline(*, account: Account) -> list[TimelineEntry]:
 
 
 def _name(first_name: str | None, last_name: str | None, username: str | None) -> str:
-    """`_person` from a row's user columns ("" without a user)."""
+    """A person as the pages name them, from their user's columns: the full name, else the
+    username ("" without a user, as a row's outer join gives it)."""
     return f"{first_name or ''} {last_name or ''}".strip() or username or ""
 
 
