@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 
 from scorecards.models import CurrentScore, ScoreRun, ScoreRunChunk, ScoreSnapshot
 from scorecards.services import scoring
@@ -190,6 +191,37 @@ def test_score_run_snapshots_become_current_only_when_the_run_finishes(enterpris
     scoring.score_run_finish(run=run)
     current = CurrentScore.objects.get(account=account)
     assert (current.as_of, current.overall, current.band) == (AS_OF, Decimal("78.00"), "Green")
+
+
+def test_score_run_publishes_though_an_account_went_between_its_chunk_and_the_finish(
+    enterprise_scorecard,
+):
+    """The race a database constraint would turn into a failed night: an account deleted
+    after its chunk read it (its snapshot is written, as the chunk's transaction commits
+    after the delete). The run still publishes every other account's score."""
+    _, measures = enterprise_scorecard
+    kept = enterprise_account(measures, m1=80, m2=40, m3=90)
+    gone = enterprise_account(measures, m1=20, m2=20, m3=20)
+    run = scoring.score_run_create(as_of=AS_OF)
+    scoring.score_run_claim(run=run)
+    scoring.score_chunk_compute(chunk=run.chunks.get())
+    # The delete that raced the chunk: Django's cascade, which found no snapshot yet.
+    gone.measure_values.all().delete()
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM accounts_account WHERE id = %s", [gone.pk])
+    run = scoring.score_run_finish(run=run)
+    connection.check_constraints(table_names=[CurrentScore._meta.db_table])  # as at commit
+    assert run.status == ScoreRun.Status.FINISHED
+    assert CurrentScore.objects.get(account=kept).overall == Decimal("78.00")
+
+
+def test_deleting_an_account_deletes_its_current_score_and_snapshots(enterprise_scorecard):
+    _, measures = enterprise_scorecard
+    account = enterprise_account(measures, m1=80, m2=40, m3=90)
+    run_day()
+    account.delete()
+    assert not CurrentScore.objects.filter(account_id=account.pk).exists()
+    assert not ScoreSnapshot.objects.filter(account_id=account.pk).exists()
 
 
 def test_score_run_backfill_of_an_older_day_keeps_the_newer_current_score(enterprise_scorecard):
