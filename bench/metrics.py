@@ -2,7 +2,7 @@
 date, against its I/O floor; ingestion through the API; the index the window read uses.
 
     .venv/bin/python bench/metrics.py [--accounts 100000] [--metrics 10] [--days 90]
-                                      [--ingest-rows 1000000] [--workers 2]
+                                      [--ingest-rows 1000000] [--ingest-clients 1,2] [--workers 2]
 
 Builds a throwaway PostgreSQL database (BENCH_DATABASE_URL, default
 postgres://postgres@127.0.0.1:5432/healthscore_bench_metrics) with N accounts × M metrics × D days
@@ -14,7 +14,8 @@ over 28 days, a new logins_change: the change of logins over 7 days), then times
   (b) the floor: COPY out of exactly the metric rows the derivation reads, plus COPY in of the
       derived values (accounts × 5 measure values);
   (c) ingestion: `--ingest-rows` metric values through POST /api/v1/metric-values/ (in-process
-      DRF client, 10,000-row requests, each body encoded before its request is timed);
+      DRF clients, 10,000-row requests, every body encoded before the clock starts), from 1
+      and from 2 clients at once (`--ingest-clients`), each in its own process;
   (d) the window read with the covering (account, metric, date) INCLUDE (value) index against a
       BRIN index on date.
 Prints seconds, rows per second, peak memory and the ratio ours/floor.
@@ -205,20 +206,20 @@ def run_floor(url: str, queue) -> None:
     )
 
 
-def run_ingest(url: str, rows: int, queue) -> None:
-    """`rows` new metric values through the API, 10,000 a request (DRF in this process)."""
+def run_ingest(url: str, rows: int, clients: int, queue) -> None:
+    """`rows` new metric values through the API, 10,000 a request, from `clients` processes
+    at once (each a DRF client in its own process, as each would be served by its own
+    gunicorn worker), every process sending its share of the requests. Each body is encoded
+    before the clock starts; the clock runs from the first request sent to the last answered."""
     django_setup(url)
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
-    from rest_framework.test import APIClient
 
     from accounts.models import Account
     from metrics.models import Metric, MetricValue
 
     user, _ = get_user_model().objects.get_or_create(username="bench-integration")
     user.groups.add(Group.objects.get(name="Integration"))
-    client = APIClient(SERVER_NAME="localhost")
-    client.force_authenticate(user)
     ids = list(Account.objects.order_by("pk").values_list("external_id", flat=True))
     # Two metrics of their own (the build may fill every one of METRICS), days going back
     # from AS_OF: every row is new.
@@ -227,7 +228,8 @@ def run_ingest(url: str, rows: int, queue) -> None:
         Metric.objects.get_or_create(key=key, defaults={"name": key})
     # A reused database holds the last run's ingest: forgotten, so that every row is new again.
     MetricValue.objects.filter(metric__key__in=ingested).delete()
-    position, day, sent, seconds, encoding = 0, AS_OF, 0, 0.0, 0.0
+    bodies: list[str] = []
+    position, day, sent, encoding = 0, AS_OF, 0, 0.0
     while sent < rows:
         part = ids[position : position + 5_000]
         batch = [
@@ -235,20 +237,52 @@ def run_ingest(url: str, rows: int, queue) -> None:
             for external_id in part
             for metric in ingested
         ]
-        # The integration's own work, apart: what it sends is encoded before the clock starts
-        # (bench/api.py times its POSTs the same way, from the first byte sent).
         started = time.monotonic()
-        body = json.dumps(batch)
+        bodies.append(json.dumps(batch))
         encoding += time.monotonic() - started
-        started = time.monotonic()
-        response = client.post("/api/v1/metric-values/", body, content_type="application/json")
-        seconds += time.monotonic() - started
-        assert response.status_code == 201, response.content[:500]
         sent += len(batch)
         position += 5_000
         if position >= len(ids):
             position, day = 0, day - timedelta(days=1)
-    queue.put({"rows": sent, "seconds": seconds, "encoding": encoding, "peak_mb": peak_rss_mb()})
+    context = multiprocessing.get_context("spawn")
+    ready, results = context.Barrier(clients), context.Queue()
+    senders = [
+        context.Process(
+            target=_ingest_client, args=(url, user.pk, bodies[number::clients], ready, results)
+        )
+        for number in range(clients)
+    ]
+    for sender in senders:
+        sender.start()
+    timings = [results.get() for _ in senders]
+    for sender in senders:
+        sender.join()
+    seconds = max(t["finished"] for t in timings) - min(t["started"] for t in timings)
+    queue.put(
+        {
+            "rows": sent,
+            "requests": len(bodies),
+            "clients": clients,
+            "seconds": seconds,
+            "encoding": encoding,
+            "peak_mb": max(t["peak_mb"] for t in timings),
+        }
+    )
+
+
+def _ingest_client(url: str, user_id: int, bodies: list[str], ready, results) -> None:
+    django_setup(url)
+    from django.contrib.auth import get_user_model
+    from rest_framework.test import APIClient
+
+    client = APIClient(SERVER_NAME="localhost")
+    client.force_authenticate(get_user_model().objects.get(pk=user_id))
+    ready.wait()
+    started = time.monotonic()  # system-wide on Linux: comparable across the processes
+    for body in bodies:
+        response = client.post("/api/v1/metric-values/", body, content_type="application/json")
+        assert response.status_code == 201, response.content[:500]
+    results.put({"started": started, "finished": time.monotonic(), "peak_mb": peak_rss_mb()})
 
 
 def run_index(url: str, queue) -> None:
@@ -296,6 +330,12 @@ def main() -> None:
     parser.add_argument("--metrics", type=int, default=10)
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--ingest-rows", type=int, default=1_000_000)
+    parser.add_argument(
+        "--ingest-clients",
+        type=lambda text: [int(n) for n in text.split(",")],
+        default=[1, 2],
+        help="concurrent API clients of the ingest, comma-separated (each level timed)",
+    )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
     parser.add_argument(
@@ -325,7 +365,7 @@ def main() -> None:
     print(f"floor: {floor}", flush=True)
     index = in_child(run_index, args.url)
     print(f"index: {index}", flush=True)
-    ingest = in_child(run_ingest, args.url, args.ingest_rows)
+    ingests = [in_child(run_ingest, args.url, args.ingest_rows, n) for n in args.ingest_clients]
     floor_seconds = floor["copy_out"] + floor["copy_in"]
     print()
     print(
@@ -344,11 +384,13 @@ def main() -> None:
         f"    ours/floor: {ours['seconds'] / floor_seconds:.2f}× (1 worker), "
         f"{ours_parallel['seconds'] / floor_seconds:.2f}× ({args.workers} workers)"
     )
-    print(
-        f"(c) ingest: {ingest['rows']:,} rows in {ingest['seconds']:.2f} s = "
-        f"{ingest['rows'] / ingest['seconds']:,.0f} rows/s, peak {ingest['peak_mb']:.0f} MB "
-        f"(the client's JSON encoding apart: {ingest['encoding']:.2f} s)"
-    )
+    for ingest in ingests:
+        print(
+            f"(c) ingest, {ingest['clients']} client(s) at once: {ingest['rows']:,} rows in "
+            f"{ingest['requests']} requests, {ingest['seconds']:.2f} s = "
+            f"{ingest['rows'] / ingest['seconds']:,.0f} rows/s, peak {ingest['peak_mb']:.0f} MB "
+            f"per process (the client's JSON encoding apart: {ingest['encoding']:.2f} s)"
+        )
     print(
         f"(d) window read of 10,000 accounts: covering btree {index['btree']:.2f} s, "
         f"BRIN on date {index['brin']:.2f} s"

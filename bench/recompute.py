@@ -152,7 +152,8 @@ def run_ours(url: str, workers: int, mode: str, queue: multiprocessing.Queue) ->
         cursor.execute("DELETE FROM scorecards_scoresnapshot WHERE as_of = %s", [AS_OF])
         if mode == "publish":
             cursor.execute("UPDATE scorecards_scorecard SET version = version + 1")
-        cursor.execute("VACUUM scorecards_scoresnapshot")
+        # The deleted rows vacuumed away too, as autovacuum would have long before a night.
+        cursor.execute("VACUUM scorecards_scoresnapshot, scorecards_currentscore")
     started = time.monotonic()
     run = scoring.score_run_create(as_of=AS_OF)
     scoring.score_run_claim(run=run)
