@@ -40,3 +40,44 @@ def test_metric_values_frame_leaves_out_the_values_of_a_deleted_account():
     assert frame.to_dict("records") == [
         {"account_id": acme.pk, "metric": "logins", "on": pd.Timestamp("2026-11-19"), "value": 1.0}
     ]
+
+
+def test_metric_values_frame_reads_the_window_and_the_latest_value_before_it():
+    """The window's rows, edges included, and for a summed metric the latest value before
+    the window (here from 1999, before PostgreSQL's date epoch), nothing else."""
+    acme = AccountFactory(external_id="ACME")
+    Metric.objects.create(key="logins", name="Logins")
+    Metric.objects.create(key="seats", name="Seats")
+    rows = [
+        ("logins", "1999-12-31", 2.5),  # the latest before the window
+        ("logins", "1999-06-01", 9),  # older: not read
+        ("logins", "2026-11-01", 4),  # first day of the window
+        ("logins", "2026-11-20", 7.25),  # as_of
+        ("seats", "2026-10-31", 50),  # the day before the window, not summed: not read
+        ("seats", "2026-11-05", 55),
+    ]
+    metric_values_ingest(
+        rows=[
+            {"account": "ACME", "metric": metric, "date": on, "value": value}
+            for metric, on, value in rows
+        ],
+        user=None,
+        today=TODAY,
+    )
+    frame = metric_values_frame(
+        first_id=acme.pk,
+        last_id=acme.pk,
+        metrics=["logins", "seats"],
+        first_date=dt.date(2026, 11, 1),
+        as_of=TODAY,
+        earlier_metrics=["logins"],
+    )
+    read = sorted((r["metric"], r["on"], r["value"]) for r in frame.to_dict("records"))
+    assert read == [
+        ("logins", pd.Timestamp("1999-12-31"), 2.5),
+        ("logins", pd.Timestamp("2026-11-01"), 4.0),
+        ("logins", pd.Timestamp("2026-11-20"), 7.25),
+        ("seats", pd.Timestamp("2026-11-05"), 55.0),
+    ]
+    assert str(frame["on"].dtype) == "datetime64[ns]"
+    assert set(frame["account_id"]) == {acme.pk}
