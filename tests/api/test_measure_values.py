@@ -85,6 +85,26 @@ def test_measure_value_changed_raw_value_updates_the_one_value(csm_client, accou
     assert stored(account) == [(4.0, Decimal("75.00"), dt.date(2026, 11, 1), "api")]
 
 
+def test_measure_value_batch_counts_each_row_as_it_finds_it(csm_client, account):
+    """One batch: a value sent as stored (unchanged), one with only its comment changed
+    (updated, the comment written), one new (created)."""
+    first = [value(account, comment="QBR went well"), value(account, as_of="2026-11-02")]
+    csm_client.post(URL, first, format="json")
+    again = [
+        value(account, comment="QBR went well"),
+        value(account, as_of="2026-11-02", comment="Champion left"),
+        value(account, as_of="2026-11-03"),
+    ]
+    response = csm_client.post(URL, again, format="json")
+    assert response.json() == {"created": 1, "updated": 1, "unchanged": 1}
+    comments = dict(MeasureValue.objects.filter(account=account).values_list("as_of", "comment"))
+    assert comments == {
+        dt.date(2026, 11, 1): "QBR went well",
+        dt.date(2026, 11, 2): "Champion left",
+        dt.date(2026, 11, 3): "",
+    }
+
+
 def test_measure_value_another_source_is_another_value(csm_client, account):
     csm_client.post(URL, value(account, source="api"), format="json")
     csm_client.post(URL, value(account, source="manual"), format="json")
