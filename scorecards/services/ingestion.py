@@ -275,27 +275,10 @@ def measure_values_write(
 ) -> UpsertResult:
     """Upsert the checked values on their idempotency key, skipping those already stored as
     given, so that a retried request writes nothing. Call inside a transaction."""
-    if not valid.values:
-        return UpsertResult()
-    if connection.vendor == "postgresql":
-        created, updated = _values_upsert_postgresql(valid.values, user=user)
-        result = UpsertResult(
-            created=created, updated=updated, unchanged=len(valid.values) - created - updated
-        )
-    else:
-        result = _values_upsert_elsewhere(valid.values, user=user)
-    if result.created or result.updated:
-        generation_bump_for(MeasureValue)
-    return result
-
-
-def _values_upsert_elsewhere(
-    values: dict[Key, tuple[float, Decimal, str]], *, user: AbstractBaseUser | None
-) -> UpsertResult:
-    existing = _existing_values(list(values))
+    existing = _existing_values(list(valid.values))
     result = UpsertResult()
     to_write = []
-    for key, (raw, score, comment) in values.items():
+    for key, (raw, score, comment) in valid.values.items():
         stored = existing.get(key)
         if stored == (raw, score, comment):
             result.unchanged += 1
@@ -317,74 +300,49 @@ def _values_upsert_elsewhere(
                 entered_by=user,
             )
         )
-    # One INSERT … ON CONFLICT DO UPDATE per 1,000 rows; a value written meanwhile by someone
-    # else is updated rather than failing the batch.
-    MeasureValue.objects.bulk_create(
-        to_write,
-        batch_size=1000,
-        update_conflicts=True,
-        unique_fields=UNIQUE_FIELDS,
-        update_fields=["raw_value", "score", "comment", "entered_by"],
-    )
+    if to_write and connection.vendor == "postgresql":
+        _values_upsert_postgresql(to_write)
+    elif to_write:
+        # One INSERT … ON CONFLICT DO UPDATE per 1,000 rows; a value written meanwhile by
+        # someone else is updated rather than failing the batch.
+        MeasureValue.objects.bulk_create(
+            to_write,
+            batch_size=1000,
+            update_conflicts=True,
+            unique_fields=UNIQUE_FIELDS,
+            update_fields=["raw_value", "score", "comment", "entered_by"],
+        )
+    if to_write:
+        generation_bump_for(MeasureValue)
     return result
 
 
-def _values_upsert_postgresql(
-    values: dict[Key, tuple[float, Decimal, str]], *, user: AbstractBaseUser | None
-) -> tuple[int, int]:
-    """The upsert as one statement over arrays (10,000 values are one round trip with eight
-    parameters), which also compares each value with the stored one and counts: returns
-    (created, updated). A value stored as given is neither written nor locked.
-
-    The comparison is made here rather than in Python: reading a night's 50,000 derived
-    values back as Decimals and strings to count them took 1.6 s of a 10,000-account chunk.
-    The statement's parts share one snapshot, so the comparison sees the table as it was
-    before the write. The stored value is a subquery per row, which can only probe the
-    unique index (as a join, the planner may scan whole months); BETWEEN keeps the probes in
-    the months sent."""
-    keys = list(values)
+def _values_upsert_postgresql(values: list[MeasureValue]) -> None:
+    """The same upsert as bulk_create(update_conflicts=True), as one statement over arrays:
+    10,000 values are one round trip with eight parameters rather than 90,000."""
     columns = {
-        "account_id": ("bigint", [key[0] for key in keys]),
-        "measure_id": ("bigint", [key[1] for key in keys]),
-        "as_of": ("date", [key[2] for key in keys]),
-        "source": ("text", [key[3] for key in keys]),
-        "raw_value": ("float8", [raw for raw, _, _ in values.values()]),
-        "score": ("numeric", [score for _, score, _ in values.values()]),
-        "comment": ("text", [comment for _, _, comment in values.values()]),
-        "entered_by_id": ("bigint", [getattr(user, "pk", None)] * len(keys)),
+        "account_id": ("bigint", [value.account_id for value in values]),
+        "measure_id": ("bigint", [value.measure_id for value in values]),
+        "as_of": ("date", [value.as_of for value in values]),
+        "source": ("text", [value.source for value in values]),
+        "raw_value": ("float8", [value.raw_value for value in values]),
+        "score": ("numeric", [value.score for value in values]),
+        "comment": ("text", [value.comment for value in values]),
+        "entered_by_id": ("bigint", [value.entered_by_id for value in values]),
     }
-    table = MeasureValue._meta.db_table
     names = ", ".join(columns)
     arrays = ", ".join(f"%s::{kind}[]" for kind, _ in columns.values())
     updated = ", ".join(
         f"{name} = excluded.{name}" for name in ("raw_value", "score", "comment", "entered_by_id")
     )
-    given = "ROW(i.raw_value, i.score, i.comment)"
     with connection.cursor() as cursor:
         cursor.execute(
-            "WITH incoming AS ("
-            f"  SELECT i.*, {given} AS given, ("
-            f"    SELECT ROW(v.raw_value, v.score, v.comment) FROM {table} v"
-            "     WHERE v.account_id = i.account_id AND v.measure_id = i.measure_id"
-            "       AND v.as_of = i.as_of AND v.source = i.source AND v.as_of BETWEEN %s AND %s"
-            f"  ) AS stored FROM unnest({arrays}) AS i({names})"
-            "), written AS ("
-            f"  INSERT INTO {table} ({names}, created_at)"
-            f"  SELECT {names}, now() FROM incoming WHERE stored IS DISTINCT FROM given"
-            "   ON CONFLICT (account_id, measure_id, as_of, source)"
-            f"  DO UPDATE SET {updated}"
-            ") "
-            "SELECT count(*) FILTER (WHERE stored IS NULL),"
-            "       count(*) FILTER (WHERE stored IS NOT NULL AND stored IS DISTINCT FROM given) "
-            "FROM incoming",
-            [
-                min(key[2] for key in keys),
-                max(key[2] for key in keys),
-                *(array for _, array in columns.values()),
-            ],
+            f"INSERT INTO {MeasureValue._meta.db_table} ({names}, created_at) "
+            f"SELECT *, now() FROM unnest({arrays}) "
+            "ON CONFLICT (account_id, measure_id, as_of, source) "
+            f"DO UPDATE SET {updated}",
+            [array for _, array in columns.values()],
         )
-        created, updated_count = cursor.fetchone()
-    return int(created), int(updated_count)
 
 
 def _existing_values(keys: list[Key]) -> dict[Key, tuple[float, Decimal, str]]:
