@@ -2,9 +2,11 @@
 
 import json
 import math
+from collections.abc import Sequence
 from datetime import date
 
 from django import forms
+from django.db.models import QuerySet
 from django.forms.models import ModelChoiceIterator
 
 from accounts.models import Account, Contact, Touchpoint
@@ -125,25 +127,55 @@ class TaskFinishForm(forms.Form):
         return cleaned
 
 
+def active_contacts(account: Account) -> QuerySet[Contact]:
+    """The contacts a touchpoint can name, a role change or a departure can concern."""
+    return account.contacts.filter(is_active=True).order_by("name")
+
+
 class ContactChoiceIterator(ModelChoiceIterator):
-    """An account's contacts listed from the field's queryset itself (one plain query, then
-    its result cache). Django's own iterator calls `queryset.iterator()`, which on PostgreSQL
-    opens a server-side cursor held over the commit (DECLARE, FETCH, CLOSE) every time the
-    choices are listed, for a handful of rows."""
+    """An account's contacts listed from the field's `listed` contacts when the page has
+    read them once for all its forms, else from the field's queryset itself (one plain
+    query, then its result cache). Django's own iterator calls `queryset.iterator()`, which
+    on PostgreSQL opens a server-side cursor held over the commit (DECLARE, FETCH, CLOSE)
+    every time the choices are listed, for a handful of rows."""
 
     def __iter__(self):
         if self.field.empty_label is not None:
             yield ("", self.field.empty_label)
-        for contact in self.queryset:
+        for contact in self._contacts():
             yield self.choice(contact)
+
+    def __len__(self) -> int:
+        return len(self._contacts()) + (1 if self.field.empty_label is not None else 0)
+
+    def __bool__(self) -> bool:
+        return self.field.empty_label is not None or bool(self._contacts())
+
+    def _contacts(self):
+        listed = getattr(self.field, "listed", None)
+        return self.queryset if listed is None else listed
 
 
 class ContactChoiceField(forms.ModelChoiceField):
     iterator = ContactChoiceIterator
+    listed: Sequence[Contact] | None = None
 
 
 class ContactsChoiceField(forms.ModelMultipleChoiceField):
     iterator = ContactChoiceIterator
+    listed: Sequence[Contact] | None = None
+
+
+def _contacts_offer(
+    field: ContactChoiceField | ContactsChoiceField,
+    *,
+    account: Account,
+    listed: Sequence[Contact] | None,
+) -> None:
+    """Choices from `listed` (the account's active contacts, read once by the page for its
+    three forms) when given; what is posted is checked against the database either way."""
+    field.queryset = active_contacts(account)
+    field.listed = listed
 
 
 class TouchpointForm(forms.Form):
@@ -161,10 +193,12 @@ class TouchpointForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
     )
 
-    def __init__(self, data=None, *, account: Account, today: date):
+    def __init__(
+        self, data=None, *, account: Account, today: date, contacts: Sequence[Contact] | None = None
+    ):
         super().__init__(data, prefix="tp")
         self.today = today
-        self.fields["contacts"].queryset = account.contacts.filter(is_active=True).order_by("name")
+        _contacts_offer(self.fields["contacts"], account=account, listed=contacts)
         self.fields["occurred_on"].initial = today
 
     def clean_occurred_on(self):
@@ -189,18 +223,20 @@ class ContactRoleForm(forms.Form):
     contact = ContactChoiceField(queryset=Contact.objects.none())
     role = forms.ChoiceField(choices=Contact.Role.choices)
 
-    def __init__(self, data=None, *, account: Account):
+    def __init__(self, data=None, *, account: Account, contacts: Sequence[Contact] | None = None):
         super().__init__(data, prefix="role")
-        self.fields["contact"].queryset = account.contacts.filter(is_active=True).order_by("name")
+        _contacts_offer(self.fields["contact"], account=account, listed=contacts)
 
 
 class ContactLeftForm(forms.Form):
     contact = ContactChoiceField(queryset=Contact.objects.none())
     left_on = forms.DateField(label="Left on", widget=forms.DateInput(attrs={"type": "date"}))
 
-    def __init__(self, data=None, *, account: Account, today: date):
+    def __init__(
+        self, data=None, *, account: Account, today: date, contacts: Sequence[Contact] | None = None
+    ):
         super().__init__(data, prefix="left")
-        self.fields["contact"].queryset = account.contacts.filter(is_active=True).order_by("name")
+        _contacts_offer(self.fields["contact"], account=account, listed=contacts)
         self.fields["left_on"].initial = today
 
 

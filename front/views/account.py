@@ -27,6 +27,7 @@ from front.forms import (
     RiskTransitionForm,
     SentimentForm,
     TouchpointForm,
+    active_contacts,
 )
 from front.fragments import Fragment, PageParts, PageValue, lazy
 from front.read_models import account as account_rm
@@ -121,11 +122,16 @@ RELATIONSHIP_FORMS = (
 
 def relationship_forms(*, account: Account, today: date, **bound) -> dict:
     """The four relationship forms, empty, or `bound` ones (with their errors) in place."""
+    contacts = lazy(lambda: list(active_contacts(account)))  # one query for the three forms
     forms = {
-        "touchpoint_form": lazy(lambda: TouchpointForm(account=account, today=today)),
+        "touchpoint_form": lazy(
+            lambda: TouchpointForm(account=account, today=today, contacts=contacts)
+        ),
         "contact_add_form": lazy(ContactAddForm),
-        "contact_role_form": lazy(lambda: ContactRoleForm(account=account)),
-        "contact_left_form": lazy(lambda: ContactLeftForm(account=account, today=today)),
+        "contact_role_form": lazy(lambda: ContactRoleForm(account=account, contacts=contacts)),
+        "contact_left_form": lazy(
+            lambda: ContactLeftForm(account=account, today=today, contacts=contacts)
+        ),
     }
     return {**forms, **bound}
 

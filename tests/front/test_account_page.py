@@ -149,3 +149,26 @@ def _account_page_queries(client, csm, days: int) -> int:
 
 def test_account_page_queries_do_not_grow_with_the_history(client, csm, other_csm):
     assert _account_page_queries(client, csm, 7) == _account_page_queries(client, other_csm, 98)
+
+
+def test_account_page_reads_the_active_contacts_once_for_its_three_forms(client, csm, account):
+    """The touchpoint, role and departure forms each offer the active contacts (not those
+    who left), from one query."""
+    ContactFactory(account=account, name="Ada Active")
+    ContactFactory(account=account, name="Lee Left", is_active=False, left_on=today())
+    client.force_login(csm)
+    cache.clear()
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("front:account-detail", kwargs={"pk": account.pk}))
+    active_reads = [
+        query["sql"]
+        for query in queries
+        if 'FROM "accounts_contact"' in query["sql"]
+        and '"accounts_contact"."is_active"' in query["sql"].split("WHERE", 1)[-1]
+    ]
+    assert len(active_reads) == 1
+    html = response.content.decode()
+    for form_id in ("touchpoint-form", "contact-role-form", "contact-left-form"):
+        form = html.split(f'id="{form_id}"', 1)[1].split("</form>", 1)[0]
+        assert "Ada Active" in form
+        assert "Lee Left" not in form
