@@ -152,8 +152,7 @@ class ContactChoiceIterator(ModelChoiceIterator):
         return self.field.empty_label is not None or bool(self._contacts())
 
     def _contacts(self):
-        listed = getattr(self.field, "listed", None)
-        return self.queryset if listed is None else listed
+        return self.queryset if self.field.listed is None else self.field.listed
 
 
 class ContactChoiceField(forms.ModelChoiceField):

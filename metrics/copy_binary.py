@@ -49,16 +49,12 @@ def value_rows_body(rows: np.ndarray) -> bytes:
 
 def value_rows_read(body: bytes) -> np.ndarray:
     """The rows of a binary COPY of (account_id, metric_id, date, value), as VALUE_ROW."""
-    if not body.startswith(HEADER[:11]) or body[11:19] != HEADER[11:19]:
+    if body[: len(HEADER)] != HEADER:
         raise ValueError("Not a binary COPY without header extension.")
-    if body[-2:] != TRAILER or (len(body) - len(HEADER) - len(TRAILER)) % VALUE_ROW.itemsize:
+    count, rest = divmod(len(body) - len(HEADER) - len(TRAILER), VALUE_ROW.itemsize)
+    if body[-len(TRAILER) :] != TRAILER or rest:
         raise ValueError("A binary COPY of (bigint, bigint, date, float8) rows was expected.")
-    rows = np.frombuffer(
-        body,
-        dtype=VALUE_ROW,
-        offset=len(HEADER),
-        count=(len(body) - len(HEADER) - len(TRAILER)) // VALUE_ROW.itemsize,
-    )
+    rows = np.frombuffer(body, dtype=VALUE_ROW, offset=len(HEADER), count=count)
     if len(rows) and (
         (rows["fields"] != 4).any()
         or any((rows[name] != length).any() for name, length in _LENGTHS.items())
