@@ -19,7 +19,7 @@ from metrics.selectors import metric_values_frame
 from scorecards import engine
 from scorecards.choices import ValueSource
 from scorecards.models import Measure, MeasureValue, ScorecardMeasure, ScoreSnapshot
-from scorecards.services.ingestion import ValidMeasureValues, measure_values_write
+from scorecards.services.ingestion import ValidMeasureValues, computed_values_store
 
 
 @dataclass(frozen=True)
@@ -122,7 +122,7 @@ def derivation_write(*, derivation: Derivation) -> int:
         ):
             key = (int(account_id), measure.pk, as_of, ValueSource.COMPUTED)
             valid.values[key] = (float(raw), Decimal(f"{score:.2f}"), inputs)
-    measure_values_write(valid=valid, user=None)
+    computed_values_store(valid=valid)
     return len(valid.values)
 
 

@@ -345,6 +345,49 @@ def _values_upsert_postgresql(values: list[MeasureValue]) -> None:
         )
 
 
+def computed_values_store(*, valid: ValidMeasureValues) -> int:
+    """Store a run's computed values (no user), leaving those already stored as given
+    untouched, and return how many were written. Unlike measure_values_write it does not
+    count created against updated, so on PostgreSQL nothing is read back first: the conflict
+    is found on the idempotency key's unique index and the update is skipped where the stored
+    (raw_value, score, comment) is the given one. Reading a night's 50,000 derived values of a
+    10,000-account chunk back into Python to compare them took 1.6 s of the chunk. Call
+    inside a transaction."""
+    if not valid.values:
+        return 0
+    if connection.vendor != "postgresql":
+        result = measure_values_write(valid=valid, user=None)
+        return result.created + result.updated
+    keys = list(valid.values)
+    arrays = [
+        [key[0] for key in keys],
+        [key[1] for key in keys],
+        [key[2] for key in keys],
+        [key[3] for key in keys],
+        [raw for raw, _, _ in valid.values.values()],
+        [score for _, score, _ in valid.values.values()],
+        [comment for _, _, comment in valid.values.values()],
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {MeasureValue._meta.db_table} AS stored "
+            "(account_id, measure_id, as_of, source, raw_value, score, comment, created_at) "
+            "SELECT *, now() FROM unnest("
+            "%s::bigint[], %s::bigint[], %s::date[], %s::text[], %s::float8[], %s::numeric[], "
+            "%s::text[]) "
+            "ON CONFLICT (account_id, measure_id, as_of, source) DO UPDATE SET "
+            "raw_value = excluded.raw_value, score = excluded.score, "
+            "comment = excluded.comment, entered_by_id = NULL "
+            "WHERE (stored.raw_value, stored.score, stored.comment) "
+            "IS DISTINCT FROM (excluded.raw_value, excluded.score, excluded.comment)",
+            arrays,
+        )
+        written = cursor.rowcount
+    if written:
+        generation_bump_for(MeasureValue)
+    return written
+
+
 def _existing_values(keys: list[Key]) -> dict[Key, tuple[float, Decimal, str]]:
     """The stored (raw_value, score, comment) of the given keys, read by slices of accounts
     within the batch's date range."""

@@ -14,7 +14,7 @@ from metrics.models import Metric
 from metrics.services import metric_values_ingest
 from scorecards.api import scores
 from scorecards.documents import scorecard_to_document
-from scorecards.models import MeasureValue, Scorecard, ScoreSnapshot
+from scorecards.models import Measure, MeasureValue, Scorecard, ScoreSnapshot
 from scorecards.services import ingestion
 from scorecards.services.scoring import account_rescore
 from tests.accounts.factories import AccountFactory
@@ -194,3 +194,24 @@ def test_recompute_days_backfills_computed_values(derived_default, acme):
         (dt.date(2026, 11, 19), 1.8, "computed"),
         (dt.date(2026, 11, 20), 1.85, "computed"),
     ]
+
+
+def test_computed_values_store_writes_only_what_changed(derived_default, acme):
+    from healthscore.generations import SCORES, generations_get
+
+    deployment = Measure.objects.get(key="deployment")
+    key = (acme.pk, deployment.pk, D, "computed")
+    first = ingestion.ValidMeasureValues({key: (0.82, Decimal("82.00"), "41 ÷ 50 = 0.82")})
+    again = ingestion.ValidMeasureValues({key: (0.82, Decimal("82.00"), "41 ÷ 50 = 0.82")})
+    changed = ingestion.ValidMeasureValues({key: (0.84, Decimal("84.00"), "42 ÷ 50 = 0.84")})
+
+    assert ingestion.computed_values_store(valid=first) == 1
+    before = generations_get([SCORES])
+    assert ingestion.computed_values_store(valid=again) == 0
+    assert generations_get([SCORES]) == before  # nothing written, nothing made stale
+    assert ingestion.computed_values_store(valid=changed) == 1
+    assert list(
+        MeasureValue.objects.filter(account=acme).values_list(
+            "raw_value", "score", "comment", "source"
+        )
+    ) == [(0.84, Decimal("84.00"), "42 ÷ 50 = 0.84", "computed")]
