@@ -2,7 +2,6 @@
 
 import json
 import math
-from collections.abc import Sequence
 from datetime import date
 
 from django import forms
@@ -133,48 +132,30 @@ def active_contacts(account: Account) -> QuerySet[Contact]:
 
 
 class ContactChoiceIterator(ModelChoiceIterator):
-    """An account's contacts listed from the field's `listed` contacts when the page has
-    read them once for all its forms, else from the field's queryset itself (one plain
-    query, then its result cache). Django's own iterator calls `queryset.iterator()`, which
-    on PostgreSQL opens a server-side cursor held over the commit (DECLARE, FETCH, CLOSE)
-    every time the choices are listed, for a handful of rows."""
+    """An account's contacts listed from the field's queryset itself (one plain query, then
+    its result cache). Django's own iterator calls `queryset.iterator()`, which on PostgreSQL
+    opens a server-side cursor held over the commit (DECLARE, FETCH, CLOSE) every time the
+    choices are listed, for a handful of rows."""
 
     def __iter__(self):
         if self.field.empty_label is not None:
             yield ("", self.field.empty_label)
-        for contact in self._contacts():
+        for contact in self.queryset:
             yield self.choice(contact)
 
     def __len__(self) -> int:
-        return len(self._contacts()) + (1 if self.field.empty_label is not None else 0)
+        return len(self.queryset) + (1 if self.field.empty_label is not None else 0)
 
     def __bool__(self) -> bool:
-        return self.field.empty_label is not None or bool(self._contacts())
-
-    def _contacts(self):
-        return self.queryset if self.field.listed is None else self.field.listed
+        return self.field.empty_label is not None or bool(self.queryset)
 
 
 class ContactChoiceField(forms.ModelChoiceField):
     iterator = ContactChoiceIterator
-    listed: Sequence[Contact] | None = None
 
 
 class ContactsChoiceField(forms.ModelMultipleChoiceField):
     iterator = ContactChoiceIterator
-    listed: Sequence[Contact] | None = None
-
-
-def _contacts_offer(
-    field: ContactChoiceField | ContactsChoiceField,
-    *,
-    account: Account,
-    listed: Sequence[Contact] | None,
-) -> None:
-    """Choices from `listed` (the account's active contacts, read once by the page for its
-    three forms) when given; what is posted is checked against the database either way."""
-    field.queryset = active_contacts(account)
-    field.listed = listed
 
 
 class TouchpointForm(forms.Form):
@@ -192,12 +173,10 @@ class TouchpointForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
     )
 
-    def __init__(
-        self, data=None, *, account: Account, today: date, contacts: Sequence[Contact] | None = None
-    ):
+    def __init__(self, data=None, *, account: Account, today: date):
         super().__init__(data, prefix="tp")
         self.today = today
-        _contacts_offer(self.fields["contacts"], account=account, listed=contacts)
+        self.fields["contacts"].queryset = active_contacts(account)
         self.fields["occurred_on"].initial = today
 
     def clean_occurred_on(self):
@@ -222,20 +201,18 @@ class ContactRoleForm(forms.Form):
     contact = ContactChoiceField(queryset=Contact.objects.none())
     role = forms.ChoiceField(choices=Contact.Role.choices)
 
-    def __init__(self, data=None, *, account: Account, contacts: Sequence[Contact] | None = None):
+    def __init__(self, data=None, *, account: Account):
         super().__init__(data, prefix="role")
-        _contacts_offer(self.fields["contact"], account=account, listed=contacts)
+        self.fields["contact"].queryset = active_contacts(account)
 
 
 class ContactLeftForm(forms.Form):
     contact = ContactChoiceField(queryset=Contact.objects.none())
     left_on = forms.DateField(label="Left on", widget=forms.DateInput(attrs={"type": "date"}))
 
-    def __init__(
-        self, data=None, *, account: Account, today: date, contacts: Sequence[Contact] | None = None
-    ):
+    def __init__(self, data=None, *, account: Account, today: date):
         super().__init__(data, prefix="left")
-        _contacts_offer(self.fields["contact"], account=account, listed=contacts)
+        self.fields["contact"].queryset = active_contacts(account)
         self.fields["left_on"].initial = today
 
 

@@ -29,6 +29,11 @@ urlpatterns = [
     path("risks/<int:pk>/transition/", account.risk_transition, name="risk-transition"),
     path("tasks/<int:pk>/finish/", work.task_finish, name="task-finish"),
     path("accounts/<int:pk>/rescore/", work.account_rescore_now, name="account-rescore"),
+    path(
+        "accounts/<int:pk>/relationship/<slug:slug>/",
+        relationship.relationship_form,
+        name="relationship-form",
+    ),
     path("accounts/<int:pk>/touchpoints/", relationship.touchpoint_log, name="touchpoint-log"),
     path("accounts/<int:pk>/contacts/", relationship.contact_add, name="contact-add"),
     path("accounts/<int:pk>/contacts/role/", relationship.contact_role, name="contact-role"),

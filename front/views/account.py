@@ -20,15 +20,7 @@ from front.access import (
     may_edit_relationship,
     may_record_sentiment,
 )
-from front.forms import (
-    ContactAddForm,
-    ContactLeftForm,
-    ContactRoleForm,
-    RiskTransitionForm,
-    SentimentForm,
-    TouchpointForm,
-    active_contacts,
-)
+from front.forms import RiskTransitionForm, SentimentForm
 from front.fragments import Fragment, PageParts, PageValue, lazy
 from front.read_models import account as account_rm
 from front.read_models import work as work_rm
@@ -45,7 +37,6 @@ def _account_context(request: HttpRequest, account: Account, **extra) -> dict:
     today, user = timezone.localdate(), request.user
     score = lazy(lambda: account_rm.account_score(account=account, today=today))
     risks = extra.pop("risks", None) or lazy(lambda: account_risks(account=account, user=user))
-    may_edit = may_edit_relationship(user, account)
     return {
         "account": account,
         "score": score,
@@ -57,8 +48,7 @@ def _account_context(request: HttpRequest, account: Account, **extra) -> dict:
         "may_record_sentiment": may_record_sentiment(user, account),
         "sees_portfolio": roles.user_sees_all_accounts(user),
         "tasks": lazy(lambda: work_rm.account_tasks(account=account, user=user, today=today)),
-        "may_edit_relationship": may_edit,
-        **(relationship_forms(account=account, today=today) if may_edit else {}),
+        "may_edit_relationship": may_edit_relationship(user, account),
         "today": today,
         **extra,
     }
@@ -105,35 +95,22 @@ def _account_fragments(request: HttpRequest, account: Account, context: dict) ->
     if context["may_edit_relationship"]:
         fragments["relationship"] = Fragment(
             "front/partials/_relationship.html",
-            (ACCOUNTS,),  # the contacts to choose from
+            (),  # the forms' summaries, the same for every account but for their addresses
             of_account,
             reads=("account", *RELATIONSHIP_FORMS, "relationship_saved"),
         )
     return fragments
 
 
+# The relationship card's forms, by their context names. None is in a page's context unless
+# the response brings it (with its errors, or opened without JavaScript): each is fetched when
+# its summary is first opened (front.views.relationship.relationship_form).
 RELATIONSHIP_FORMS = (
     "touchpoint_form",
     "contact_add_form",
     "contact_role_form",
     "contact_left_form",
 )
-
-
-def relationship_forms(*, account: Account, today: date, **bound) -> dict:
-    """The four relationship forms, empty, or `bound` ones (with their errors) in place."""
-    contacts = lazy(lambda: list(active_contacts(account)))  # one query for the three forms
-    forms = {
-        "touchpoint_form": lazy(
-            lambda: TouchpointForm(account=account, today=today, contacts=contacts)
-        ),
-        "contact_add_form": lazy(ContactAddForm),
-        "contact_role_form": lazy(lambda: ContactRoleForm(account=account, contacts=contacts)),
-        "contact_left_form": lazy(
-            lambda: ContactLeftForm(account=account, today=today, contacts=contacts)
-        ),
-    }
-    return {**forms, **bound}
 
 
 def account_context(request: HttpRequest, account: Account, **extra) -> dict:

@@ -1,35 +1,81 @@
 """The relationship, recorded on the account page: log a touchpoint, add a contact, change a
 role, mark a contact as left. The owner, leaders and CS Ops may; each change re-evaluates the
 account's risks at once. htmx gets the relationship card (the form's errors in place, with
-status 200) and, once written, the contacts, risks, tasks and timeline out of band."""
+status 200) and, once written, the contacts, risks, tasks and timeline out of band.
+
+The account page shows each form's summary only; a form is fetched when its summary is first
+opened (`relationship_form`), so that the page views that record nothing (most of them)
+render no form: the four forms were a fifth of a first view's CPU."""
+
+from collections.abc import Callable
+from datetime import date
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from accounts import services as account_services
+from accounts.models import Account
 from front.access import get_account_for_relationship, is_htmx
 from front.forms import ContactAddForm, ContactLeftForm, ContactRoleForm, TouchpointForm
-from front.views.account import account_context, account_page, relationship_forms
+from front.views.account import account_context, account_page
 from risk import services as risk_services
+
+# Each form by the slug of its address: its context name, its template, the empty form.
+FORMS: dict[str, tuple[str, str, Callable[[Account, date], object]]] = {
+    "touchpoint": (
+        "touchpoint_form",
+        "front/partials/_touchpoint_form.html",
+        lambda account, today: TouchpointForm(account=account, today=today),
+    ),
+    "contact-add": (
+        "contact_add_form",
+        "front/partials/_contact_add_form.html",
+        lambda account, today: ContactAddForm(),
+    ),
+    "contact-role": (
+        "contact_role_form",
+        "front/partials/_contact_role_form.html",
+        lambda account, today: ContactRoleForm(account=account),
+    ),
+    "contact-left": (
+        "contact_left_form",
+        "front/partials/_contact_left_form.html",
+        lambda account, today: ContactLeftForm(account=account, today=today),
+    ),
+}
+
+
+@require_GET
+@login_required
+def relationship_form(request: HttpRequest, pk: int, slug: str) -> HttpResponse:
+    """One empty relationship form: for htmx the form alone (into its opened summary),
+    otherwise the account page with that form open."""
+    account = get_account_for_relationship(request, pk)
+    if slug not in FORMS:
+        raise Http404("No such relationship form.")
+    name, template, empty = FORMS[slug]
+    form = empty(account, timezone.localdate())
+    if is_htmx(request):
+        return render(request, template, {"account": account, name: form})
+    return account_page(request, account, **{name: form})
 
 
 def _respond(request: HttpRequest, account, *, form_name: str, form, written: bool):
-    today = timezone.localdate()
+    """After a post: the form with its errors, or (written) the card with every form closed
+    and the risks re-evaluated."""
     if written:
-        risk_services.risks_evaluate_for_account(account=account, as_of=today)
+        risk_services.risks_evaluate_for_account(account=account, as_of=timezone.localdate())
         if not is_htmx(request):
             return redirect("front:account-detail", pk=account.pk)
-        form = None
-    bound = {form_name: form} if form is not None else {}
-    forms = relationship_forms(account=account, today=today, **bound)
+    bound = {} if written else {form_name: form}
     if not is_htmx(request):
-        return account_page(request, account, **forms)
-    context = account_context(request, account, **forms, relationship_saved=written)
+        return account_page(request, account, **bound)
+    context = account_context(request, account, **bound, relationship_saved=written)
     return render(request, "front/partials/_relationship_saved.html", context)
 
 

@@ -62,7 +62,8 @@ def test_csm_turns_a_low_sentiment_into_tasks_works_them_and_snoozes_the_risk(pa
         ]
     )
 
-    form = page.locator("#touchpoint-form")
+    page.locator("#relationship summary", has_text="Log a touchpoint").click()
+    form = page.locator("#touchpoint-form")  # fetched as its summary opens
     form.get_by_label("Kind").select_option("call")
     form.get_by_label("Ada Sponsor").check()
     form.get_by_label("What was said").fill("Walked through the rollout issues")

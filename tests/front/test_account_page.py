@@ -151,24 +151,59 @@ def test_account_page_queries_do_not_grow_with_the_history(client, csm, other_cs
     assert _account_page_queries(client, csm, 7) == _account_page_queries(client, other_csm, 98)
 
 
-def test_account_page_reads_the_active_contacts_once_for_its_three_forms(client, csm, account):
-    """The touchpoint, role and departure forms each offer the active contacts (not those
-    who left), from one query."""
+def test_account_page_shows_the_relationship_forms_closed_and_renders_none(
+    client, csm, account
+):
+    """Each form's summary, fetched when opened: the page reads no contact for them."""
     ContactFactory(account=account, name="Ada Active")
-    ContactFactory(account=account, name="Lee Left", is_active=False, left_on=today())
     client.force_login(csm)
     cache.clear()
     with CaptureQueriesContext(connection) as queries:
         response = client.get(reverse("front:account-detail", kwargs={"pk": account.pk}))
-    active_reads = [
-        query["sql"]
-        for query in queries
-        if 'FROM "accounts_contact"' in query["sql"]
-        and '"accounts_contact"."is_active"' in query["sql"].split("WHERE", 1)[-1]
-    ]
-    assert len(active_reads) == 1
     html = response.content.decode()
-    for form_id in ("touchpoint-form", "contact-role-form", "contact-left-form"):
-        form = html.split(f'id="{form_id}"', 1)[1].split("</form>", 1)[0]
-        assert "Ada Active" in form
-        assert "Lee Left" not in form
+    relationship = html.split('id="relationship"', 1)[1].split("</section>", 1)[0]
+    for slug, summary in (
+        ("touchpoint", "Log a touchpoint"),
+        ("contact-add", "Add a contact"),
+        ("contact-role", "Change a role"),
+        ("contact-left", "Mark a contact as left"),
+    ):
+        url = reverse("front:relationship-form", kwargs={"pk": account.pk, "slug": slug})
+        assert f'hx-get="{url}"' in relationship
+        assert f"<summary>{summary}</summary>" in relationship
+    assert "<form" not in relationship
+    contact_reads = [q["sql"] for q in queries if 'FROM "accounts_contact"' in q["sql"]]
+    assert len(contact_reads) == 1  # the contacts card's own list
+
+
+@pytest.mark.parametrize("slug", ["touchpoint", "contact-role", "contact-left"])
+def test_relationship_form_offers_the_active_contacts_only(client, csm, account, slug):
+    ContactFactory(account=account, name="Ada Active")
+    ContactFactory(account=account, name="Lee Left", is_active=False, left_on=today())
+    client.force_login(csm)
+    url = reverse("front:relationship-form", kwargs={"pk": account.pk, "slug": slug})
+    form = client.get(url, HTTP_HX_REQUEST="true").content.decode()
+    assert form.startswith("<form") and form.rstrip().endswith("</form>")  # the form alone
+    assert ("Ada Active" in form, "Lee Left" in form) == (True, False)
+
+
+def test_relationship_form_without_javascript_is_the_page_with_that_form_open(
+    client, csm, account
+):
+    client.force_login(csm)
+    url = reverse("front:relationship-form", kwargs={"pk": account.pk, "slug": "contact-add"})
+    html = client.get(url).content.decode()
+    relationship = html.split('id="relationship"', 1)[1].split("</section>", 1)[0]
+    assert '<details open>\n  <summary>Add a contact</summary>' in relationship
+    assert relationship.count("<form") == 1 and 'id="contact-add-form"' in relationship
+
+
+def test_relationship_form_refuses_an_unknown_form_and_another_csms_account(
+    client, csm, other_csm, account
+):
+    client.force_login(csm)
+    unknown = reverse("front:relationship-form", kwargs={"pk": account.pk, "slug": "invoice"})
+    assert client.get(unknown).status_code == 404
+    client.force_login(other_csm)
+    url = reverse("front:relationship-form", kwargs={"pk": account.pk, "slug": "touchpoint"})
+    assert client.get(url).status_code == 404  # an account they do not see

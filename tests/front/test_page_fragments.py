@@ -161,12 +161,13 @@ def test_account_page_shows_a_task_done_in_its_tasks_and_risks_on_the_next_load(
     ) == (False, True, True)
 
 
-def test_account_page_relationship_form_offers_a_new_contact_on_the_next_load(csm, account):
+def test_relationship_form_offers_a_contact_added_since_the_page_was_cached(csm, account):
     client = login(csm)
-    url = reverse("front:account-detail", args=[account.pk])
-    assert "No active contact." in html(client, url)
+    html(client, reverse("front:account-detail", args=[account.pk]))  # the page cached
+    form = reverse("front:relationship-form", args=[account.pk, "touchpoint"])
+    assert "No active contact." in html(client, form)
     ContactFactory(account=account, name="Ada Sponsor")
-    page = html(client, url)
+    page = html(client, form)
     assert ("No active contact." in page, "Ada Sponsor</label>" in page) == (False, True)
 
 
@@ -199,23 +200,22 @@ def test_portfolio_shows_a_skipped_task_on_the_next_load(csm, leader, task):
     assert (row in page, "No open task." in page) == (False, True)
 
 
-def test_cached_parts_hold_no_csrf_token_and_each_response_its_own(csm, leader, account):
-    ContactFactory(account=account, name="Ada Sponsor")
+def test_cached_parts_hold_no_csrf_token_and_each_response_its_own(csm, account):
     url = reverse("front:account-detail", args=[account.pk])
-    owner, other = login(csm, enforce_csrf_checks=True), login(leader, enforce_csrf_checks=True)
-    html(owner, url)  # the relationship forms are cached here, keyed by the account only
-    response = other.get(url)
+    first, second = (login(csm, enforce_csrf_checks=True) for _ in range(2))  # two sessions
+    html(first, url)  # the sentiment form is cached here, keyed by the account only
+    response = second.get(url)
     page = response.content.decode()
-    assert "front/partials/_relationship.html" not in [t.name for t in response.templates]
-    (token,) = re.findall(r'id="contact-add-form">\s*<input[^>]* value="([^"]+)"', page)
+    assert "front/partials/_sentiment_form.html" not in [t.name for t in response.templates]
+    (token,) = re.findall(r'id="sentiment"[^$]*?name="csrfmiddlewaretoken" value="([^"]+)"', page)
     stored = _cached_html()
     assert (CSRF_PLACEHOLDER in page, any(token in value for value in stored)) == (False, False)
     # Every form of the cached parts holds the placeholder, not a token.
     assert {value for value in TOKEN.findall("".join(stored))} == {CSRF_PLACEHOLDER}
-    # The token the cached form came with is the leader's own: the form posts.
-    response = other.post(
-        reverse("front:contact-add", args=[account.pk]),
-        {"add-name": "Bo Champion", "add-role": "champion", "csrfmiddlewaretoken": token},
+    # The token the cached form came with is the second session's own: the form posts.
+    response = second.post(
+        reverse("front:account-sentiment", args=[account.pk]),
+        {"score": "4", "comment": "", "csrfmiddlewaretoken": token},
     )
     assert response.status_code == 302
 
