@@ -94,10 +94,15 @@ def metric_values_frame(
     # measure values do have one, and a run would fail on them).
     accounts = Account.objects.filter(pk__gte=first_id, pk__lte=last_id).values_list("pk")
     frame = frame[frame["account_id"].isin([pk for (pk,) in accounts])]
+    # The keys as a categorical: the window maths select one metric's rows per aggregate,
+    # and comparing a chunk's 2.8 million keys as strings took a second of each chunk.
+    codes, metric_ids_found = pd.factorize(frame["metric_id"])
     return pd.DataFrame(
         {
             "account_id": frame["account_id"].to_numpy(),
-            "metric": frame["metric_id"].map(keys).to_numpy(dtype=object),
+            "metric": pd.Categorical.from_codes(
+                codes, categories=[keys[pk] for pk in metric_ids_found]
+            ),
             "on": pd.to_datetime(frame["on"]).to_numpy(),
             "value": frame["value"].to_numpy(),
         },

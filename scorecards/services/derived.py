@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 
 import pandas as pd
 
@@ -19,7 +18,7 @@ from metrics.selectors import metric_values_frame
 from scorecards import engine
 from scorecards.choices import ValueSource
 from scorecards.models import Measure, MeasureValue, ScorecardMeasure, ScoreSnapshot
-from scorecards.services.ingestion import ValidMeasureValues, computed_values_store
+from scorecards.services.ingestion import COMPUTED_VALUE_COLUMNS, computed_values_store
 
 
 @dataclass(frozen=True)
@@ -100,7 +99,7 @@ def derivation_write(*, derivation: Derivation) -> int:
     if derived.empty:
         return 0
     measures = Measure.objects.in_bulk(list(derivation.measure_ids))
-    valid = ValidMeasureValues()
+    scored = []
     for measure_id, rows in derived.groupby(engine.MEASURE_ID, sort=True):
         measure = measures[int(measure_id)]
         mapped = engine.measure_scores_from_raw(
@@ -111,19 +110,21 @@ def derivation_write(*, derivation: Derivation) -> int:
             higher_is_better=measure.higher_is_better,
             steps=measure.steps,
         )
-        scores = engine.round_half_up(mapped)
-        for account_id, raw, as_of, inputs, score in zip(
-            rows[engine.ACCOUNT_ID].tolist(),
-            rows[engine.RAW_VALUE].tolist(),
-            rows[engine.AS_OF].dt.date.tolist(),
-            rows[engine.INPUTS].tolist(),
-            list(scores),
-            strict=True,
-        ):
-            key = (int(account_id), measure.pk, as_of, ValueSource.COMPUTED)
-            valid.values[key] = (float(raw), Decimal(f"{score:.2f}"), inputs)
-    computed_values_store(valid=valid)
-    return len(valid.values)
+        scored.append(
+            pd.DataFrame(
+                {
+                    "account_id": rows[engine.ACCOUNT_ID].to_numpy(dtype="int64"),
+                    "measure_id": measure.pk,
+                    "as_of": rows[engine.AS_OF].to_numpy(),
+                    "raw_value": rows[engine.RAW_VALUE].to_numpy(dtype=float),
+                    "score": engine.round_half_up(mapped),
+                    "comment": rows[engine.INPUTS].to_numpy(dtype=object),
+                },
+                columns=COMPUTED_VALUE_COLUMNS,
+            )
+        )
+    computed_values_store(values=pd.concat(scored, ignore_index=True))
+    return len(derived)
 
 
 def derivation_overlay(values: pd.DataFrame, *, derivation: Derivation) -> pd.DataFrame:

@@ -4,6 +4,7 @@ in words; the scorecard document's `source`; pushed values for a derived measure
 import datetime as dt
 from decimal import Decimal
 
+import pandas as pd
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
@@ -200,16 +201,22 @@ def test_computed_values_store_writes_only_what_changed(derived_default, acme):
     from healthscore.generations import SCORES, generations_get
 
     deployment = Measure.objects.get(key="deployment")
-    key = (acme.pk, deployment.pk, D, "computed")
-    first = ingestion.ValidMeasureValues({key: (0.82, Decimal("82.00"), "41 ÷ 50 = 0.82")})
-    again = ingestion.ValidMeasureValues({key: (0.82, Decimal("82.00"), "41 ÷ 50 = 0.82")})
-    changed = ingestion.ValidMeasureValues({key: (0.84, Decimal("84.00"), "42 ÷ 50 = 0.84")})
 
-    assert ingestion.computed_values_store(valid=first) == 1
+    def values(raw, score, comment):
+        return pd.DataFrame(
+            [(acme.pk, deployment.pk, D, raw, score, comment)],
+            columns=ingestion.COMPUTED_VALUE_COLUMNS,
+        )
+
+    first = values(0.82, 82.0, "41 ÷ 50 = 0.82")
+    again = values(0.82, 82.0, "41 ÷ 50 = 0.82")
+    changed = values(0.84, 84.0, "42 ÷ 50 = 0.84")
+
+    assert ingestion.computed_values_store(values=first) == 1
     before = generations_get([SCORES])
-    assert ingestion.computed_values_store(valid=again) == 0
+    assert ingestion.computed_values_store(values=again) == 0
     assert generations_get([SCORES]) == before  # nothing written, nothing made stale
-    assert ingestion.computed_values_store(valid=changed) == 1
+    assert ingestion.computed_values_store(values=changed) == 1
     assert list(
         MeasureValue.objects.filter(account=acme).values_list(
             "raw_value", "score", "comment", "source"
