@@ -20,6 +20,7 @@ over 28 days, a new logins_change: the change of logins over 7 days), then times
       and from 2 clients at once (`--ingest-clients`), each in its own process;
   (d) the window read with the covering (account, metric, date) INCLUDE (value) index against a
       BRIN index on date.
+`--parts` picks some of them (derive: (a) and (b); ingest; index).
 Prints seconds, rows per second, peak memory and the ratio ours/floor.
 """
 
@@ -233,7 +234,7 @@ def run_ingest(url: str, rows: int, clients: int, queue) -> None:
     from django.contrib.auth.models import Group
 
     from accounts.models import Account
-    from metrics.models import Metric, MetricValue
+    from metrics.models import Metric
 
     user, _ = get_user_model().objects.get_or_create(username="bench-integration")
     user.groups.add(Group.objects.get(name="Integration"))
@@ -243,8 +244,19 @@ def run_ingest(url: str, rows: int, clients: int, queue) -> None:
     ingested = ("ingest_a", "ingest_b")
     for key in ingested:
         Metric.objects.get_or_create(key=key, defaults={"name": key})
-    # A reused database holds the last run's ingest: forgotten, so that every row is new again.
-    MetricValue.objects.filter(metric__key__in=ingested).delete()
+    # A reused database holds the last run's ingest: forgotten, so that every row is new again,
+    # and vacuumed away as autovacuum would have long before (else every insert would step
+    # over the dead row of its own key in the unique index).
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "DELETE FROM metrics_metricvalue WHERE metric_id IN "
+            "(SELECT id FROM metrics_metric WHERE key IN %s) RETURNING tableoid::regclass::text",
+            [ingested],
+        )
+        for (partition,) in sorted(set(cursor.fetchall())):
+            cursor.execute(f"VACUUM {partition}")
     bodies: list[str] = []
     position, day, sent, encoding = 0, AS_OF, 0, 0.0
     while sent < rows:
@@ -374,56 +386,61 @@ def main() -> None:
         f"{built['value_rows']:,} metric rows (built in {built['build_seconds']:.0f} s)"
     )
     print(f"load average at start: {os.getloadavg()[0]:.2f}")
-    first_night = None
+    if "derive" in args.parts:
+        derive(args)
+    if "index" in args.parts:
+        index = in_child(run_index, args.url)
+        print(
+            f"(d) window read of 10,000 accounts: covering btree {index['btree']:.2f} s, "
+            f"BRIN on date {index['brin']:.2f} s",
+            flush=True,
+        )
+    for clients in args.ingest_clients if "ingest" in args.parts else ():
+        ingest = in_child(run_ingest, args.url, args.ingest_rows, clients)
+        print(
+            f"(c) ingest, {ingest['clients']} client(s) at once: {ingest['rows']:,} rows in "
+            f"{ingest['requests']} requests, {ingest['seconds']:.2f} s = "
+            f"{ingest['rows'] / ingest['seconds']:,.0f} rows/s, peak {ingest['peak_mb']:.0f} MB "
+            f"per process (the client's JSON encoding apart: {ingest['encoding']:.2f} s)",
+            flush=True,
+        )
+
+
+def derive(args) -> None:
+    """(a) and (b): ours with 1 and with `args.workers` processes, then the floor."""
     if not in_child(_anchors_child, args.url):
         # A database's first night has no earlier snapshots: each chunk rescores the day
         # before and the 7/30/90-day anchors from the value history (rule 13). Every later
         # night finds them, as bench/recompute.py's steady state does; that is what is timed.
         first_night = in_child(run_ours, args.url, args.workers)
-        print(f"first night, {args.workers} workers: {first_night}", flush=True)
-        in_child(anchors_copy, args.url)
-    ours = in_child(run_ours, args.url, 1)
-    print(f"ours, 1 worker: {ours}", flush=True)
-    ours_parallel = in_child(run_ours, args.url, args.workers)
-    print(f"ours, {args.workers} workers: {ours_parallel}", flush=True)
-    floor = in_child(run_floor, args.url)
-    print(f"floor: {floor}", flush=True)
-    index = in_child(run_index, args.url)
-    print(f"index: {index}", flush=True)
-    ingests = [in_child(run_ingest, args.url, args.ingest_rows, n) for n in args.ingest_clients]
-    floor_seconds = floor["copy_out"] + floor["copy_in"]
-    print()
-    if first_night:
         print(
             f"    a first night (no earlier snapshots: the anchors rescored), {args.workers} "
-            f"workers: {first_night['seconds']:.2f} s"
+            f"workers: {first_night['seconds']:.2f} s",
+            flush=True,
         )
+        in_child(anchors_copy, args.url)
+    ours = in_child(run_ours, args.url, 1)
     print(
         f"(a) ours, 1 worker:   {ours['seconds']:7.2f} s  peak {ours['peak_mb']:.0f} MB  "
-        f"({ours['scored']:,} scored, {ours['snapshots']:,} snapshots)"
+        f"({ours['scored']:,} scored, {ours['snapshots']:,} snapshots)",
+        flush=True,
     )
+    ours_parallel = in_child(run_ours, args.url, args.workers)
     print(
         f"    ours, {args.workers} workers:  {ours_parallel['seconds']:7.2f} s  "
-        f"peak {ours_parallel['peak_mb']:.0f} MB per process"
+        f"peak {ours_parallel['peak_mb']:.0f} MB per process",
+        flush=True,
     )
+    floor = in_child(run_floor, args.url)
+    floor_seconds = floor["copy_out"] + floor["copy_in"]
     print(
         f"(b) floor:            {floor_seconds:7.2f} s  (COPY out {floor['copy_out']:.2f} s, "
         f"{floor['bytes_out'] / 2**20:.0f} MB; COPY in {floor['copy_in']:.2f} s)"
     )
     print(
         f"    ours/floor: {ours['seconds'] / floor_seconds:.2f}× (1 worker), "
-        f"{ours_parallel['seconds'] / floor_seconds:.2f}× ({args.workers} workers)"
-    )
-    for ingest in ingests:
-        print(
-            f"(c) ingest, {ingest['clients']} client(s) at once: {ingest['rows']:,} rows in "
-            f"{ingest['requests']} requests, {ingest['seconds']:.2f} s = "
-            f"{ingest['rows'] / ingest['seconds']:,.0f} rows/s, peak {ingest['peak_mb']:.0f} MB "
-            f"per process (the client's JSON encoding apart: {ingest['encoding']:.2f} s)"
-        )
-    print(
-        f"(d) window read of 10,000 accounts: covering btree {index['btree']:.2f} s, "
-        f"BRIN on date {index['brin']:.2f} s"
+        f"{ours_parallel['seconds'] / floor_seconds:.2f}× ({args.workers} workers)",
+        flush=True,
     )
 
 
