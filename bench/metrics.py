@@ -366,6 +366,12 @@ def main() -> None:
         help="concurrent API clients of the ingest, comma-separated (each level timed)",
     )
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--parts",
+        type=lambda text: set(text.split(",")),
+        default={"derive", "ingest", "index"},
+        help="what to time, comma-separated: derive (with its floor), ingest, index",
+    )
     parser.add_argument("--url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
     parser.add_argument(
         "--skip-build", action="store_true", help="reuse the database of the last run"
