@@ -204,6 +204,13 @@ def main() -> None:
     parser.add_argument("--no-preload", action="store_true", help="each worker loads the app")
     parser.add_argument("--skip-build", action="store_true", help="reuse the last run's database")
     parser.add_argument("--profile", action="store_true", help="pyinstrument, no load")
+    parser.add_argument(
+        "--loads",
+        type=lambda text: set(text.split(",")),
+        default={"pages", "first-views"},
+        help="which loads, comma-separated: pages (each page, cached after its first "
+        "request), first-views (the account page's first views after a run)",
+    )
     parser.add_argument("--url", default=os.environ.get("BENCH_PAGES_DATABASE_URL", DEFAULT_URL))
     args = parser.parse_args()
     levels = [int(level) for level in args.concurrency.split(",")]
@@ -289,7 +296,7 @@ def main() -> None:
             [f"/accounts/{pk}/" for pk in given["owned_shuffled"]],
             as_csm,
         )
-        for label, paths, headers in pages:
+        for label, paths, headers in pages if "pages" in args.loads else ():
             first = common.first_request_ms(base, paths[0], headers)
             print(f"first request, computed: {label:<44} {first:7.0f} ms")
         print()
@@ -309,14 +316,14 @@ def main() -> None:
         for level in levels:
             floor = page_load("floor: GET /login/ (anonymous, no DB)", ["/login/"], {}, level)
             print(common.load_line(floor))
-            for label, paths, headers in pages:
+            for label, paths, headers in pages if "pages" in args.loads else ():
                 load = page_load(label, paths, headers, level)
                 target = TARGET_P95_MS.get(level)
                 print(common.load_line(load, target_ms=target, floor=floor))
             floors[level] = floor
             print()
         # Last: each level makes every cached page stale, which would spoil the loads above.
-        for level in levels:
+        for level in levels if "first-views" in args.loads else ():
             common.in_child(scores_refreshed, args.url)
             # No warm-up: it would compute the pages the load then opens.
             load = page_load(*first_views, level, warmup_seconds=0)
