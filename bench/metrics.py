@@ -17,7 +17,8 @@ over 28 days, a new logins_change: the change of logins over 7 days), then times
       derived values (accounts × 5 measure values);
   (c) ingestion: `--ingest-rows` metric values through POST /api/v1/metric-values/ (in-process
       DRF clients, 10,000-row requests, every body encoded before the clock starts), from 1
-      and from 2 clients at once (`--ingest-clients`), each in its own process;
+      and from 2 clients at once (`--ingest-clients`), each in its own process: what a day
+      brings, every account's metrics for the next day;
   (d) the window read with the covering (account, metric, date) INCLUDE (value) index against a
       BRIN index on date.
 `--parts` picks some of them (derive: (a) and (b); ingest; index).
@@ -239,11 +240,11 @@ def run_ingest(url: str, rows: int, clients: int, queue) -> None:
     user, _ = get_user_model().objects.get_or_create(username="bench-integration")
     user.groups.add(Group.objects.get(name="Integration"))
     ids = list(Account.objects.order_by("pk").values_list("external_id", flat=True))
-    # Two metrics of their own (the build may fill every one of METRICS), days going back
-    # from AS_OF: every row is new.
-    ingested = ("ingest_a", "ingest_b")
-    for key in ingested:
-        Metric.objects.get_or_create(key=key, defaults={"name": key})
+    # What a day brings: every account's metrics for the day after the derivation's date (a
+    # day it does not read), 1,000 accounts × 10 metrics a request; then the day after, if
+    # `rows` asks for more. (Until 1 December: two metrics of the bench's own over five days,
+    # the same accounts each day, which wrote each account's index page five times.)
+    keys = list(Metric.objects.filter(key__in=METRICS).order_by("pk").values_list("key", flat=True))
     # A reused database holds the last run's ingest: forgotten, so that every row is new again,
     # and vacuumed away as autovacuum would have long before (else every insert would step
     # over the dead row of its own key in the unique index).
@@ -251,28 +252,30 @@ def run_ingest(url: str, rows: int, clients: int, queue) -> None:
 
     with connection.cursor() as cursor:
         cursor.execute(
-            "DELETE FROM metrics_metricvalue WHERE metric_id IN "
-            "(SELECT id FROM metrics_metric WHERE key IN %s) RETURNING tableoid::regclass::text",
-            [ingested],
+            "DELETE FROM metrics_metricvalue WHERE date > %s "
+            "OR metric_id IN (SELECT id FROM metrics_metric WHERE key IN %s) "
+            "RETURNING tableoid::regclass::text",
+            [AS_OF, ("ingest_a", "ingest_b")],
         )
         for (partition,) in sorted(set(cursor.fetchall())):
             cursor.execute(f"VACUUM {partition}")
+    per_request = max(1, 10_000 // len(keys))
     bodies: list[str] = []
-    position, day, sent, encoding = 0, AS_OF, 0, 0.0
+    position, day, sent, encoding = 0, AS_OF + timedelta(days=1), 0, 0.0
     while sent < rows:
-        part = ids[position : position + 5_000]
+        part = ids[position : position + per_request]
         batch = [
-            {"account": external_id, "metric": metric, "date": str(day), "value": 3}
-            for external_id in part
-            for metric in ingested
+            {"account": external_id, "metric": metric, "date": str(day), "value": number % 50}
+            for number, external_id in enumerate(part)
+            for metric in keys
         ]
         started = time.monotonic()
         bodies.append(json.dumps(batch))
         encoding += time.monotonic() - started
         sent += len(batch)
-        position += 5_000
+        position += per_request
         if position >= len(ids):
-            position, day = 0, day - timedelta(days=1)
+            position, day = 0, day + timedelta(days=1)
     context = multiprocessing.get_context("spawn")
     ready, results = context.Barrier(clients), context.Queue()
     senders = [
