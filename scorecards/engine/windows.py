@@ -30,6 +30,9 @@ account_id then measure_id; ``inputs`` says in words what the value was made of,
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import numpy as np
@@ -90,6 +93,38 @@ def derivation_first_date(sources: pd.DataFrame, *, as_of: date) -> date:
     return as_of - timedelta(days=max(spans) - 1)
 
 
+@dataclass(frozen=True)
+class _MetricRows:
+    """One metric's rows as arrays, sorted by account then date (dates normalized to
+    midnight): what every window of that metric is cut from."""
+
+    accounts: np.ndarray
+    on: np.ndarray
+    value: np.ndarray
+    has_value: np.ndarray
+
+
+def _metric_rows(values: pd.DataFrame, metric: str) -> _MetricRows:
+    of_metric = (values[METRIC] == metric).to_numpy()
+    rows = pd.DataFrame(
+        {
+            ACCOUNT_ID: values[ACCOUNT_ID].to_numpy()[of_metric],
+            ON: pd.to_datetime(values[ON][of_metric]).dt.normalize().to_numpy(),
+            METRIC_VALUE: values[METRIC_VALUE].to_numpy(dtype=float, na_value=np.nan)[of_metric],
+        }
+    )
+    # Explicit order: `last` takes the latest date, and equal dates (not expected, one value
+    # per account, metric and date) keep the row given last.
+    rows = rows.sort_values([ACCOUNT_ID, ON], kind="stable")
+    value = rows[METRIC_VALUE].to_numpy()
+    return _MetricRows(
+        accounts=rows[ACCOUNT_ID].to_numpy(),
+        on=rows[ON].to_numpy(),
+        value=value,
+        has_value=~np.isnan(value),
+    )
+
+
 def window_aggregate(
     values: pd.DataFrame, *, metric: str, aggregate: str, window_days: int, as_of: date
 ) -> pd.DataFrame:
@@ -100,28 +135,29 @@ def window_aggregate(
     date the aggregate rests on (for a 0 from an empty window: the latest date before it).
     """
     require_columns(values, METRIC_VALUE_COLUMNS, "metric values")
+    return _window_aggregate(
+        _metric_rows(values, metric), aggregate=aggregate, window_days=window_days, as_of=as_of
+    )
+
+
+def _window_aggregate(
+    rows: _MetricRows, *, aggregate: str, window_days: int, as_of: date
+) -> pd.DataFrame:
     if aggregate not in AGGREGATES:
         raise ValueError(f"Unknown aggregate {aggregate!r}; use one of {', '.join(AGGREGATES)}")
     if window_days < 1:
         raise ValueError(f"window_days must be at least 1, not {window_days}")
-    # One metric's rows first: a chunk's frame holds every metric of the derivation.
-    of_metric = (values[METRIC] == metric).to_numpy()
-    value = values[METRIC_VALUE].to_numpy(dtype=float, na_value=np.nan)[of_metric]
-    accounts = values[ACCOUNT_ID].to_numpy()[of_metric]
-    on = pd.to_datetime(values[ON][of_metric]).dt.normalize().to_numpy()
+    accounts, on, value, has_value = rows.accounts, rows.on, rows.value, rows.has_value
     end = np.datetime64(pd.Timestamp(as_of))
     start = np.datetime64(pd.Timestamp(window_start(as_of=as_of, window_days=window_days)))
-    has_value = ~np.isnan(value)
     in_window = has_value & (on > start) & (on <= end)
-    rows = pd.DataFrame(
+    # Cut from rows sorted by account then date: the window's rows keep that order.
+    window = pd.DataFrame(
         {ACCOUNT_ID: accounts[in_window], ON: on[in_window], METRIC_VALUE: value[in_window]}
     )
-    # Explicit order: `last` takes the latest date, and equal dates (not expected, one value
-    # per account, metric and date) keep the row given last.
-    rows = rows.sort_values([ACCOUNT_ID, ON], kind="stable")
-    grouped = rows.groupby(ACCOUNT_ID, sort=True)
+    grouped = window.groupby(ACCOUNT_ID, sort=True)
     if aggregate == DAYS_WITH_VALUE:
-        aggregated = (rows[METRIC_VALUE] > 0).groupby(rows[ACCOUNT_ID], sort=True).sum()
+        aggregated = (window[METRIC_VALUE] > 0).groupby(window[ACCOUNT_ID], sort=True).sum()
     else:
         how = {SUM: "sum", AVG: "mean", MIN: "min", MAX: "max", LAST: "last"}[aggregate]
         aggregated = grouped[METRIC_VALUE].agg(how)
@@ -169,12 +205,13 @@ def number_words(value: float) -> str:
     return "0" if text in ("-0", "") else text
 
 
-def _side(values: pd.DataFrame, source, *, as_of: date) -> tuple[pd.DataFrame, str, str | None]:
+def _side(
+    rows_of: Callable[[str], _MetricRows], source, *, as_of: date
+) -> tuple[pd.DataFrame, str, str | None]:
     """The numerator (divided by `per` when set) ending on `as_of`: account_id, value,
     used_on, top, bottom (the aggregates before dividing)."""
-    top = window_aggregate(
-        values,
-        metric=getattr(source, METRIC),
+    top = _window_aggregate(
+        rows_of(getattr(source, METRIC)),
         aggregate=getattr(source, AGGREGATE),
         window_days=int(getattr(source, WINDOW_DAYS)),
         as_of=as_of,
@@ -189,9 +226,8 @@ def _side(values: pd.DataFrame, source, *, as_of: date) -> tuple[pd.DataFrame, s
         return side.assign(**{METRIC_VALUE: side["top"]}), top_label, None
     per_aggregate = getattr(source, PER_AGGREGATE) or LAST
     per_days = int(getattr(source, PER_WINDOW_DAYS) or 1)
-    bottom = window_aggregate(
-        values,
-        metric=getattr(source, PER_METRIC),
+    bottom = _window_aggregate(
+        rows_of(getattr(source, PER_METRIC)),
         aggregate=per_aggregate,
         window_days=per_days,
         as_of=as_of,
@@ -226,12 +262,17 @@ def derived_values(values: pd.DataFrame, sources: pd.DataFrame, *, as_of: date) 
     """
     require_columns(values, METRIC_VALUE_COLUMNS, "metric values")
     require_columns(sources, SOURCE_COLUMNS, "sources")
+
+    @functools.cache
+    def rows_of(metric: str) -> _MetricRows:  # each metric's rows cut out once, not per window
+        return _metric_rows(values, metric)
+
     parts = []
     for source in sources.sort_values(MEASURE_ID, kind="stable").itertuples(index=False):
-        now, top_label, per_label = _side(values, source, as_of=as_of)
+        now, top_label, per_label = _side(rows_of, source, as_of=as_of)
         if bool(getattr(source, IS_CHANGE)):
             before = as_of - timedelta(days=int(getattr(source, WINDOW_DAYS)))
-            previous, _, _ = _side(values, source, as_of=before)
+            previous, _, _ = _side(rows_of, source, as_of=before)
             both = now.merge(previous, on=ACCOUNT_ID, how="inner", suffixes=("", "_previous"))
             both = both[both[f"{METRIC_VALUE}_previous"] != 0]
             raw = (both[METRIC_VALUE] - both[f"{METRIC_VALUE}_previous"]) / both[
