@@ -7,8 +7,9 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.db.models import ProtectedError
 
-from scorecards.models import CurrentScore, ScoreRun, ScoreRunChunk, ScoreSnapshot
+from scorecards.models import CurrentScore, MeasureValue, ScoreRun, ScoreRunChunk, ScoreSnapshot
 from scorecards.services import scoring
 from tests.accounts.factories import AccountFactory
 from tests.scorecards.factories import (
@@ -222,6 +223,21 @@ def test_deleting_an_account_deletes_its_current_score_and_snapshots(enterprise_
     account.delete()
     assert not CurrentScore.objects.filter(account_id=account.pk).exists()
     assert not ScoreSnapshot.objects.filter(account_id=account.pk).exists()
+
+
+def test_deleting_an_account_deletes_its_measure_values_and_a_measure_in_use_is_kept(
+    enterprise_scorecard,
+):
+    """The values keep no database constraint (MeasureValue): Django's cascade and
+    protection are what hold."""
+    _, measures = enterprise_scorecard
+    account = enterprise_account(measures, m1=80, m2=40, m3=90)
+    kept = enterprise_account(measures, m1=10, m2=10, m3=10)
+    account.delete()
+    assert not MeasureValue.objects.filter(account_id=account.pk).exists()
+    with pytest.raises(ProtectedError):
+        measures["m1"].delete()
+    assert MeasureValue.objects.filter(account=kept).count() == 3
 
 
 def test_score_run_backfill_of_an_older_day_keeps_the_newer_current_score(enterprise_scorecard):
