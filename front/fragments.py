@@ -26,6 +26,7 @@ from django.middleware.csrf import get_token
 from django.template import Context
 from django.template.loader import get_template
 from django.utils.functional import SimpleLazyObject, empty
+from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 
 from healthscore.read_model_cache import CacheEntry, cache_found, cache_keys, cache_store
@@ -63,7 +64,10 @@ class Fragment:
     `depends_on` is bumped. `key` names what else the markup varies with; `reads` are the
     context names it is rendered from; `extra` is context of its own (keyed too).
     `varies_with_query`: the markup shows the request's query string (a bound filter form,
-    `{% querystring %}` links), which then keys it; without it the template has no request."""
+    `{% querystring %}` links), which then keys it; without it the template has no request.
+    `per_response`: text the markup shows that is not part of its key (an address with the
+    account's id, in a form otherwise the same for every account): rendered as a placeholder,
+    replaced in each response like the CSRF token, so that one cached entry serves all."""
 
     template: str
     depends_on: tuple[str, ...]
@@ -71,6 +75,7 @@ class Fragment:
     reads: tuple[str, ...]
     extra: dict[str, Any] = field(default_factory=dict)
     varies_with_query: bool = False
+    per_response: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -141,6 +146,9 @@ class PageParts(Mapping):
                     raise FragmentError(f"The fragment {fragment.template} failed") from error
                 if name in self._keys:
                     cache_store({self._keys[name]: markup})
+            fragment = self._fragments[name]
+            for placeholder, text in _per_response(fragment).items():
+                markup = markup.replace(placeholder, conditional_escape(text))
             self._html[name] = mark_safe(self._with_token(markup))  # autoescaped templates
         return self._html[name]
 
@@ -164,12 +172,24 @@ def _arguments(request: HttpRequest, fragment: Fragment) -> dict[str, Any]:
     return arguments
 
 
+def _placeholder(name: str) -> str:
+    """What a per-response text is rendered as (letters and dashes: escaping keeps it)."""
+    return f"per-response-{name.replace('_', '-')}"
+
+
+def _per_response(fragment: Fragment) -> dict[str, str]:
+    return {_placeholder(name): text for name, text in fragment.per_response.items()}
+
+
 def _render(request: HttpRequest, context: dict[str, Any], fragment: Fragment) -> str:
     values = {
         name: value.resolve() if isinstance(value, LazyPart) else value
         for name, value in ((name, context[name]) for name in fragment.reads if name in context)
     }
-    template_context = Context({**values, **fragment.extra, "csrf_token": CSRF_PLACEHOLDER})
+    placeholders = {name: _placeholder(name) for name in fragment.per_response}
+    template_context = Context(
+        {**values, **fragment.extra, **placeholders, "csrf_token": CSRF_PLACEHOLDER}
+    )
     if fragment.varies_with_query:
         # `{% querystring %}` reads the request; only a fragment keyed by the query gets it.
         template_context.request = request

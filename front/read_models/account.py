@@ -155,7 +155,7 @@ def account_score(*, account: Account, today: date) -> AccountScore:
         .first()
     )
     palette = band_palette()
-    measures = {m.key: m for m in Measure.objects.all()}
+    measures = measures_by_key()
     if snapshot is None:
         return AccountScore(
             snapshot=None,
@@ -170,7 +170,9 @@ def account_score(*, account: Account, today: date) -> AccountScore:
         )
     lever = snapshot.biggest_lever
     rows_by_key = {row["key"]: row for row in snapshot.measure_rows}
-    inputs = snapshot_inputs(snapshot)
+    inputs = snapshot_inputs(
+        snapshot, derived_keys={key for key, measure in measures.items() if measure.source}
+    )
     return AccountScore(
         snapshot=snapshot,
         band=palette.style(snapshot.band, snapshot.scorecard_id),
@@ -209,6 +211,13 @@ def account_score(*, account: Account, today: date) -> AccountScore:
             account=account, today=today, palette=palette, scorecard_id=snapshot.scorecard_id
         ),
     )
+
+
+@read_model_cached(SCORECARDS)
+def measures_by_key() -> dict[str, Measure]:
+    """Every measure by key (names, max ages, sources), read once until a scorecard or
+    measure changes rather than by every account page."""
+    return {measure.key: measure for measure in Measure.objects.all()}
 
 
 @read_model_cached(SCORES, ACCOUNTS, SCORECARDS)

@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -45,6 +46,7 @@ def _account_context(request: HttpRequest, account: Account, **extra) -> dict:
         "risks": risks,
         "timeline": lazy(lambda: risk_and_account_timeline(account=account, risks=list(risks))),
         "sentiment_form": lazy(SentimentForm),
+        "sentiment_url": reverse("front:account-sentiment", args=[account.pk]),
         "may_record_sentiment": may_record_sentiment(user, account),
         "sees_portfolio": roles.user_sees_all_accounts(user),
         "tasks": lazy(lambda: work_rm.account_tasks(account=account, user=user, today=today)),
@@ -88,9 +90,10 @@ def _account_fragments(request: HttpRequest, account: Account, context: dict) ->
     if context["may_record_sentiment"]:
         fragments["sentiment"] = Fragment(
             "front/partials/_sentiment_form.html",
-            (),  # the same form for every account, but for its address
-            {"account": account},
-            reads=("account", "sentiment_form", "sentiment_saved"),
+            (),
+            {},  # the same form for every account, but for its address
+            reads=("sentiment_form", "sentiment_saved"),
+            per_response={"sentiment_url": context["sentiment_url"]},
         )
     if context["may_edit_relationship"]:
         fragments["relationship"] = Fragment(
@@ -163,7 +166,10 @@ def account_sentiment(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _sentiment_invalid(request: HttpRequest, account: Account, form: SentimentForm):
     if is_htmx(request):
-        context = {"account": account, "sentiment_form": form}
+        context = {
+            "sentiment_form": form,
+            "sentiment_url": reverse("front:account-sentiment", args=[account.pk]),
+        }
         return render(request, "front/partials/_sentiment_form.html", context)
     return account_page(request, account, sentiment_form=form)
 

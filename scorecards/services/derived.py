@@ -140,21 +140,28 @@ def derivation_overlay(values: pd.DataFrame, *, derivation: Derivation) -> pd.Da
     return pd.concat([kept, fresh.astype(kept.dtypes.to_dict())], ignore_index=True)
 
 
-def snapshot_inputs(snapshot: ScoreSnapshot) -> dict[str, str | None]:
+def snapshot_inputs(
+    snapshot: ScoreSnapshot, *, derived_keys: set[str] | None = None
+) -> dict[str, str | None]:
     """The inputs in words of each derived measure of a snapshot, by key (None where the
-    measure had no value that day); pushed measures are absent. Two queries."""
-    return snapshots_inputs([snapshot])[snapshot.pk]
+    measure had no value that day); pushed measures are absent. Two queries, one when the
+    caller knows which measures are derived (`derived_keys`)."""
+    return snapshots_inputs([snapshot], derived_keys=derived_keys)[snapshot.pk]
 
 
-def snapshots_inputs(snapshots: list[ScoreSnapshot]) -> dict[int, dict[str, str | None]]:
+def snapshots_inputs(
+    snapshots: list[ScoreSnapshot], *, derived_keys: set[str] | None = None
+) -> dict[int, dict[str, str | None]]:
     """`snapshot_inputs` of several snapshots of one account, by snapshot id, in two queries
     whatever their number (a page's query count must not grow with the history)."""
     keys = {row["key"] for snapshot in snapshots for row in snapshot.measure_rows}
-    derived_keys = set(
-        Measure.objects.filter(key__in=sorted(keys), source__isnull=False)
-        .exclude(source={})
-        .values_list("key", flat=True)
-    )
+    if derived_keys is None:
+        derived_keys = set(
+            Measure.objects.filter(key__in=sorted(keys), source__isnull=False)
+            .exclude(source={})
+            .values_list("key", flat=True)
+        )
+    derived_keys = derived_keys & keys
     wanted = {
         (row["key"], date.fromisoformat(row["as_of"]))
         for snapshot in snapshots

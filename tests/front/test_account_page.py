@@ -151,9 +151,7 @@ def test_account_page_queries_do_not_grow_with_the_history(client, csm, other_cs
     assert _account_page_queries(client, csm, 7) == _account_page_queries(client, other_csm, 98)
 
 
-def test_account_page_shows_the_relationship_forms_closed_and_renders_none(
-    client, csm, account
-):
+def test_account_page_shows_the_relationship_forms_closed_and_renders_none(client, csm, account):
     """Each form's summary, fetched when opened: the page reads no contact for them."""
     ContactFactory(account=account, name="Ada Active")
     client.force_login(csm)
@@ -187,14 +185,12 @@ def test_relationship_form_offers_the_active_contacts_only(client, csm, account,
     assert ("Ada Active" in form, "Lee Left" in form) == (True, False)
 
 
-def test_relationship_form_without_javascript_is_the_page_with_that_form_open(
-    client, csm, account
-):
+def test_relationship_form_without_javascript_is_the_page_with_that_form_open(client, csm, account):
     client.force_login(csm)
     url = reverse("front:relationship-form", kwargs={"pk": account.pk, "slug": "contact-add"})
     html = client.get(url).content.decode()
     relationship = html.split('id="relationship"', 1)[1].split("</section>", 1)[0]
-    assert '<details open>\n  <summary>Add a contact</summary>' in relationship
+    assert "<details open>\n  <summary>Add a contact</summary>" in relationship
     assert relationship.count("<form") == 1 and 'id="contact-add-form"' in relationship
 
 

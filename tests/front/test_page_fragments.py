@@ -18,6 +18,7 @@ from playbooks.models import Task
 from playbooks.services import task_complete, task_skip, tasks_create_for_risks
 from risk.choices import RiskStatus, RiskType
 from risk.services import risk_transition
+from scorecards.models import Measure
 from tests.accounts.factories import AccountFactory, ContactFactory, UserFactory
 from tests.front.conftest import adoption_account, score_day, today
 from tests.front.test_page_cache import redis_cache  # noqa: F401 (autouse: Redis)
@@ -169,6 +170,33 @@ def test_relationship_form_offers_a_contact_added_since_the_page_was_cached(csm,
     ContactFactory(account=account, name="Ada Sponsor")
     page = html(client, form)
     assert ("No active contact." in page, "Ada Sponsor</label>" in page) == (False, True)
+
+
+def test_account_page_shows_a_renamed_measure_on_the_next_load(csm):
+    account = adoption_account(csm, 0.6, today())
+    score_day(today())
+    client = login(csm)
+    url = reverse("front:account-detail", args=[account.pk])
+    assert "Product adoption" not in html(client, url)
+    measure = Measure.objects.get(key="adoption")
+    measure.name = "Product adoption"
+    measure.save()
+    assert "Product adoption" in html(client, url)
+
+
+def test_sentiment_form_cached_once_posts_to_each_accounts_own_address(csm):
+    """One cached form for every account; each page's form posts to its own account."""
+    first, second = AccountFactory(owner=csm), AccountFactory(owner=csm)
+    client = login(csm)
+    for account in (first, second):
+        response = client.get(reverse("front:account-detail", args=[account.pk]))
+        page = response.content.decode()
+        address = reverse("front:account-sentiment", args=[account.pk])
+        assert page.count(f'action="{address}"') == 1
+        assert page.count(f'hx-post="{address}"') == 1
+        assert "per-response-" not in page
+    # The second page took the form from the cache.
+    assert "front/partials/_sentiment_form.html" not in [t.name for t in response.templates]
 
 
 def test_account_page_risk_actions_are_each_users_own(csm, account):
