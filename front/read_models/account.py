@@ -30,7 +30,7 @@ from scorecards.models import (
     Scorecard,
     ScoreSnapshot,
 )
-from scorecards.services.derived import inputs_on_days, snapshot_inputs
+from scorecards.services.derived import account_inputs
 
 HISTORY_DAYS = 180
 CHANGE_WINDOWS = (7, 30, 90)
@@ -170,8 +170,11 @@ def account_score(*, account: Account, today: date) -> AccountScore:
         )
     lever = snapshot.biggest_lever
     rows_by_key = {row["key"]: row for row in snapshot.measure_rows}
-    inputs = snapshot_inputs(
-        snapshot, derived_keys={key for key, measure in measures.items() if measure.source}
+    earlier_days = [snapshot.as_of - timedelta(days=days) for days in CHANGE_WINDOWS]
+    inputs, inputs_by_day = account_inputs(
+        snapshot=snapshot,
+        days=earlier_days,
+        derived_keys={key for key, measure in measures.items() if measure.source},
     )
     return AccountScore(
         snapshot=snapshot,
@@ -206,7 +209,9 @@ def account_score(*, account: Account, today: date) -> AccountScore:
             if lever and lever.get("gain")
             else None
         ),
-        changes=_change_windows(snapshot=snapshot, measures=measures, inputs=inputs),
+        changes=_change_windows(
+            snapshot=snapshot, measures=measures, inputs=inputs, inputs_by_day=inputs_by_day
+        ),
         history=_history(
             account=account, today=today, palette=palette, scorecard_id=snapshot.scorecard_id
         ),
@@ -316,20 +321,23 @@ def _person(user) -> str:
 
 
 def _change_windows(
-    *, snapshot: ScoreSnapshot, measures: dict[str, Measure], inputs: dict[str, str | None]
+    *,
+    snapshot: ScoreSnapshot,
+    measures: dict[str, Measure],
+    inputs: dict[str, str | None],
+    inputs_by_day: dict[date, dict[str, str]],
 ) -> list[ChangeWindow]:
     """Rules 11–13 for the last 7, 30 and 90 days, like for like: one query for the earlier
     days' snapshots (else the rescores the run kept in the snapshot), and a rescore of an
     earlier day only when neither is there (snapshots written before runs kept them).
-    `inputs`: the snapshot's derived measures' inputs in words."""
+    `inputs`: the snapshot's derived measures' inputs in words; `inputs_by_day`: those that
+    counted on each earlier day."""
     windows = []
     if snapshot.overall is None:
         return [ChangeWindow(days=days, since=None) for days in CHANGE_WINDOWS]
     frames = None
     earlier_days = [snapshot.as_of - timedelta(days=days) for days in CHANGE_WINDOWS]
     kept = comparisons.earlier_breakdowns_kept(later=snapshot, days=earlier_days)
-    # The derived measures' inputs on every earlier day at once: a constant number of queries.
-    inputs_by_day = inputs_on_days(account_id=snapshot.account_id, days=earlier_days)
     lines_b = comparisons.snapshot_lines(snapshot)
     for days, since in zip(CHANGE_WINDOWS, earlier_days, strict=True):
         earlier = kept[since]

@@ -216,6 +216,42 @@ def inputs_on_days(*, account_id: int, days: list[date]) -> dict[date, dict[str,
     return found
 
 
+def account_inputs(
+    *, snapshot: ScoreSnapshot, days: list[date], derived_keys: set[str]
+) -> tuple[dict[str, str | None], dict[date, dict[str, str]]]:
+    """`snapshot_inputs` of a snapshot and `inputs_on_days` of its account, in one query: what
+    the account page's breakdown and "what changed" both show. `derived_keys`: the measures
+    derived now."""
+    rows = (
+        list(
+            MeasureValue.objects.filter(
+                account_id=snapshot.account_id,
+                source=ValueSource.COMPUTED,
+                measure__key__in=sorted(derived_keys),
+                as_of__lte=max([snapshot.as_of, *days]),
+            )
+            .order_by("measure__key", "-as_of", "-pk")
+            .values_list("measure__key", "as_of", "comment")
+        )
+        if derived_keys
+        else []
+    )
+    on_day = {(key, as_of): comment for key, as_of, comment in rows}
+    of_snapshot = {
+        row["key"]: on_day.get((row["key"], date.fromisoformat(row["as_of"])))
+        if row["as_of"]
+        else None
+        for row in snapshot.measure_rows
+        if row["key"] in derived_keys
+    }
+    found: dict[date, dict[str, str]] = {day: {} for day in days}
+    for day in days:
+        for key, as_of, comment in rows:  # newest first within each key
+            if as_of <= day:
+                found[day].setdefault(key, comment)
+    return of_snapshot, found
+
+
 def inputs_on(*, account_id: int, on: date) -> dict[str, str]:
     """The inputs of one day (see inputs_on_days)."""
     return inputs_on_days(account_id=account_id, days=[on])[on]
