@@ -209,7 +209,8 @@ CELERY_BROKER_URL = REDIS_URL or "memory://"
 CACHE_URL = env.str("CACHE_URL", default=REDIS_URL)
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+        # Django's Redis cache, sharing one client per pool (healthscore/cache.py).
+        {"BACKEND": "healthscore.cache.RedisCache", "LOCATION": CACHE_URL}
         if CACHE_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )

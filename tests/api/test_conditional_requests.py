@@ -36,7 +36,7 @@ def redis_cache(settings):
     prefix = f"test-conditional-{uuid.uuid4().hex}"
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "healthscore.cache.RedisCache",
             "LOCATION": url,
             "KEY_PREFIX": prefix,
         }
