@@ -2,7 +2,7 @@
 10,000-row measure-values POST, against the server's own floor measured in the same run.
 
     .venv/bin/python bench/api.py [--accounts 100000] [--days 30] [--seconds 10]
-        [--concurrency 1,8,16] [--workers 3] [--worker-class gthread] [--threads 4]
+        [--concurrency 1,8,16] [--workers CORES] [--worker-class sync] [--threads 4]
         [--no-preload] [--skip-build]
 
 Builds a throwaway PostgreSQL database (BENCH_API_DATABASE_URL, default
@@ -135,8 +135,10 @@ def main() -> None:
     parser.add_argument(
         "--concurrency", default="1,8,16", help="steady connections, comma-separated"
     )
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn workers")
-    parser.add_argument("--worker-class", default="gthread", choices=("gthread", "sync"))
+    parser.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 2, help="gunicorn workers (one a core)"
+    )
+    parser.add_argument("--worker-class", default="sync", choices=("sync", "gthread"))
     parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker")
     parser.add_argument("--no-preload", action="store_true", help="each worker loads the app")
     parser.add_argument("--post-rows", type=int, default=POST_ROWS)

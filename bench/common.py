@@ -241,8 +241,8 @@ def free_port() -> int:
 class ServerSetup:
     """How gunicorn runs (gunicorn.conf.py's settings, overridden here)."""
 
-    workers: int = 3
-    worker_class: str = "gthread"
+    workers: int = os.cpu_count() or 2
+    worker_class: str = "sync"
     threads: int = 4
     preload: bool = True
 

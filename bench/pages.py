@@ -195,11 +195,13 @@ def main() -> None:
     parser.add_argument(
         "--concurrency", default="1,8,16", help="steady connections, comma-separated"
     )
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn workers")
+    parser.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 2, help="gunicorn workers (one a core)"
+    )
     parser.add_argument(
         "--tasks", type=int, default=None, help="open tasks to have (default 2 per account)"
     )
-    parser.add_argument("--worker-class", default="gthread", choices=("gthread", "sync"))
+    parser.add_argument("--worker-class", default="sync", choices=("sync", "gthread"))
     parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker")
     parser.add_argument("--no-preload", action="store_true", help="each worker loads the app")
     parser.add_argument("--skip-build", action="store_true", help="reuse the last run's database")
