@@ -140,28 +140,21 @@ def derivation_overlay(values: pd.DataFrame, *, derivation: Derivation) -> pd.Da
     return pd.concat([kept, fresh.astype(kept.dtypes.to_dict())], ignore_index=True)
 
 
-def snapshot_inputs(
-    snapshot: ScoreSnapshot, *, derived_keys: set[str] | None = None
-) -> dict[str, str | None]:
+def snapshot_inputs(snapshot: ScoreSnapshot) -> dict[str, str | None]:
     """The inputs in words of each derived measure of a snapshot, by key (None where the
-    measure had no value that day); pushed measures are absent. Two queries, one when the
-    caller knows which measures are derived (`derived_keys`)."""
-    return snapshots_inputs([snapshot], derived_keys=derived_keys)[snapshot.pk]
+    measure had no value that day); pushed measures are absent. Two queries."""
+    return snapshots_inputs([snapshot])[snapshot.pk]
 
 
-def snapshots_inputs(
-    snapshots: list[ScoreSnapshot], *, derived_keys: set[str] | None = None
-) -> dict[int, dict[str, str | None]]:
+def snapshots_inputs(snapshots: list[ScoreSnapshot]) -> dict[int, dict[str, str | None]]:
     """`snapshot_inputs` of several snapshots of one account, by snapshot id, in two queries
     whatever their number (a page's query count must not grow with the history)."""
     keys = {row["key"] for snapshot in snapshots for row in snapshot.measure_rows}
-    if derived_keys is None:
-        derived_keys = set(
-            Measure.objects.filter(key__in=sorted(keys), source__isnull=False)
-            .exclude(source={})
-            .values_list("key", flat=True)
-        )
-    derived_keys = derived_keys & keys
+    derived_keys = set(
+        Measure.objects.filter(key__in=sorted(keys), source__isnull=False)
+        .exclude(source={})
+        .values_list("key", flat=True)
+    )
     wanted = {
         (row["key"], date.fromisoformat(row["as_of"]))
         for snapshot in snapshots
@@ -208,12 +201,7 @@ def inputs_on_days(*, account_id: int, days: list[date]) -> dict[date, dict[str,
         if days
         else []
     )
-    found: dict[date, dict[str, str]] = {day: {} for day in days}
-    for day in days:
-        for key, as_of, comment in rows:  # newest first within each key
-            if as_of <= day:
-                found[day].setdefault(key, comment)
-    return found
+    return _counted_on_days(rows, days)
 
 
 def account_inputs(
@@ -244,12 +232,20 @@ def account_inputs(
         for row in snapshot.measure_rows
         if row["key"] in derived_keys
     }
+    return of_snapshot, _counted_on_days(rows, days)
+
+
+def _counted_on_days(
+    rows: list[tuple[str, date, str]], days: list[date]
+) -> dict[date, dict[str, str]]:
+    """Per day, each key's latest comment dated on or before it; `rows` (key, as_of,
+    comment) newest first within each key."""
     found: dict[date, dict[str, str]] = {day: {} for day in days}
     for day in days:
-        for key, as_of, comment in rows:  # newest first within each key
+        for key, as_of, comment in rows:
             if as_of <= day:
                 found[day].setdefault(key, comment)
-    return of_snapshot, found
+    return found
 
 
 def inputs_on(*, account_id: int, on: date) -> dict[str, str]:
