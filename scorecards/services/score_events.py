@@ -86,6 +86,19 @@ WHERE r.id = %s
 ORDER BY m.account_id
 """
 
+# The same as plain joins, for SQLite (the embedded default), which has no LATERAL: its
+# planner fetches each snapshot by primary key anyway.
+BAND_MOVES_SQL_ELSEWHERE = f"""
+SELECT m.account_id, m.from_band, m.from_overall, m.from_as_of, o.measures,
+       n.band, n.overall, n.as_of, n.measures, n.scorecard_id, n.scorecard_version
+FROM scorecards_scorerun r
+JOIN {ScoreRunBandMove._meta.db_table} m ON m.run_id = r.id
+JOIN scorecards_scoresnapshot n ON n.id = m.to_snapshot_id AND n.as_of = r.as_of
+JOIN scorecards_scoresnapshot o ON o.id = m.from_snapshot_id AND o.as_of = m.from_as_of
+WHERE r.id = %s
+ORDER BY m.account_id
+"""
+
 RECORD_TASK = "scorecards.tasks.score_run_events_record"
 
 
@@ -150,7 +163,8 @@ def score_run_events_record(*, run: ScoreRun) -> int:
     if run.status != ScoreRun.Status.FINISHED or run.events_recorded_at is not None:
         return 0
     with connection.cursor() as cursor:
-        cursor.execute(BAND_MOVES_SQL, [run.pk])
+        sql = BAND_MOVES_SQL if connection.vendor == "postgresql" else BAND_MOVES_SQL_ELSEWHERE
+        cursor.execute(sql, [run.pk])
         moves = cursor.fetchall()
     drafts = []
     if moves:

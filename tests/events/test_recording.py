@@ -4,7 +4,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 
 from events import services
 from events.choices import EventType
@@ -169,6 +169,31 @@ def test_band_moves_staged_in_the_run_and_recorded_after_it_commits(
     assert move.created_at == ScoreRun.objects.get(pk=second.pk).finished_at
     assert Event.objects.filter(event_type=EventType.SCORE_RUN_FINISHED).count() == 2
     assert not ScoreRunBandMove.objects.exists()
+
+
+def test_band_moves_read_the_same_with_plain_joins_as_with_lateral(
+    scorecard, tasks_on_a_worker, django_capture_on_commit_callbacks
+):
+    """SQLite (the embedded default) has no LATERAL: the plain joins it reads the staged
+    moves with must give what PostgreSQL's query gives (both run here on PostgreSQL)."""
+    _, measures = scorecard
+    moved, kept = AccountFactory(segment="Enterprise"), AccountFactory(segment="Enterprise")
+    for account in (moved, kept):
+        values(account, measures, DAY_1, m1=80, m2=40, m3=90)  # 78.00, Green
+    run(DAY_1)
+    values(moved, measures, DAY_2, m1=20, m3=30)  # 27.00, Red
+    with django_capture_on_commit_callbacks():
+        second = run(DAY_2)
+    on_postgresql = connection.vendor == "postgresql"
+    read = {}
+    for name in ("BAND_MOVES_SQL_ELSEWHERE", "BAND_MOVES_SQL")[: 2 if on_postgresql else 1]:
+        with connection.cursor() as cursor:
+            cursor.execute(getattr(score_events, name), [second.pk])
+            read[name] = cursor.fetchall()
+    moves = [row[:3] for row in read["BAND_MOVES_SQL_ELSEWHERE"]]
+    assert moves == [(moved.pk, "Green", Decimal("78.00"))]
+    if on_postgresql:
+        assert read["BAND_MOVES_SQL_ELSEWHERE"] == read["BAND_MOVES_SQL"]
 
 
 def test_healing_records_the_events_of_a_run_whose_task_was_lost(
