@@ -19,8 +19,6 @@ accounts, one for the measures, a few for the values already there, then one bul
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -61,6 +59,7 @@ from scorecards.models import (
     Scorecard,
     ScorecardMeasure,
 )
+from scorecards.services.copy_in import frame_copy_to_temp_table
 from scorecards.services.versions import (
     scorecard_version_create,
     scorecard_versions_create_for_measure,
@@ -378,25 +377,18 @@ def computed_values_store(*, values: pd.DataFrame) -> int:
             "comment": values["comment"],
         }
     )
-    buffer = io.StringIO()
-    rows.to_csv(buffer, index=False, header=False, quoting=csv.QUOTE_MINIMAL)
-    buffer.seek(0)
+    table = MeasureValue._meta.db_table
+    frame_copy_to_temp_table(
+        rows,
+        temp_table="tmp_computed_values",
+        like_table=table,
+        columns=COMPUTED_VALUE_COLUMNS,
+        not_null=("comment",),
+    )
     columns = ", ".join(COMPUTED_VALUE_COLUMNS)
     with connection.cursor() as cursor:
         cursor.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS tmp_computed_values "
-            "(account_id bigint, measure_id bigint, as_of date, raw_value float8, "
-            "score numeric, comment text)"
-        )
-        cursor.execute("TRUNCATE tmp_computed_values")
-        with connection.wrap_database_errors:  # a dropped connection is retried like a query
-            cursor.copy_expert(
-                f"COPY tmp_computed_values ({columns}) FROM STDIN "
-                "WITH (FORMAT csv, FORCE_NOT_NULL (comment))",
-                buffer,
-            )
-        cursor.execute(
-            f"INSERT INTO {MeasureValue._meta.db_table} AS stored "
+            f"INSERT INTO {table} AS stored "
             f"({columns}, source, created_at) "
             f"SELECT {columns}, %s, now() FROM tmp_computed_values "
             "ON CONFLICT (account_id, measure_id, as_of, source) DO UPDATE SET "

@@ -6,8 +6,6 @@ which makes redelivered or resumed chunks safe. A run's snapshots become the cur
 only when the whole run has finished.
 """
 
-import csv
-import io
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -28,6 +26,7 @@ from healthscore.generations import generation_bump_for
 from scorecards import comparisons, engine, selectors
 from scorecards.models import CurrentScore, ScoreRun, ScoreRunChunk, ScoreSnapshot
 from scorecards.services import derived, partitions
+from scorecards.services.copy_in import frame_copy_to_temp_table
 from scorecards.services.score_events import (
     score_run_band_moves_stage,
     score_run_events_record_soon,
@@ -631,25 +630,18 @@ def snapshots_write(snapshots: pd.DataFrame) -> None:
 
 
 def _snapshots_copy_upsert(snapshots: pd.DataFrame) -> None:
-    buffer = io.StringIO()
-    snapshots.to_csv(buffer, index=False, header=False, quoting=csv.QUOTE_MINIMAL, na_rep="")
-    buffer.seek(0)
+    frame_copy_to_temp_table(
+        snapshots,
+        temp_table="tmp_score_snapshots",
+        like_table="scorecards_scoresnapshot",
+        columns=SNAPSHOT_COLUMNS,
+        not_null=("band", "previous_band", "error"),
+    )
     columns = ", ".join(SNAPSHOT_COLUMNS)
     updates = ", ".join(
         f"{c} = excluded.{c}" for c in SNAPSHOT_COLUMNS if c not in ("account_id", "as_of")
     )
     with connection.cursor() as cursor:
-        cursor.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS tmp_score_snapshots AS "
-            f"SELECT {columns} FROM scorecards_scoresnapshot WITH NO DATA"
-        )
-        cursor.execute("TRUNCATE tmp_score_snapshots")
-        with connection.wrap_database_errors:  # see selectors._copy_frame
-            cursor.copy_expert(
-                f"COPY tmp_score_snapshots ({columns}) FROM STDIN "
-                "WITH (FORMAT csv, FORCE_NOT_NULL (band, previous_band, error))",
-                buffer,
-            )
         cursor.execute(
             f"INSERT INTO scorecards_scoresnapshot ({columns}) "
             f"SELECT {columns} FROM tmp_score_snapshots "
