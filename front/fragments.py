@@ -135,9 +135,9 @@ class PageParts(Mapping):
 
     def __getitem__(self, name: str) -> SafeString:
         if name not in self._html:
+            fragment = self._fragments[name]  # KeyError: the layout shows no such part
             markup = self._stored.get(name)
             if markup is None:
-                fragment = self._fragments[name]  # KeyError: the layout shows no such part
                 try:
                     markup = _render(self._request, self._context, fragment)
                 except LOOKUP_ERRORS as error:
@@ -146,10 +146,8 @@ class PageParts(Mapping):
                     raise FragmentError(f"The fragment {fragment.template} failed") from error
                 if name in self._keys:
                     cache_store({self._keys[name]: markup})
-            fragment = self._fragments[name]
-            for placeholder, text in _per_response(fragment).items():
-                markup = markup.replace(placeholder, conditional_escape(text))
-            self._html[name] = mark_safe(self._with_token(markup))  # autoescaped templates
+            # autoescaped templates; what is put in per response is escaped here
+            self._html[name] = mark_safe(self._for_this_response(fragment, markup))
         return self._html[name]
 
     def __iter__(self) -> Iterator[str]:
@@ -158,7 +156,11 @@ class PageParts(Mapping):
     def __len__(self) -> int:
         return len(self._fragments)
 
-    def _with_token(self, markup: str) -> str:
+    def _for_this_response(self, fragment: Fragment, markup: str) -> str:
+        """The markup with this response's texts in place of their placeholders: the
+        fragment's `per_response` texts and the request's CSRF token."""
+        for placeholder, text in _per_response(fragment).items():
+            markup = markup.replace(placeholder, conditional_escape(text))
         if CSRF_PLACEHOLDER not in markup:
             return markup
         self._token = self._token or get_token(self._request)

@@ -170,10 +170,9 @@ def account_score(*, account: Account, today: date) -> AccountScore:
         )
     lever = snapshot.biggest_lever
     rows_by_key = {row["key"]: row for row in snapshot.measure_rows}
-    earlier_days = [snapshot.as_of - timedelta(days=days) for days in CHANGE_WINDOWS]
     inputs, inputs_by_day = account_inputs(
         snapshot=snapshot,
-        days=earlier_days,
+        days=_change_window_days(snapshot),
         derived_keys={key for key, measure in measures.items() if measure.source},
     )
     return AccountScore(
@@ -320,6 +319,11 @@ def _person(user) -> str:
     return _name(user.first_name, user.last_name, user.username)
 
 
+def _change_window_days(snapshot: ScoreSnapshot) -> list[date]:
+    """The earlier day of each "what changed" window (CHANGE_WINDOWS days before)."""
+    return [snapshot.as_of - timedelta(days=days) for days in CHANGE_WINDOWS]
+
+
 def _change_windows(
     *,
     snapshot: ScoreSnapshot,
@@ -336,7 +340,7 @@ def _change_windows(
     if snapshot.overall is None:
         return [ChangeWindow(days=days, since=None) for days in CHANGE_WINDOWS]
     frames = None
-    earlier_days = [snapshot.as_of - timedelta(days=days) for days in CHANGE_WINDOWS]
+    earlier_days = _change_window_days(snapshot)
     kept = comparisons.earlier_breakdowns_kept(later=snapshot, days=earlier_days)
     lines_b = comparisons.snapshot_lines(snapshot)
     for days, since in zip(CHANGE_WINDOWS, earlier_days, strict=True):

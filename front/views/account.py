@@ -2,8 +2,10 @@
 entry. Recording a sentiment (a scorecards service) is followed, from here, by the risk
 evaluation of that account, since front is the layer that sees both."""
 
+from collections.abc import Callable
 from datetime import date
 
+from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -21,7 +23,14 @@ from front.access import (
     may_edit_relationship,
     may_record_sentiment,
 )
-from front.forms import RiskTransitionForm, SentimentForm
+from front.forms import (
+    ContactAddForm,
+    ContactLeftForm,
+    ContactRoleForm,
+    RiskTransitionForm,
+    SentimentForm,
+    TouchpointForm,
+)
 from front.fragments import Fragment, PageParts, PageValue, lazy
 from front.read_models import account as account_rm
 from front.read_models import work as work_rm
@@ -46,7 +55,7 @@ def _account_context(request: HttpRequest, account: Account, **extra) -> dict:
         "risks": risks,
         "timeline": lazy(lambda: risk_and_account_timeline(account=account, risks=list(risks))),
         "sentiment_form": lazy(SentimentForm),
-        "sentiment_url": reverse("front:account-sentiment", args=[account.pk]),
+        "sentiment_url": _sentiment_url(account),
         "may_record_sentiment": may_record_sentiment(user, account),
         "sees_portfolio": roles.user_sees_all_accounts(user),
         "tasks": lazy(lambda: work_rm.account_tasks(account=account, user=user, today=today)),
@@ -54,6 +63,10 @@ def _account_context(request: HttpRequest, account: Account, **extra) -> dict:
         "today": today,
         **extra,
     }
+
+
+def _sentiment_url(account: Account) -> str:
+    return reverse("front:account-sentiment", args=[account.pk])
 
 
 def _account_fragments(request: HttpRequest, account: Account, context: dict) -> dict:
@@ -105,15 +118,23 @@ def _account_fragments(request: HttpRequest, account: Account, context: dict) ->
     return fragments
 
 
-# The relationship card's forms, by their context names. None is in a page's context unless
-# the response brings it (with its errors, or opened without JavaScript): each is fetched when
-# its summary is first opened (front.views.relationship.relationship_form).
-RELATIONSHIP_FORMS = (
-    "touchpoint_form",
-    "contact_add_form",
-    "contact_role_form",
-    "contact_left_form",
-)
+# The relationship card's forms, by the slug of their address: the form's context name (its
+# template is front/partials/_<name>.html) and the empty form. None is in a page's context
+# unless the response brings it (with its errors, or opened without JavaScript): each is
+# fetched when its summary is first opened (front.views.relationship.relationship_form).
+RELATIONSHIP_FORM_SLUGS: dict[str, tuple[str, Callable[[Account, date], forms.Form]]] = {
+    "touchpoint": (
+        "touchpoint_form",
+        lambda account, today: TouchpointForm(account=account, today=today),
+    ),
+    "contact-add": ("contact_add_form", lambda account, today: ContactAddForm()),
+    "contact-role": ("contact_role_form", lambda account, today: ContactRoleForm(account=account)),
+    "contact-left": (
+        "contact_left_form",
+        lambda account, today: ContactLeftForm(account=account, today=today),
+    ),
+}
+RELATIONSHIP_FORMS = tuple(name for name, _ in RELATIONSHIP_FORM_SLUGS.values())
 
 
 def account_context(request: HttpRequest, account: Account, **extra) -> dict:
@@ -166,10 +187,7 @@ def account_sentiment(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _sentiment_invalid(request: HttpRequest, account: Account, form: SentimentForm):
     if is_htmx(request):
-        context = {
-            "sentiment_form": form,
-            "sentiment_url": reverse("front:account-sentiment", args=[account.pk]),
-        }
+        context = {"sentiment_form": form, "sentiment_url": _sentiment_url(account)}
         return render(request, "front/partials/_sentiment_form.html", context)
     return account_page(request, account, sentiment_form=form)
 

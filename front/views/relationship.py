@@ -7,9 +7,6 @@ The account page shows each form's summary only; a form is fetched when its summ
 opened (`relationship_form`), so that the page views that record nothing (most of them)
 render no form: the four forms were a fifth of a first view's CPU."""
 
-from collections.abc import Callable
-from datetime import date
-
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -19,35 +16,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import services as account_services
-from accounts.models import Account
 from front.access import get_account_for_relationship, is_htmx
 from front.forms import ContactAddForm, ContactLeftForm, ContactRoleForm, TouchpointForm
-from front.views.account import account_context, account_page
+from front.views.account import RELATIONSHIP_FORM_SLUGS, account_context, account_page
 from risk import services as risk_services
-
-# Each form by the slug of its address: its context name, its template, the empty form.
-FORMS: dict[str, tuple[str, str, Callable[[Account, date], object]]] = {
-    "touchpoint": (
-        "touchpoint_form",
-        "front/partials/_touchpoint_form.html",
-        lambda account, today: TouchpointForm(account=account, today=today),
-    ),
-    "contact-add": (
-        "contact_add_form",
-        "front/partials/_contact_add_form.html",
-        lambda account, today: ContactAddForm(),
-    ),
-    "contact-role": (
-        "contact_role_form",
-        "front/partials/_contact_role_form.html",
-        lambda account, today: ContactRoleForm(account=account),
-    ),
-    "contact-left": (
-        "contact_left_form",
-        "front/partials/_contact_left_form.html",
-        lambda account, today: ContactLeftForm(account=account, today=today),
-    ),
-}
 
 
 @require_GET
@@ -56,12 +28,12 @@ def relationship_form(request: HttpRequest, pk: int, slug: str) -> HttpResponse:
     """One empty relationship form: for htmx the form alone (into its opened summary),
     otherwise the account page with that form open."""
     account = get_account_for_relationship(request, pk)
-    if slug not in FORMS:
+    if slug not in RELATIONSHIP_FORM_SLUGS:
         raise Http404("No such relationship form.")
-    name, template, empty = FORMS[slug]
+    name, empty = RELATIONSHIP_FORM_SLUGS[slug]
     form = empty(account, timezone.localdate())
     if is_htmx(request):
-        return render(request, template, {"account": account, name: form})
+        return render(request, f"front/partials/_{name}.html", {"account": account, name: form})
     return account_page(request, account, **{name: form})
 
 
