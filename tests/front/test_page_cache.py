@@ -58,10 +58,10 @@ def page_queries(client, url: str) -> tuple[object, int]:
     return response, len(queries)
 
 
-# What a cached dashboard still asks the database on every load: the session, its user and
-# the user's groups. Every part, the user's own ones too (My tasks, the risk inbox, the saved
-# views), comes rendered from the cache (front/fragments.py).
-CACHED_DASHBOARD_QUERIES = 3
+# What a cached dashboard still asks the database on every load: the user and the user's
+# groups (the session comes from the cache). Every part, the user's own ones too (My tasks,
+# the risk inbox, the saved views), comes rendered from the cache (front/fragments.py).
+CACHED_DASHBOARD_QUERIES = 2
 
 
 def test_dashboard_second_load_is_served_from_the_cache(client, csm):
@@ -236,7 +236,7 @@ def test_cached_account_page_and_portfolio_take_a_constant_few_queries(
         client.get(url)  # computed; the first one fits the renewal likelihood (a write)
         client.get(url)
         counts.append(page_queries(client, url)[1])
-    # Session, user, groups, the account, then its risks (with their events): the breakdown,
+    # User, groups, the account, then its risks (with their events): the breakdown,
     # history, contacts and timeline come from the cache, whatever the history's length.
     assert counts[0] == counts[1]
     with django_assert_max_num_queries(counts[0]):

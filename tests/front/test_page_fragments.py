@@ -80,14 +80,14 @@ def test_cached_pages_render_only_their_layout(csm, leader, task):
     ]
 
 
-def test_cached_account_page_takes_four_queries(csm, task, django_assert_num_queries):
+def test_cached_account_page_takes_three_queries(csm, task, django_assert_num_queries):
     client = login(csm)
     url = reverse("front:account-detail", args=[task.account_id])
     client.get(url)
     client.get(url)
-    # The session, its user, the user's groups and the account (the 404 check); every part,
-    # the user's own risks and tasks too, comes rendered from the cache.
-    with django_assert_num_queries(4):
+    # The user, the user's groups and the account (the 404 check); the session and every
+    # part, the user's own risks and tasks too, come from the cache.
+    with django_assert_num_queries(3):
         client.get(url)
 
 

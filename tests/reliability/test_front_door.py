@@ -7,6 +7,9 @@ import re
 
 import pytest
 import time_machine
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import clear_url_caches, reverse
 
 from tests.accounts.factories import UserFactory
@@ -122,6 +125,23 @@ def test_session_expires_after_an_hour_idle(client, dana):
     client.force_login(dana)
     client.get("/dashboard/")
     assert client.session.get_expiry_age() == 3600
+
+
+def test_a_signed_in_request_reads_no_session_row(client, dana):
+    client.force_login(dana)
+    client.get("/dashboard/")
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/dashboard/").status_code == 200
+    assert not [query for query in queries if "django_session" in query["sql"]]
+
+
+def test_a_session_outlives_an_emptied_cache(client, dana):
+    # Redis restarted without persistence: the session is read again from its row.
+    client.force_login(dana)
+    cache.clear()
+    assert client.get("/dashboard/").status_code == 200
+    client.logout()
+    assert client.get("/dashboard/").status_code == 302
 
 
 @pytest.fixture
