@@ -17,15 +17,10 @@ class SharedClientRedisCacheClient(RedisCacheClient):
         self._clients = {}
 
     def get_client(self, key=None, *, write=False):
-        index = self._get_connection_pool_index(write)
-        client = self._clients.get(index)
-        if client is None:  # the pool as Django's _get_connection_pool makes it, for this index
-            if index not in self._pools:
-                self._pools[index] = self._pool_class.from_url(
-                    self._servers[index], **self._pool_options
-                )
-            pool = self._pools[index]
-            client = self._clients.setdefault(index, self._client(connection_pool=pool))
+        pool = self._get_connection_pool(write)  # Django's: made once per server
+        client = self._clients.get(pool)
+        if client is None:
+            client = self._clients.setdefault(pool, self._client(connection_pool=pool))
         return client
 
 
